@@ -1,0 +1,38 @@
+# Deskpilot: `make run` sets everything up and serves the main job; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export DESKPILOT_DATA_DIR ?= data
+export ANONYMIZED_TELEMETRY := False
+export DO_NOT_TRACK := 1
+export RAGAS_DO_NOT_TRACK := true
+
+.PHONY: install models run test lint bench clean
+
+install: $(VENV)/.installed models
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+models: $(VENV)/.installed
+	$(BIN)/deskpilot models install
+
+run: install
+	$(BIN)/deskpilot ingest
+	$(BIN)/deskpilot search "How long is a password reset link valid?"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache

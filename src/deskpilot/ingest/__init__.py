@@ -1,0 +1,1 @@
+"""Ingestion: loaders -> clean/redact -> chunk -> ids -> embed -> upsert/delete."""

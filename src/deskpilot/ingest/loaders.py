@@ -1,0 +1,323 @@
+"""Article loaders: unstructured for .md .html .txt .docx .eml, pypdf for .pdf.
+
+Each loader turns one file into a `SourceDocument` made of sections (heading + text). Bad files raise
+`IngestionError` with a reason a KB editor can act on; the pipeline records it and goes on.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from deskpilot.errors import IngestionError, UnsupportedFormatError
+from deskpilot.ingest.documents import Audience, Section, SourceDocument
+from deskpilot.providers.model_files import SPACY_DIR
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".docx", ".eml", ".pdf")
+TEXT_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".eml")
+_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+_HTML_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_LAST_UPDATED_RE = re.compile(r"(?:last )?updated:?\s+(?:on\s+)?(\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+_setup_lock = threading.Lock()
+_setup_done = False
+
+
+def configure_unstructured(models_dir: Path) -> None:
+    """Point unstructured at the local spaCy model and switch off its telemetry. Idempotent."""
+    global _setup_done
+    with _setup_lock:
+        if _setup_done:
+            return
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+        os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+        import unstructured.nlp.tokenize as tokenize
+        import unstructured.partition.html.parser as html_parser
+
+        spacy_dir = models_dir / SPACY_DIR
+        if (spacy_dir / "config.cfg").is_file():
+            # spacy.load accepts a folder: no download, no site-packages install.
+            tokenize._SPACY_MODEL_NAME = str(spacy_dir)  # type: ignore[misc]
+        else:
+            logger.warning("spaCy model missing in %s: run `deskpilot models install`", spacy_dir)
+        # HTML (and Markdown, which unstructured renders to HTML) only needs headings vs. body text; the
+        # spaCy narrative-text test that tells NarrativeText from Text costs ~90% of parse time and we
+        # treat both alike. Plain-text files keep it: there it is what finds the headings.
+        html_parser.is_possible_narrative_text = lambda text, **_: True  # type: ignore[attr-defined]
+        _setup_done = True
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (or UTF-16 with a BOM) text of a file, or an IngestionError naming the problem."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise IngestionError(f"{name}: invalid UTF-16 text ({exc.reason})") from exc
+    if b"\x00" in data[:8192]:
+        raise IngestionError(f"{name}: binary content in a text file (NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestionError(
+            f"{name}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "re-save the file as UTF-8"
+        ) from exc
+
+
+def load_article(path: Path, data: bytes, source_id: str, rel_path: str, audience: Audience) -> SourceDocument:
+    """Load one article file into a SourceDocument.
+
+    Args:
+        path: the file (its extension picks the loader).
+        data: the file's bytes, already read and size-checked.
+        source_id: the stable source id (path relative to the root, no extension).
+        rel_path: path shown to users.
+        audience: the source's audience (front matter may make it internal, never public).
+
+    Raises:
+        UnsupportedFormatError: unknown extension.
+        IngestionError: empty, corrupt, binary or wrongly encoded content.
+    """
+    ext = path.suffix.lower()
+    loader = _LOADERS.get(ext)
+    if loader is None:
+        raise UnsupportedFormatError(f"unsupported format {ext or '(no extension)'}; supported: "
+                                     + " ".join(ARTICLE_EXTENSIONS))
+    if not data.strip():
+        raise IngestionError("empty file")
+    try:
+        meta, sections = loader(data, path.name)
+    except IngestionError:
+        raise
+    except Exception as exc:
+        raise IngestionError(f"corrupt or unreadable {ext[1:].upper()} file: {type(exc).__name__}: {exc}") from exc
+    sections = [s for s in sections if s.text.strip()]
+    if not sections:
+        raise IngestionError("no text found in the file")
+    title = str(meta.get("title") or "").strip() or _title_from_name(path)
+    if not (meta.get("updated_at") or meta.get("updated") or meta.get("date")):
+        stated = _LAST_UPDATED_RE.search(sections[0].text[:600])
+        if stated:
+            meta["updated_at"] = stated.group(1)
+    if str(meta.get("audience", "")).lower() == "internal":
+        audience = "internal"
+    updated = meta.get("updated_at") or meta.get("updated") or meta.get("date")
+    return SourceDocument(
+        source_id=source_id,
+        kind="article",
+        audience=audience,
+        title=title,
+        path=rel_path,
+        url=str(meta.get("url") or ""),
+        updated_at=_iso_date(updated) or datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat(),
+        language=str(meta.get("language") or meta.get("lang") or ""),
+        sections=sections,
+    )
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def _iso_date(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())[:10] if not isinstance(value, datetime) else value.date().isoformat()
+    text = str(value).strip()
+    match = re.match(r"\d{4}-\d{2}-\d{2}", text)
+    if match:
+        return match.group(0)
+    try:
+        return email.utils.parsedate_to_datetime(text).date().isoformat()
+    except (TypeError, ValueError):
+        return ""
+
+
+def _sections_from_elements(elements: list[Any], skip_first_title: bool) -> tuple[str, list[Section]]:
+    """Group unstructured elements into sections under their headings; returns (first title, sections)."""
+    title = ""
+    heading_stack: list[tuple[int, str]] = []
+    sections: list[Section] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            sections.append(Section(" › ".join(h for _, h in heading_stack), "\n".join(current)))
+            current.clear()
+
+    for element in elements:
+        text = (element.text or "").strip()
+        if not text:
+            continue
+        category = element.category
+        depth = getattr(element.metadata, "category_depth", None) or 0
+        if category == "Title" and len(text) <= 200:
+            if not title and skip_first_title:
+                title = text
+                continue
+            flush()
+            heading_stack = [(d, h) for d, h in heading_stack if d < depth]
+            heading_stack.append((depth, text))
+            continue
+        if category == "ListItem":
+            text = f"- {text}"
+        elif category == "Table":
+            text = " | ".join(part.strip() for part in text.split("\n") if part.strip())
+        current.append(text)
+    flush()
+    return title, sections
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    match = _FRONT_MATTER_RE.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise IngestionError(f"invalid YAML front matter: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise IngestionError("front matter must be a YAML mapping")
+    return meta, text[match.end():]
+
+
+def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    from unstructured.partition.md import partition_md
+
+    meta, body = _split_front_matter(decode_text(data, name))
+    if not body.strip():
+        raise IngestionError("no text found after the front matter")
+    first_title, sections = _sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"))
+    meta.setdefault("title", first_title)
+    return meta, sections
+
+
+def _load_html(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    from unstructured.partition.html import partition_html
+
+    text = decode_text(data, name)
+    meta: dict[str, Any] = {}
+    match = _HTML_TITLE_RE.search(text)
+    if match:
+        meta["title"] = " ".join(match.group(1).split())
+    first_title, sections = _sections_from_elements(partition_html(text=text, languages=[""]), True)
+    if first_title and (not meta.get("title") or len(first_title) < len(meta["title"])):
+        meta["title"] = first_title
+    return meta, sections
+
+
+def _load_text(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    from unstructured.partition.text import partition_text
+
+    text = decode_text(data, name)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    body = text.split(first_line, 1)[1] if first_line and len(first_line) <= 150 else text
+    title = first_line if body is not text else ""
+    _, sections = _sections_from_elements(partition_text(text=body, languages=[""]), False) if body.strip() else ("", [])
+    return {"title": title}, sections
+
+
+def _load_docx(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    from unstructured.partition.docx import partition_docx
+
+    if not data.startswith(b"PK"):
+        raise IngestionError("corrupt DOCX file: not a ZIP container")
+    first_title, sections = _sections_from_elements(partition_docx(file=io.BytesIO(data), languages=[""]), True)
+    return {"title": first_title}, sections
+
+
+def _load_email(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    from unstructured.partition.email import partition_email
+
+    decode_text(data, name)  # refuses binary and wrongly encoded files with a clear reason
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    if not message.keys():
+        raise IngestionError("not an e-mail message: no headers found")
+    elements = partition_email(file=io.BytesIO(data), languages=[""], process_attachments=False)
+    _, sections = _sections_from_elements(elements, False)
+    return {"title": str(message.get("Subject", "")), "updated_at": str(message.get("Date", ""))}, sections
+
+
+def _load_pdf(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.startswith(b"%PDF"):
+        raise IngestionError("corrupt PDF file: missing %PDF header")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise IngestionError("encrypted PDF: remove the password and ingest again")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info_title = str((reader.metadata or {}).get("/Title") or "").strip()
+    except PdfReadError as exc:
+        raise IngestionError(f"corrupt PDF file: {exc}") from exc
+    lines = [line.strip() for page in pages for line in page.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise IngestionError("no extractable text in the PDF (scanned images are not supported)")
+    title = info_title or lines[0]
+    if lines and lines[0] == title:
+        lines = lines[1:]
+    return {"title": title}, _sections_from_lines(lines)
+
+
+def _sections_from_lines(lines: list[str]) -> list[Section]:
+    """Split PDF text lines into sections at lines that look like headings."""
+    sections: list[Section] = []
+    heading = ""
+    body: list[str] = []
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        prev = lines[i - 1] if i else ""
+        starts_block = not prev or prev.endswith((".", ":", "?", "!")) or prev == heading
+        is_heading = (starts_block and len(line) <= 70 and line[:1].isupper()
+                      and not line.endswith((".", ",", ":", ";")) and not re.match(r"[-•*]|\d+[.)]", line)
+                      and len(line.split()) <= 9 and bool(nxt) and (nxt[:1].isupper() or nxt[:1] in "-•"))
+        if is_heading and (body or not sections):
+            if body:
+                sections.append(Section(heading, _join_pdf_lines(body)))
+            heading, body = line, []
+        else:
+            body.append(line)
+    if body:
+        sections.append(Section(heading, _join_pdf_lines(body)))
+    return sections
+
+
+def _join_pdf_lines(lines: list[str]) -> str:
+    """Re-flow wrapped PDF lines into paragraphs and list items."""
+    out: list[str] = []
+    for line in lines:
+        if out and not re.match(r"[-•*]|\d+[.)]\s", line) and not out[-1].endswith((".", ":", "?", "!")):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+_LOADERS: dict[str, Callable[[bytes, str], tuple[dict[str, Any], list[Section]]]] = {
+    ".md": _load_markdown,
+    ".markdown": _load_markdown,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".txt": _load_text,
+    ".docx": _load_docx,
+    ".eml": _load_email,
+    ".pdf": _load_pdf,
+}

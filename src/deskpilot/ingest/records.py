@@ -1,0 +1,145 @@
+"""The ingestion record: every indexed source, its hash and chunk ids, and every file seen.
+
+It is a journal as well: a source is marked ``pending`` (committed) before its chunks are written to
+the index and ``ok`` after, so a crash or Ctrl-C in between is found and repaired by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Integer, String, Text, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from deskpilot.db import Base
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SourceRecord(Base):
+    """One indexed source (an article file or a ticket)."""
+
+    __tablename__ = "ingest_sources"
+
+    source_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    root: Mapped[str] = mapped_column(String(1024), index=True)
+    origin: Mapped[str] = mapped_column(String(1024), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    chunk_ids: Mapped[str] = mapped_column(Text, default="[]")
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    updated_at: Mapped[str] = mapped_column(String(32), default="")
+    ingested_at: Mapped[str] = mapped_column(String(32), default=_now)
+
+    @property
+    def ids(self) -> list[str]:
+        """The chunk ids of this source in the index."""
+        return list(json.loads(self.chunk_ids or "[]"))
+
+
+class FileRecord(Base):
+    """A file seen under a root, with the hash that lets an unchanged file be skipped unread."""
+
+    __tablename__ = "ingest_files"
+
+    root: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    rel_path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    file_hash: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    sources: Mapped[int] = mapped_column(Integer, default=0)
+    seen_at: Mapped[str] = mapped_column(String(32), default=_now)
+
+
+class IngestRecord:
+    """Reads and writes the record tables."""
+
+    def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
+        self._sessions = sessions
+
+    def session(self) -> Session:
+        """A new session (use as a context manager)."""
+        return self._sessions()
+
+    def sources(self, root: str | None = None) -> dict[str, SourceRecord]:
+        """Source records by id, all or those of one root."""
+        with self.session() as session:
+            query = select(SourceRecord)
+            if root is not None:
+                query = query.where(SourceRecord.root == root)
+            return {r.source_id: r for r in session.scalars(query)}
+
+    def files(self, root: str) -> dict[str, FileRecord]:
+        """File records of a root by relative path."""
+        with self.session() as session:
+            return {f.rel_path: f for f in session.scalars(select(FileRecord).where(FileRecord.root == root))}
+
+    def pending(self) -> list[SourceRecord]:
+        """Sources whose last write did not finish."""
+        with self.session() as session:
+            return list(session.scalars(select(SourceRecord).where(SourceRecord.state != "ok")))
+
+    def total_chunks(self) -> int:
+        """Chunks the record says are in the index."""
+        with self.session() as session:
+            return int(session.scalar(select(func.coalesce(func.sum(SourceRecord.chunk_count), 0))) or 0)
+
+    def mark_pending(self, records: Iterable[SourceRecord]) -> None:
+        """Journal: these sources are about to change in the index."""
+        with self.session() as session, session.begin():
+            for record in records:
+                record.state = "pending"
+                session.merge(record)
+
+    def mark_done(self, records: Iterable[SourceRecord], files: Iterable[FileRecord] = ()) -> None:
+        """Journal: these sources are written; their file records can now be trusted."""
+        with self.session() as session, session.begin():
+            for record in records:
+                record.state = "ok"
+                record.ingested_at = _now()
+                session.merge(record)
+            for file in files:
+                session.merge(file)
+
+    def save_files(self, files: Iterable[FileRecord]) -> None:
+        """Store file records (hash after a successful parse)."""
+        with self.session() as session, session.begin():
+            for file in files:
+                session.merge(file)
+
+    def forget_sources(self, source_ids: Iterable[str]) -> None:
+        """Drop source records (their chunks are already deleted from the index)."""
+        ids = list(source_ids)
+        with self.session() as session, session.begin():
+            for start in range(0, len(ids), 500):
+                session.execute(delete(SourceRecord).where(SourceRecord.source_id.in_(ids[start:start + 500])))
+
+    def forget_files(self, root: str, rel_paths: Iterable[str] | None = None) -> None:
+        """Drop file records of a root (all, or the given paths)."""
+        with self.session() as session, session.begin():
+            query = delete(FileRecord).where(FileRecord.root == root)
+            if rel_paths is not None:
+                query = query.where(FileRecord.rel_path.in_(list(rel_paths)))
+            session.execute(query)
+
+    def invalidate_files(self, root: str, rel_paths: Iterable[str]) -> None:
+        """Forget file hashes so those files are read again next time."""
+        self.forget_files(root, rel_paths)
+
+    def roots(self) -> set[str]:
+        """Every root that has sources or files in the record."""
+        with self.session() as session:
+            return set(session.scalars(select(SourceRecord.root).distinct())) | set(
+                session.scalars(select(FileRecord.root).distinct()))
+
+    def clear(self) -> None:
+        """Forget everything (before a full rebuild)."""
+        with self.session() as session, session.begin():
+            session.execute(delete(SourceRecord))
+            session.execute(delete(FileRecord))

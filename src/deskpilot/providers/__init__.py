@@ -1,0 +1,1 @@
+"""Model providers (embeddings, later LLMs) and the offline model files they load."""

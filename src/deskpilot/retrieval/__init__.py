@@ -1,0 +1,1 @@
+"""Retrieval: the vector index and search over it."""

@@ -1,0 +1,159 @@
+"""The chunk index: Chroma through langchain-chroma, embedded on disk or a Chroma server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from deskpilot.config import Settings
+from deskpilot.errors import ConfigError, VectorStoreError
+from deskpilot.ingest.documents import Chunk
+
+logger = logging.getLogger(__name__)
+
+_PAGE = 1000
+
+
+@dataclass
+class SearchHit:
+    """A chunk found by a search, with its similarity in [-1, 1] (cosine)."""
+
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float
+
+
+def make_chroma_client(settings: Settings) -> Any:
+    """A Chroma client: HttpClient when CHROMA_HOST is set, else a PersistentClient in the data dir."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                       ssl=settings.chroma_ssl, settings=chroma_settings)
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as exc:
+        where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else settings.chroma_dir
+        raise VectorStoreError(f"cannot open the Chroma index at {where}: {exc}") from exc
+
+
+class ChunkStore:
+    """Chunks and their vectors in one Chroma collection (cosine space), tagged with the embedding model."""
+
+    def __init__(self, client: Any, collection: str, embeddings: Embeddings, model_id: str) -> None:
+        self._client = client
+        self._name = collection
+        self._embeddings = embeddings
+        self._model_id = model_id
+        self._vectorstore: Any = None
+
+    @property
+    def vectorstore(self) -> Any:
+        """The langchain-chroma `Chroma` store (created on first use)."""
+        if self._vectorstore is None:
+            from langchain_chroma import Chroma
+
+            try:
+                store = Chroma(
+                    client=self._client,
+                    collection_name=self._name,
+                    embedding_function=self._embeddings,
+                    collection_metadata={"hnsw:space": "cosine", "embedding_model": self._model_id},
+                )
+                stored = (store._collection.metadata or {}).get("embedding_model")
+            except Exception as exc:
+                raise VectorStoreError(f"cannot open Chroma collection {self._name!r}: {exc}") from exc
+            if stored and stored != self._model_id:
+                raise ConfigError(
+                    f"the index was built with embeddings {stored!r} but {self._model_id!r} is configured: "
+                    "run `deskpilot ingest --full` to rebuild it"
+                )
+            self._vectorstore = store
+        return self._vectorstore
+
+    @property
+    def collection(self) -> Any:
+        """The raw Chroma collection."""
+        return self.vectorstore._collection
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (ConfigError, VectorStoreError):
+            raise
+        except Exception as exc:
+            raise VectorStoreError(f"Chroma {what} failed: {exc}") from exc
+
+    def count(self) -> int:
+        """Chunks in the index."""
+        return int(self._call("count", self.collection.count))
+
+    def upsert(self, chunks: Sequence[Chunk], progress: Callable[[int], None] | None = None,
+               batch: int = 64) -> None:
+        """Embed and write chunks (idempotent: same id, same row). Calls progress(n) after each batch."""
+        ordered = sorted(chunks, key=lambda c: len(c.text))
+        for start in range(0, len(ordered), batch):
+            part = ordered[start:start + batch]
+            self._call("upsert", lambda part=part: self.vectorstore.add_texts(
+                texts=[c.text for c in part], metadatas=[dict(c.metadata) for c in part],
+                ids=[c.chunk_id for c in part]))
+            if progress is not None:
+                progress(len(part))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Delete chunks by id (unknown ids are ignored)."""
+        ids = list(ids)
+        for start in range(0, len(ids), _PAGE):
+            self._call("delete", lambda s=start: self.collection.delete(ids=ids[s:s + _PAGE]))
+
+    def ids_of_source(self, source_id: str) -> list[str]:
+        """Every chunk id stored for a source, whatever the record says."""
+        result = self._call("get", lambda: self.collection.get(where={"source_id": source_id}, include=[]))
+        return list(result["ids"])
+
+    def delete_source(self, source_id: str) -> int:
+        """Delete every chunk of a source; returns how many there were."""
+        ids = self.ids_of_source(source_id)
+        self.delete(ids)
+        return len(ids)
+
+    def all_ids(self) -> dict[str, str]:
+        """Every chunk id with its source id (paged scan; used by the consistency repair)."""
+        out: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self._call("get", lambda o=offset: self.collection.get(
+                include=["metadatas"], limit=_PAGE, offset=o))
+            for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
+                out[chunk_id] = str((meta or {}).get("source_id", ""))
+            if len(page["ids"]) < _PAGE:
+                return out
+            offset += _PAGE
+
+    def get(self, ids: Sequence[str]) -> list[SearchHit]:
+        """Chunks by id, in the order found."""
+        result = self._call("get", lambda: self.collection.get(ids=list(ids), include=["documents", "metadatas"]))
+        return [SearchHit(i, d or "", m or {}, 1.0)
+                for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=False)]
+
+    def search(self, query: str, k: int = 5, where: dict[str, Any] | None = None) -> list[SearchHit]:
+        """Nearest chunks to the query by cosine similarity, optionally filtered by metadata."""
+        pairs = self._call("query", lambda: self.vectorstore.similarity_search_with_score(query, k=k, filter=where))
+        return [SearchHit(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - float(distance))
+                for doc, distance in pairs]
+
+    def reset(self) -> None:
+        """Drop the collection (a full rebuild follows)."""
+        try:
+            self._client.delete_collection(self._name)
+        except Exception as exc:  # a missing collection is fine
+            logger.debug("delete_collection: %s", exc)
+        self._vectorstore = None

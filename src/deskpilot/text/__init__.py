@@ -1,0 +1,1 @@
+"""Text utilities shared by ingestion and the assistant: token counting, language detection."""
