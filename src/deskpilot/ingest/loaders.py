@@ -104,7 +104,9 @@ def load_article(path: Path, data: bytes, source_id: str, rel_path: str, audienc
     except IngestionError:
         raise
     except Exception as exc:
-        raise IngestionError(f"corrupt or unreadable {ext[1:].upper()} file: {type(exc).__name__}: {exc}") from exc
+        detail = str(exc) if " at 0x" not in str(exc) else ""
+        raise IngestionError(f"corrupt or unreadable {ext[1:].upper()} file ({type(exc).__name__}"
+                             + (f": {detail[:200]})" if detail else ")")) from exc
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise IngestionError("no text found in the file")

@@ -258,7 +258,7 @@ class Ingestor:
             else:
                 docs, row_failures, skipped = load_ticket_export(
                     data, found.path.name, found.path.suffix.lower(), self._display_path(spec, found),
-                    spec.audience, self._settings.solved_statuses)
+                    spec.audience, self._settings.solved_statuses, label=found.rel_path)
                 report.skipped += skipped
         except DeskpilotError as exc:
             report.failed.append(Failure(label, str(exc)))

@@ -60,8 +60,9 @@ class FoundFile:
 
 
 def root_key(spec: SourceSpec) -> str:
-    """The identity of a source's root in the record (its resolved path)."""
-    return spec.path.resolve().as_posix()
+    """The identity of a source's root in the record: its resolved folder (a file's parent folder)."""
+    path = spec.path.resolve()
+    return (path.parent if path.is_file() else path).as_posix()
 
 
 def discover(spec: SourceSpec) -> list[FoundFile]:

@@ -199,8 +199,10 @@ def read_rows(data: bytes, name: str, ext: str) -> list[dict[str, Any]]:
 
 
 def load_ticket_export(data: bytes, name: str, ext: str, rel_path: str, audience: Audience,
-                       solved_statuses: list[str]) -> tuple[list[SourceDocument], list[Failure], int]:
+                       solved_statuses: list[str], label: str = "") -> tuple[list[SourceDocument], list[Failure], int]:
     """Parse an export into documents for its solved tickets.
+
+    `rel_path` is the path shown on the documents; `label` (default rel_path) names rows in failures.
 
     Returns:
         (documents, per-row failures, number of unsolved tickets skipped)
@@ -208,14 +210,14 @@ def load_ticket_export(data: bytes, name: str, ext: str, rel_path: str, audience
     failures: list[Failure] = []
     tickets: list[tuple[int, Ticket]] = []
     for number, row in enumerate(read_rows(data, name, ext), 1):
-        label = f"{rel_path}#row-{number}"
+        row_label = f"{label or rel_path}#row-{number}"
         if isinstance(row, dict) and "__error__" in row:
-            failures.append(Failure(label, str(row["__error__"])))
+            failures.append(Failure(row_label, str(row["__error__"])))
             continue
         try:
             tickets.append((number, parse_ticket(row)))
         except ValueError as exc:
-            failures.append(Failure(label, f"malformed ticket row: {exc}"))
+            failures.append(Failure(row_label, f"malformed ticket row: {exc}"))
     # Agents and customers are named across tickets (an internal note cites a colleague): every ticket
     # is redacted with every person of the export.
     people = sorted({name for _, ticket in tickets for name in ticket.people()})
@@ -225,7 +227,7 @@ def load_ticket_export(data: bytes, name: str, ext: str, rel_path: str, audience
     solved = {s.lower() for s in solved_statuses}
     for number, ticket in tickets:
         if ticket.source_id in seen:
-            failures.append(Failure(ticket.source_id, f"duplicate ticket id in {rel_path} (row {number})"))
+            failures.append(Failure(ticket.source_id, f"duplicate ticket id in {label or rel_path} (row {number})"))
             continue
         seen.add(ticket.source_id)
         if ticket.status not in solved:

@@ -1,0 +1,71 @@
+"""`deskpilot ingest` and `deskpilot search` as a KB editor runs them (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KB, REPO
+
+pytestmark = pytest.mark.integration
+
+
+def deskpilot(args: list[str], data: Path, models: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DESKPILOT_DATA_DIR": str(data), "DESKPILOT_MODELS_DIR": str(models),
+           "DESKPILOT_INGEST__TERMS_FILE": str(REPO / "ingest" / "terms.yaml")}
+    return subprocess.run([sys.executable, "-m", "deskpilot.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+def test_ingest_paths_json_contract_and_exit_codes(tmp_path: Path, models_dir: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("reset-password.md", "webhooks.md"):
+        shutil.copy(KB / "articles" / name, articles / name)
+    data = tmp_path / "data"
+
+    ok = deskpilot(["ingest", "articles", "--kind", "article", "--audience", "public", "--json"], data, models_dir, tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads(ok.stdout)
+    assert set(report) == {"added", "updated", "unchanged", "deleted", "failed", "chunks_embedded", "seconds"}
+    assert (report["added"], report["failed"]) == (2, []) and report["chunks_embedded"] > 0
+
+    (articles / "broken.docx").write_bytes(b"not a docx")
+    bad = deskpilot(["ingest", "articles", "--json"], data, models_dir, tmp_path)
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["unchanged"] == 2 and report["chunks_embedded"] == 0
+    assert report["failed"] == [{"source": "broken", "error": report["failed"][0]["error"]}]
+    assert "DOCX" in report["failed"][0]["error"]
+
+    table = deskpilot(["ingest", "articles"], data, models_dir, tmp_path)
+    assert table.returncode == 1
+    assert "Ingestion summary" in table.stdout and "broken" in table.stdout and "unchanged" in table.stdout
+
+    found = deskpilot(["search", "how long is a reset link valid", "--json"], data, models_dir, tmp_path)
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert hits[0]["source_id"] == "reset-password" and 0 < hits[0]["score"] <= 1
+
+
+def test_ingest_reports_configuration_errors_in_one_line(tmp_path: Path, models_dir: Path) -> None:
+    missing = deskpilot(["ingest"], tmp_path / "data", models_dir, tmp_path)  # no ingest/sources.yaml here
+    assert missing.returncode == 2
+    assert "sources file" in missing.stderr and "Traceback" not in missing.stderr
+    wrong = deskpilot(["ingest", "x", "--kind", "video"], tmp_path / "data", models_dir, tmp_path)
+    assert wrong.returncode == 2 and "--kind must be article or ticket" in wrong.stderr
+
+
+def test_missing_model_files_say_what_to_run(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(KB / "articles" / "webhooks.md", articles)
+    result = deskpilot(["ingest", "articles", "--json"], tmp_path / "data", tmp_path / "no-models", tmp_path)
+    assert result.returncode == 2
+    assert "deskpilot models install" in result.stderr and "Traceback" not in result.stderr
