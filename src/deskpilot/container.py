@@ -11,7 +11,11 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from deskpilot.config import Settings
+from deskpilot.assist.answer import Assistant
+from deskpilot.assist.citations import CitationChecker
+from deskpilot.assist.prompts import PromptLibrary
+from deskpilot.assist.tickets import TicketServices
+from deskpilot.config import RoutingSettings, Settings, load_routing
 from deskpilot.db import make_engine, make_sessionmaker
 from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.loaders import configure_unstructured
@@ -19,6 +23,9 @@ from deskpilot.ingest.pipeline import Ingestor
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.providers.embeddings import build_embeddings, embedding_model_id
+from deskpilot.providers.llm import LLMClient, build_chat_model
+from deskpilot.providers.model_files import LOCAL_LLM
+from deskpilot.retrieval.search import HybridRetriever
 from deskpilot.retrieval.store import ChunkStore, make_chroma_client
 from deskpilot.text.tokens import get_encoding
 
@@ -82,6 +89,49 @@ class Container:
     def terms(self) -> TermNormalizer:
         """Term normalisation list."""
         return TermNormalizer.from_file(self.settings.ingest.terms_file)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        """Hybrid (vector + BM25) retrieval with audience filtering."""
+        return HybridRetriever(self.store, self.embeddings, self.terms, self.settings.retrieval,
+                               self.record.generation)
+
+    @cached_property
+    def llm(self) -> LLMClient:
+        """The chat model client (a local model loads on first generation, not here)."""
+        model = build_chat_model(self.settings.llm, self.settings.model_files / LOCAL_LLM.target)
+        return LLMClient(model, self.settings.llm)
+
+    @cached_property
+    def prompts(self) -> PromptLibrary:
+        """Prompt templates."""
+        return PromptLibrary(self.settings.assistant.prompts_dir)
+
+    @cached_property
+    def checker(self) -> CitationChecker:
+        """Citation support checker."""
+        return CitationChecker(self.embeddings, min_support=self.routing.min_support)
+
+    @cached_property
+    def routing(self) -> RoutingSettings:
+        """Routing thresholds: settings, overridden by the calibrated eval/thresholds.yaml when present."""
+        return load_routing(self.settings.routing)
+
+    def count_tokens(self, text: str) -> int:
+        """tiktoken count with the configured encoding."""
+        return self.chunker.count(text)
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        """The customer answer service."""
+        return Assistant(self.retriever, lambda: self.llm, self.checker, self.prompts, self.count_tokens,
+                         self.settings.assistant, self.routing, self.settings.retrieval)
+
+    @cached_property
+    def tickets(self) -> TicketServices:
+        """Agent services on tickets."""
+        return TicketServices(self.retriever, self.store, lambda: self.llm, self.checker, self.prompts,
+                              self.count_tokens, self.settings.assistant)
 
     @cached_property
     def ingestor(self) -> Ingestor:

@@ -47,3 +47,11 @@ class LLMOutputError(LLMError):
 
 class PromptError(DeskpilotError):
     """A prompt template is missing or was rendered with missing variables."""
+
+
+class InvalidInputError(DeskpilotError):
+    """A request is empty, too large or otherwise unusable."""
+
+
+class NotFoundError(DeskpilotError):
+    """An id (ticket, conversation, source) does not exist."""

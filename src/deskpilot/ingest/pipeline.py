@@ -120,8 +120,12 @@ class Ingestor:
             for root in self._record.roots() - wanted:
                 report.deleted += self._delete_sources(self._record.sources(root))
                 self._record.forget_files(root)
-        for spec in specs:
-            self._run_source(spec, report, sink)
+        try:
+            for spec in specs:
+                self._run_source(spec, report, sink)
+        finally:
+            if full or report.added or report.updated or report.deleted or report.repaired:
+                self._record.bump_generation()
         report.seconds = time.perf_counter() - started
         return report
 

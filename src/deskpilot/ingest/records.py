@@ -57,6 +57,15 @@ class FileRecord(Base):
     seen_at: Mapped[str] = mapped_column(String(32), default=_now)
 
 
+class MetaValue(Base):
+    """Small key/value facts about the index (e.g. its generation, bumped on every change)."""
+
+    __tablename__ = "ingest_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
 class IngestRecord:
     """Reads and writes the record tables."""
 
@@ -131,6 +140,21 @@ class IngestRecord:
     def invalidate_files(self, root: str, rel_paths: Iterable[str]) -> None:
         """Forget file hashes so those files are read again next time."""
         self.forget_files(root, rel_paths)
+
+    def generation(self) -> int:
+        """A number that changes whenever the index content changes (readers rebuild caches on it)."""
+        with self.session() as session:
+            row = session.get(MetaValue, "generation")
+            return int(row.value) if row is not None else 0
+
+    def bump_generation(self) -> None:
+        """Record that the index content changed."""
+        with self.session() as session, session.begin():
+            row = session.get(MetaValue, "generation")
+            if row is None:
+                session.add(MetaValue(key="generation", value="1"))
+            else:
+                row.value = str(int(row.value) + 1)
 
     def roots(self) -> set[str]:
         """Every root that has sources or files in the record."""

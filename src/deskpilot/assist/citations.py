@@ -1,0 +1,129 @@
+"""Citation check: every sentence of an answer must be supported by the source it cites.
+
+Support is model-free: lexical recall of the sentence's content words in the chunk, agreement of its
+numbers, and embedding similarity. Unsupported sentences are removed before anything is returned;
+uncited sentences are attributed to the chunk that supports them best, if any does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.embeddings import Embeddings
+
+from deskpilot.retrieval.keyword import tokenize
+from deskpilot.retrieval.search import RetrievedChunk
+
+_MARKER_RE = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+_SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+_NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
+_URL_RE = re.compile(r"https?://[^\s)\]>\"']+")
+_LIST_PREFIX_RE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+@dataclass
+class Claim:
+    """One sentence of an answer with the sources it cites and how well they support it."""
+
+    text: str
+    cited: list[int]
+    support: float = 0.0
+    supported_by: int | None = None
+
+
+@dataclass
+class CheckResult:
+    """The checked answer: kept claims (with their source), removed claims, and the mean support."""
+
+    kept: list[Claim] = field(default_factory=list)
+    removed: list[Claim] = field(default_factory=list)
+    removed_urls: list[str] = field(default_factory=list)
+
+    @property
+    def support(self) -> float:
+        """Mean support of the kept claims (0 when nothing was kept)."""
+        return sum(c.support for c in self.kept) / len(self.kept) if self.kept else 0.0
+
+    @property
+    def coverage(self) -> float:
+        """Share of the answer's claims that survived the check."""
+        total = len(self.kept) + len(self.removed)
+        return len(self.kept) / total if total else 0.0
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """Sentences (and list items) of an answer with their [n] citation markers parsed out."""
+    claims = []
+    for raw in _SENTENCE_RE.split(answer):
+        cited = [int(n) for group in _MARKER_RE.findall(raw) for n in re.split(r"\s*,\s*", group)]
+        text = _MARKER_RE.sub("", raw).strip()
+        if len(re.sub(r"\W", "", text)) < 3:
+            continue
+        claims.append(Claim(text=text, cited=cited))
+    return claims
+
+
+def lexical_support(claim: str, source: str) -> float:
+    """Share of the claim's content words found in the source, times the share of its numbers found there."""
+    words = [w for w in tokenize(claim) if not w.isdigit()]
+    source_words = set(tokenize(source))
+    recall = sum(w in source_words for w in words) / len(words) if words else 1.0
+    numbers = set(_NUMBER_RE.findall(_LIST_PREFIX_RE.sub("", claim)))
+    if numbers:
+        source_numbers = set(_NUMBER_RE.findall(source))
+        recall *= (sum(n in source_numbers for n in numbers) / len(numbers)) ** 2
+    return recall
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+class CitationChecker:
+    """Scores each claim against its cited chunks and drops what is not supported."""
+
+    def __init__(self, embeddings: Embeddings, min_support: float = 0.45, lexical_weight: float = 0.6) -> None:
+        self._embeddings = embeddings
+        self.min_support = min_support
+        self._lexical_weight = lexical_weight
+
+    def check(self, answer: str, chunks: Sequence[RetrievedChunk]) -> CheckResult:
+        """Check an answer whose markers [n] refer to chunks[n-1]."""
+        result = CheckResult()
+        claims = split_claims(answer)
+        if not claims or not chunks:
+            result.removed = claims
+            return result
+        texts = [c.text for c in claims] + [chunk.text for chunk in chunks]
+        try:
+            vectors = self._embeddings.embed_documents(texts)
+        except Exception:  # lexical support alone still decides
+            vectors = []
+        claim_vectors, chunk_vectors = vectors[: len(claims)], vectors[len(claims):]
+        allowed_urls = {u.rstrip(".,;") for chunk in chunks for u in _URL_RE.findall(chunk.text)}
+        for i, claim in enumerate(claims):
+            for url in _URL_RE.findall(claim.text):
+                if url.rstrip(".,;") not in allowed_urls:  # never pass on a link the sources do not contain
+                    claim.text = claim.text.replace(url, "").strip()
+                    result.removed_urls.append(url)
+            candidates = [n for n in claim.cited if 1 <= n <= len(chunks)] or list(range(1, len(chunks) + 1))
+            best, best_n = -1.0, None
+            for n in candidates:
+                score = self._weight(lexical_support(claim.text, chunks[n - 1].text),
+                                     _cosine(claim_vectors[i], chunk_vectors[n - 1]) if vectors else None)
+                if score > best:
+                    best, best_n = score, n
+            claim.support, claim.supported_by = max(best, 0.0), best_n
+            (result.kept if claim.support >= self.min_support else result.removed).append(claim)
+        return result
+
+    def _weight(self, lexical: float, cosine: float | None) -> float:
+        if cosine is None:
+            return lexical
+        semantic = min(1.0, max(0.0, (cosine - 0.2) / 0.55))
+        return self._lexical_weight * lexical + (1 - self._lexical_weight) * semantic

@@ -1,0 +1,67 @@
+"""Prompt templates stored as versioned YAML files under prompts/, rendered with strict variables."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from jinja2 import Environment, StrictUndefined, UndefinedError
+
+from deskpilot.errors import PromptError
+
+_env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A system + user template pair with its declared variables and version."""
+
+    name: str
+    version: int
+    variables: tuple[str, ...]
+    system: str
+    user: str
+
+    @property
+    def id(self) -> str:
+        """name@version, logged with every answer."""
+        return f"{self.name}@{self.version}"
+
+    def render(self, **values: object) -> tuple[str, str]:
+        """(system, user) text; every declared variable must be given, and no other."""
+        given, declared = set(values), set(self.variables)
+        if given != declared:
+            missing, extra = sorted(declared - given), sorted(given - declared)
+            raise PromptError(f"prompt {self.id}: missing variables {missing}, unexpected {extra}")
+        try:
+            return (_env.from_string(self.system).render(**values).strip(),
+                    _env.from_string(self.user).render(**values).strip())
+        except UndefinedError as exc:
+            raise PromptError(f"prompt {self.id}: {exc}") from exc
+
+
+class PromptLibrary:
+    """Loads prompts/<name>.yaml on first use."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._cache: dict[str, Prompt] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Prompt:
+        """The prompt called name; PromptError when the file is missing or malformed."""
+        with self._lock:
+            if name not in self._cache:
+                path = self._folder / f"{name}.yaml"
+                try:
+                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                    self._cache[name] = Prompt(name=str(data["name"]), version=int(data["version"]),
+                                               variables=tuple(data["variables"]), system=str(data["system"]),
+                                               user=str(data["user"]))
+                except FileNotFoundError as exc:
+                    raise PromptError(f"prompt file {path} not found") from exc
+                except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+                    raise PromptError(f"prompt file {path} is malformed: {exc}") from exc
+            return self._cache[name]

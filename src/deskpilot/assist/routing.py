@@ -1,0 +1,78 @@
+"""Confidence and routing: a pure function decides `answer` or `escalate`, with reasons from a fixed list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from deskpilot.config import RoutingSettings
+
+REASONS = ("no_relevant_source", "low_support", "user_requested_human", "negative_sentiment", "sensitive_topic",
+           "injection_suspected", "llm_unavailable")
+Reason = Literal["no_relevant_source", "low_support", "user_requested_human", "negative_sentiment",
+                 "sensitive_topic", "injection_suspected", "llm_unavailable"]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Everything routing looks at, measured upstream."""
+
+    searched: bool = True
+    top_relevance: float = 0.0
+    support: float = 0.0
+    coverage: float = 0.0
+    claims_kept: int = 0
+    not_found: bool = False
+    human_requested: bool = False
+    negativity: float = 0.0
+    sensitive: tuple[str, ...] = ()
+    injection: bool = False
+    llm_failed: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The routing outcome."""
+
+    kind: Literal["answer", "escalate"]
+    reasons: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+
+
+def confidence(signals: Signals, thresholds: RoutingSettings) -> float:
+    """A confidence in [0, 1] from retrieval strength, citation support and how much of the answer survived."""
+    if signals.llm_failed or signals.not_found or signals.claims_kept == 0:
+        return 0.0
+    span = max(1e-6, 0.8 - thresholds.min_relevance)
+    retrieval = min(1.0, max(0.0, (signals.top_relevance - thresholds.min_relevance) / span))
+    value = 0.35 * retrieval + 0.45 * signals.support + 0.20 * signals.coverage
+    return round(min(1.0, max(0.0, value)), 4)
+
+
+def route(answer: str, signals: Signals, thresholds: RoutingSettings) -> Decision:
+    """Decide whether the answer goes to the customer or the conversation goes to a human.
+
+    Args:
+        answer: the checked answer text (empty when nothing survived or nothing was generated).
+        signals: measurements of the question, retrieval and answer.
+        thresholds: routing settings.
+    """
+    reasons: list[str] = []
+    if signals.injection:
+        reasons.append("injection_suspected")
+    if signals.human_requested:
+        reasons.append("user_requested_human")
+    if signals.sensitive:
+        reasons.append("sensitive_topic")
+    if signals.negativity >= thresholds.max_negativity:
+        reasons.append("negative_sentiment")
+    if signals.llm_failed:
+        reasons.append("llm_unavailable")
+    if signals.searched and (signals.top_relevance < thresholds.min_relevance or signals.not_found):
+        reasons.append("no_relevant_source")
+    score = confidence(signals, thresholds)
+    if not reasons and (not answer.strip() or signals.claims_kept == 0 or signals.coverage < thresholds.min_coverage
+                        or score < thresholds.min_confidence):
+        reasons.append("low_support")
+    ordered = [r for r in REASONS if r in reasons]
+    return Decision("escalate" if ordered else "answer", ordered, score)

@@ -1,0 +1,221 @@
+"""Chat model providers behind LangChain's `BaseChatModel`: local GGUF (llama-cpp-python), OpenAI-compatible, fake.
+
+Vendor exceptions are translated into `LLMError` / `LLMTimeout` by `LLMClient`, the one object services use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from deskpilot.config import LLMSettings
+from deskpilot.errors import ConfigError, LLMError, LLMOutputError, LLMTimeout
+
+logger = logging.getLogger(__name__)
+
+
+def _role(message: BaseMessage) -> str:
+    return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+
+
+class LlamaCppChat(BaseChatModel):
+    """A GGUF model run in-process with llama-cpp-python (chat template from the GGUF file)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 0
+    max_tokens: int = 320
+    temperature: float = 0.1
+    _llama: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def _model(self) -> Any:
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ConfigError("llama-cpp-python is not installed: run `make install`") from exc
+            if not Path(self.model_path).is_file():
+                raise ConfigError(f"local model {self.model_path} is missing: run `deskpilot models install`")
+            self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads or os.cpu_count(),
+                                n_batch=512, verbose=False, seed=0)
+        return self._llama
+
+    def _params(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "messages": [{"role": _role(m), "content": str(m.content)} for m in messages],
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "stop": stop,
+        }
+        if "response_format" in kwargs:
+            params["response_format"] = kwargs["response_format"]
+        return params
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        text = "".join(chunk.text for chunk in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with self._lock:  # one llama context: one generation at a time
+            llama = self._model()
+            for part in llama.create_chat_completion(stream=True, **self._params(messages, stop, kwargs)):
+                delta = part["choices"][0].get("delta", {}).get("content") or ""
+                if not delta:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(delta, chunk=chunk)
+                yield chunk
+
+
+_SOURCE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
+
+
+class ExtractiveFakeChat(BaseChatModel):
+    """Test double: answers with the first sentence of the first source, cited; NOT_FOUND without sources.
+
+    It follows the structure of Deskpilot's prompts (numbered sources), so the whole pipeline can run in
+    tests and load benchmarks without a model. It is never a default for users.
+    """
+
+    scripted: list[str] = []
+    delay: float = 0.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-extractive"
+
+    def _reply(self, messages: list[BaseMessage], **kwargs: Any) -> str:
+        if self.scripted:
+            return self.scripted.pop(0)
+        prompt = str(messages[-1].content)
+        if "response_format" in kwargs:
+            return json.dumps({"problem": prompt[:80], "tried": "", "status": "open", "next_action": "reply",
+                               "sentiment": "neutral"})
+        sources = _SOURCE_RE.findall(prompt)
+        if not sources:
+            return "NOT_FOUND" if "Sources" in prompt else prompt.strip().splitlines()[-1][:200]
+        number, body = sources[0]
+        lines = [line.strip("- ").strip() for line in body.strip().splitlines()[2:] if line.strip()]
+        first = re.split(r"(?<=[.!?])\s", " ".join(lines) or body.strip())[0]
+        return f"{first} [{number}]"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        if self.delay:
+            time.sleep(self.delay)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._reply(messages, **kwargs)))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        text = self._generate(messages, stop, run_manager, **kwargs).generations[0].message.content
+        for token in re.findall(r"\S+\s*", str(text)):
+            if run_manager is not None:
+                run_manager.on_llm_new_token(token)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+
+def build_chat_model(settings: LLMSettings, local_model_path: Path) -> BaseChatModel:
+    """The configured chat model."""
+    if settings.provider == "local":
+        return LlamaCppChat(model_path=str(settings.model_path or local_model_path), n_ctx=settings.context_tokens,
+                            n_threads=settings.threads, max_tokens=settings.max_tokens, temperature=settings.temperature)
+    if settings.provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if not settings.base_url and not settings.api_key:
+            raise ConfigError("LLM provider 'openai' needs DESKPILOT_LLM__BASE_URL or DESKPILOT_LLM__API_KEY")
+        return ChatOpenAI(model=settings.model, base_url=settings.base_url,
+                          api_key=settings.api_key or "not-needed",  # type: ignore[arg-type]
+                          timeout=settings.timeout, max_retries=1, max_tokens=settings.max_tokens,  # type: ignore[call-arg]
+                          temperature=settings.temperature)
+    if settings.provider == "fake":
+        return ExtractiveFakeChat()
+    raise ConfigError(f"unknown LLM provider {settings.provider!r}")
+
+
+class LLMClient:
+    """What services call: chat completion with streaming, JSON output, timeouts and one error type."""
+
+    def __init__(self, model: BaseChatModel, settings: LLMSettings) -> None:
+        self.model = model
+        self._settings = settings
+
+    @property
+    def name(self) -> str:
+        """Provider and model, for logs and reports."""
+        return f"{self._settings.provider}:{self._settings.model}"
+
+    def complete(self, system: str, user: str, on_token: Callable[[str], None] | None = None,
+                 max_tokens: int | None = None, **kwargs: Any) -> str:
+        """The model's reply to one system + user turn; tokens are passed to on_token as they come.
+
+        Raises:
+            LLMTimeout: no complete answer within settings.timeout seconds.
+            LLMError: the provider failed (unreachable, model missing, server error).
+        """
+        messages: Sequence[BaseMessage] = [SystemMessage(content=system), HumanMessage(content=user)]
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+        deadline = time.monotonic() + self._settings.timeout
+        parts: list[str] = []
+        try:
+            for chunk in self.model.stream(list(messages), **kwargs):
+                text = str(chunk.content)
+                parts.append(text)
+                if on_token is not None and text:
+                    on_token(text)
+                if time.monotonic() > deadline:
+                    raise LLMTimeout(f"the language model did not finish within {self._settings.timeout:g} s")
+        except LLMError:
+            raise
+        except ConfigError as exc:
+            raise LLMError(str(exc)) from exc
+        except Exception as exc:
+            if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
+                raise LLMTimeout(f"the language model timed out: {exc}") from exc
+            raise LLMError(f"the language model failed: {type(exc).__name__}: {exc}") from exc
+        return "".join(parts).strip()
+
+    def complete_json(self, system: str, user: str, schema: dict[str, Any], max_tokens: int | None = None) -> dict[str, Any]:
+        """A JSON object from the model, constrained by schema where the provider supports it.
+
+        Raises:
+            LLMOutputError: the reply is not a JSON object.
+        """
+        kwargs: dict[str, Any] = {}
+        if self._settings.provider == "local":
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        elif self._settings.provider == "fake":
+            kwargs["response_format"] = {"type": "json_object"}
+        text = self.complete(system, user, max_tokens=max_tokens, **kwargs)
+        match = re.search(r"\{.*\}", text, re.DOTALL)
+        try:
+            value = json.loads(match.group(0) if match else text)
+        except json.JSONDecodeError as exc:
+            raise LLMOutputError(f"the language model did not return JSON: {text[:200]!r}") from exc
+        if not isinstance(value, dict):
+            raise LLMOutputError("the language model returned JSON that is not an object")
+        return value

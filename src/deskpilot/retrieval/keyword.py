@@ -1,0 +1,101 @@
+"""Keyword search (BM25, bm25s) over the same chunks as the vector index."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+_WORD_RE = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
+# Short, language-neutral stopword lists (en, fr, de, es): enough to keep BM25 from matching on glue words.
+STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "too", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "yours", "am", "any", "all", "also", "just", "about", "after", "before", "up", "out", "le", "la", "les", "un", "une", "des", "du", "de", "et", "ou", "est", "sont", "pour", "dans", "sur", "par", "avec", "ce", "cette", "ces", "qui", "que", "quoi", "comment", "je", "tu", "il", "elle", "nous", "vous", "ils", "elles", "mon", "ma", "mes", "votre", "vos", "notre", "nos", "pas", "ne", "plus", "au", "aux", "en", "se", "sa", "son", "ses", "y", "a", "été", "être", "der", "die", "das", "ein", "eine", "und", "oder", "ist", "sind", "für", "mit", "auf", "im", "in", "zu", "den", "dem", "des", "ich", "du", "er", "sie", "wir", "ihr", "nicht", "wie", "was", "el", "la", "los", "las", "un", "una", "y", "o", "es", "son", "para", "con", "por", "en", "de", "del", "que", "como", "yo", "tu", "mi", "su", "sus", "no", "se", "al", "lo"])
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents (é -> e), so that accent-less queries still match."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def tokenize(text: str) -> list[str]:
+    """Word tokens for BM25: folded, stopwords removed, numbers and codes kept (ERR_SYNC_409 -> err, sync, 409)."""
+    return [t for t in _WORD_RE.findall(fold(text)) if t not in STOPWORDS]
+
+
+@dataclass
+class KeywordHit:
+    """A chunk id with its BM25 score."""
+
+    chunk_id: str
+    score: float
+
+
+class KeywordIndex:
+    """An in-memory BM25 index, rebuilt from the chunk store when its generation changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: object = None
+        self._ids: list[str] = []
+        self._audience: np.ndarray = np.array([], dtype=bool)
+        self._kind: np.ndarray = np.array([], dtype=object)
+        self._bm25: object = None
+
+    def ensure(self, generation: object, load: Callable[[], tuple[list[str], list[str], list[dict[str, object]]]]) -> None:
+        """Rebuild from load() -> (ids, documents, metadatas) when the generation differs from the built one."""
+        with self._lock:
+            if generation == self._generation and self._bm25 is not None:
+                return
+            ids, documents, metadatas = load()
+            self._build(ids, documents, metadatas)
+            self._generation = generation
+
+    def _build(self, ids: list[str], documents: list[str], metadatas: list[dict[str, object]]) -> None:
+        import bm25s
+
+        self._ids = list(ids)
+        self._public = np.array([m.get("audience") == "public" for m in metadatas], dtype=bool)
+        self._kind = np.array([str(m.get("kind", "")) for m in metadatas], dtype=object)
+        corpus = [tokenize(doc) or [""] for doc in documents]
+        if not corpus:
+            self._bm25 = None
+            return
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+        self._bm25 = bm25
+
+    def search(self, query: str, k: int, public_only: bool, kind: str | None = None) -> list[KeywordHit]:
+        """Top-k chunks by BM25 for query; the audience filter is applied before ranking."""
+        with self._lock:
+            bm25 = self._bm25
+            if bm25 is None:
+                return []
+            tokens = [t for t in tokenize(query) if t in bm25.vocab_dict]  # type: ignore[attr-defined]
+            if not tokens:
+                return []
+            scores = np.asarray(bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+            mask = np.ones(len(scores), dtype=bool)
+            if public_only:
+                mask &= self._public
+            if kind is not None:
+                mask &= self._kind == kind
+            scores = np.where(mask, scores, -1.0)
+            k = min(k, int((scores > 0).sum()))
+            if k <= 0:
+                return []
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top])]
+            return [KeywordHit(self._ids[i], float(scores[i])) for i in top]
+
+    @property
+    def size(self) -> int:
+        """Chunks indexed."""
+        return len(self._ids)
