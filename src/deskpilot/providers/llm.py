@@ -19,7 +19,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from deskpilot.config import LLMSettings
 from deskpilot.errors import ConfigError, LLMError, LLMOutputError, LLMTimeout
@@ -100,7 +100,7 @@ class ExtractiveFakeChat(BaseChatModel):
     tests and load benchmarks without a model. It is never a default for users.
     """
 
-    scripted: list[str] = []
+    scripted: list[str] = Field(default_factory=list)
     delay: float = 0.0
 
     @property

@@ -16,7 +16,17 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 # Short, language-neutral stopword lists (en, fr, de, es): enough to keep BM25 from matching on glue words.
-STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "too", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "yours", "am", "any", "all", "also", "just", "about", "after", "before", "up", "out", "le", "la", "les", "un", "une", "des", "du", "de", "et", "ou", "est", "sont", "pour", "dans", "sur", "par", "avec", "ce", "cette", "ces", "qui", "que", "quoi", "comment", "je", "tu", "il", "elle", "nous", "vous", "ils", "elles", "mon", "ma", "mes", "votre", "vos", "notre", "nos", "pas", "ne", "plus", "au", "aux", "en", "se", "sa", "son", "ses", "y", "a", "été", "être", "der", "die", "das", "ein", "eine", "und", "oder", "ist", "sind", "für", "mit", "auf", "im", "in", "zu", "den", "dem", "des", "ich", "du", "er", "sie", "wir", "ihr", "nicht", "wie", "was", "el", "la", "los", "las", "un", "una", "y", "o", "es", "son", "para", "con", "por", "en", "de", "del", "que", "como", "yo", "tu", "mi", "su", "sus", "no", "se", "al", "lo"])
+_STOPWORDS_TEXT = """
+a an and are as at be been but by can could did do does for from had has have how i if in into is
+it its me my no not of on or our so than that the their them then there these they this to too was
+we were what when where which who why will with would you your yours am any all also just about
+after before up out le la les un une des du de et ou est sont pour dans sur par avec ce cette ces
+qui que quoi comment je tu il elle nous vous ils elles mon ma mes votre vos notre nos pas ne plus
+au aux en se sa son ses y a été être der die das ein eine und oder ist sind für mit auf im in zu
+den dem des ich du er sie wir ihr nicht wie was el la los las un una y o es son para con por en de
+del que como yo tu mi su sus no se al lo
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 def fold(text: str) -> str:
