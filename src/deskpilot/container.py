@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -24,7 +25,7 @@ from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.providers.embeddings import build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
-from deskpilot.providers.model_files import LOCAL_LLM
+from deskpilot.providers.model_files import local_model
 from deskpilot.retrieval.search import HybridRetriever
 from deskpilot.retrieval.store import ChunkStore, make_chroma_client
 from deskpilot.text.tokens import get_encoding
@@ -99,7 +100,10 @@ class Container:
     @cached_property
     def llm(self) -> LLMClient:
         """The chat model client (a local model loads on first generation, not here)."""
-        model = build_chat_model(self.settings.llm, self.settings.model_files / LOCAL_LLM.target)
+        llm = self.settings.llm
+        local_path = llm.model_path or (self.settings.model_files / local_model(llm.model).target
+                                        if llm.provider == "local" else Path())
+        model = build_chat_model(llm, local_path)
         return LLMClient(model, self.settings.llm)
 
     @cached_property

@@ -216,9 +216,9 @@ def test_crash_mid_run_is_repaired_by_the_next_run(container: Container, tmp_pat
     calls = {"n": 0}
     real_upsert = container.store.upsert
 
-    def crashing_upsert(chunks, progress=None, batch=64):
+    def crashing_upsert(chunks, progress=None, batch=64, embed_text=None):
         calls["n"] += 1
-        real_upsert(chunks[: len(chunks) // 2], progress, batch)  # half written, then the process "dies"
+        real_upsert(chunks[: len(chunks) // 2], progress, batch, embed_text)  # half written, then the process "dies"
         raise KeyboardInterrupt
 
     monkeypatch.setattr(container.store, "upsert", crashing_upsert)

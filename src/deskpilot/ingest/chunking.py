@@ -46,8 +46,12 @@ class Chunker:
         """Tokens in text."""
         return len(self._enc.encode_ordinary(text))
 
-    def chunk(self, doc: SourceDocument) -> list[Chunk]:
-        """Chunks of a cleaned document with deterministic ids and complete metadata."""
+    def chunk(self, doc: SourceDocument, salt: str = "") -> list[Chunk]:
+        """Chunks of a cleaned document with deterministic ids and complete metadata.
+
+        `salt` enters every chunk's content hash (and so its id): the pipeline passes the fingerprint of
+        what shapes the embedding besides the text (the term list), so that a change re-embeds.
+        """
         blocks: list[_Block] = []
         for section in doc.sections:
             audience = section.audience or doc.audience
@@ -73,7 +77,7 @@ class Chunker:
                 "language": doc.language or "en", "updated_at": doc.updated_at, "chunk_index": index, "tokens": block.tokens,
             }
             metadata.update({k: v for k, v in doc.extra.items() if k not in metadata})
-            digest = hashlib.sha256((text + json.dumps(metadata, sort_keys=True)).encode()).hexdigest()
+            digest = hashlib.sha256((salt + text + json.dumps(metadata, sort_keys=True)).encode()).hexdigest()
             metadata["content_hash"] = digest
             chunks.append(Chunk(f"{doc.source_id}#{index}:{digest[:12]}", text, metadata))
         return chunks

@@ -1,4 +1,8 @@
-"""Cleaning before anything is embedded: personal-data redaction and term normalisation."""
+"""Cleaning before anything is embedded: language detection and personal-data redaction.
+
+Term normalisation is not applied to the stored text (customers see sources as written); it is applied to
+what is embedded and keyword-indexed, and to questions (see `ChunkStore.upsert` and `HybridRetriever`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,11 @@ from collections import Counter
 
 from deskpilot.ingest.documents import Section, SourceDocument
 from deskpilot.ingest.redact import Redactor
-from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.text.language import detect_language
 
 
-def clean_document(doc: SourceDocument, redact: bool, terms: TermNormalizer) -> Counter[str]:
-    """Redact (when asked) and normalise a document in place; detect its language if unknown.
+def clean_document(doc: SourceDocument, redact: bool) -> Counter[str]:
+    """Redact personal data (when asked) in place; detect the document's language if unknown.
 
     Returns:
         Counts of redacted items by placeholder type.
@@ -22,11 +25,11 @@ def clean_document(doc: SourceDocument, redact: bool, terms: TermNormalizer) -> 
     redactor = Redactor(doc.personal_names) if redact else None
 
     def process(text: str) -> str:
-        if redactor is not None:
-            result = redactor.redact(text)
-            counts.update(result.counts)
-            text = result.text
-        return terms.normalize(text)
+        if redactor is None:
+            return text
+        result = redactor.redact(text)
+        counts.update(result.counts)
+        return result.text
 
     doc.title = process(doc.title)
     doc.sections = [Section(process(s.heading), process(s.text), s.audience) for s in doc.sections]

@@ -29,7 +29,7 @@ from deskpilot.retrieval.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 class ProgressSink(Protocol):
@@ -283,8 +283,8 @@ class Ingestor:
                 report.failed.append(Failure(doc.source_id, f"source id already used by {owner}"))
                 continue
             seen.add(doc.source_id)
-            report.redactions.update(clean_document(doc, self._redact(spec), self._terms))
-            chunks = self._chunker.chunk(doc)
+            report.redactions.update(clean_document(doc, self._redact(spec)))
+            chunks = self._chunker.chunk(doc, salt=self._terms.fingerprint)
             content_hash = hashlib.sha256("\n".join(c.chunk_id for c in chunks).encode()).hexdigest()
             previous = existing.get(doc.source_id)
             if previous is not None and previous.state == "ok" and previous.content_hash == content_hash:
@@ -320,7 +320,7 @@ class Ingestor:
         self._record.mark_pending(records)
         reusable = {cid for w in queue if w.previous is not None and w.previous.state == "ok" for cid in w.previous.ids}
         to_embed = [c for w in queue for c in w.chunks if c.chunk_id not in reusable]
-        self._store.upsert(to_embed, progress=sink.embedded)
+        self._store.upsert(to_embed, progress=sink.embedded, embed_text=self._terms.normalize)
         for w in queue:
             if w.previous is not None:
                 keep = {c.chunk_id for c in w.chunks}

@@ -140,7 +140,7 @@ class ExtractiveFakeChat(BaseChatModel):
 def build_chat_model(settings: LLMSettings, local_model_path: Path) -> BaseChatModel:
     """The configured chat model."""
     if settings.provider == "local":
-        return LlamaCppChat(model_path=str(settings.model_path or local_model_path), n_ctx=settings.context_tokens,
+        return LlamaCppChat(model_path=str(local_model_path), n_ctx=settings.context_tokens,
                             n_threads=settings.threads, max_tokens=settings.max_tokens, temperature=settings.temperature)
     if settings.provider == "openai":
         from langchain_openai import ChatOpenAI

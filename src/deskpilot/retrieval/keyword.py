@@ -59,12 +59,18 @@ class KeywordIndex:
         self._kind: np.ndarray = np.array([], dtype=object)
         self._bm25: object = None
 
-    def ensure(self, generation: object, load: Callable[[], tuple[list[str], list[str], list[dict[str, object]]]]) -> None:
-        """Rebuild from load() -> (ids, documents, metadatas) when the generation differs from the built one."""
+    def ensure(self, generation: object, load: Callable[[], tuple[list[str], list[str], list[dict[str, object]]]],
+               normalize: Callable[[str], str] | None = None) -> None:
+        """Rebuild from load() -> (ids, documents, metadatas) when the generation differs from the built one.
+
+        `normalize` is applied to each document before tokenising (term normalisation).
+        """
         with self._lock:
             if generation == self._generation and self._bm25 is not None:
                 return
             ids, documents, metadatas = load()
+            if normalize is not None:
+                documents = [normalize(d) for d in documents]
             self._build(ids, documents, metadatas)
             self._generation = generation
 

@@ -119,7 +119,7 @@ class HybridRetriever:
                 dense[hit.chunk_id] = max(dense.get(hit.chunk_id, -1.0), hit.score)
         keyword: dict[str, float] = {}
         if self._settings.keyword_k:
-            self._keyword.ensure(self._generation(), self._store.load_all)
+            self._keyword.ensure(self._generation(), self._store.load_all, self._terms.normalize)
             for text in normalized:
                 hits = self._keyword.search(text, self._settings.keyword_k, public_only, kind)
                 best = hits[0].score if hits else 0.0

@@ -97,14 +97,23 @@ class ChunkStore:
         return int(self._call("count", self.collection.count))
 
     def upsert(self, chunks: Sequence[Chunk], progress: Callable[[int], None] | None = None,
-               batch: int = 64) -> None:
-        """Embed and write chunks (idempotent: same id, same row). Calls progress(n) after each batch."""
+               batch: int = 64, embed_text: Callable[[str], str] | None = None) -> None:
+        """Embed and write chunks (idempotent: same id, same row). Calls progress(n) after each batch.
+
+        `embed_text` maps a chunk's stored text to the text that is embedded (e.g. term normalisation);
+        the stored document stays as written.
+        """
         ordered = sorted(chunks, key=lambda c: len(c.text))
         for start in range(0, len(ordered), batch):
             part = ordered[start:start + batch]
-            self._call("upsert", lambda part=part: self.vectorstore.add_texts(
-                texts=[c.text for c in part], metadatas=[dict(c.metadata) for c in part],
-                ids=[c.chunk_id for c in part]))
+            texts = [embed_text(c.text) if embed_text else c.text for c in part]
+            try:
+                vectors = self._embeddings.embed_documents(texts)
+            except Exception as exc:
+                raise VectorStoreError(f"embedding failed: {exc}") from exc
+            self._call("upsert", lambda part=part, vectors=vectors: self.collection.upsert(
+                ids=[c.chunk_id for c in part], embeddings=vectors, documents=[c.text for c in part],
+                metadatas=[dict(c.metadata) for c in part]))
             if progress is not None:
                 progress(len(part))
 
