@@ -7,6 +7,7 @@ present in the sources are dropped, and anything doubtful becomes an honest hand
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,7 +22,9 @@ from deskpilot.assist.signals import detect_injection, read_signals
 from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettings
 from deskpilot.errors import InvalidInputError, LLMError
 from deskpilot.providers.llm import LLMClient
+from deskpilot.retrieval.keyword import tokenize
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
+from deskpilot.text.language import detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +70,49 @@ class Answer:
                 "language": self.language}
 
 
-def format_sources(chunks: Sequence[RetrievedChunk], count_tokens: Callable[[str], int], budget: int) -> str:
-    """The numbered sources block of a prompt, within a token budget (later sources are shortened first)."""
+_UNIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def compress(body: str, queries: Sequence[str], budget: int, count_tokens: Callable[[str], int]) -> str:
+    """The sentences (and list items) of a chunk that share the most words with the question, in their
+    original order, within a token budget: less for a small model to read, and less to get wrong."""
+    units = [u.strip() for u in _UNIT_RE.split(body) if u.strip()]
+    if count_tokens(body) <= budget or len(units) <= 1:
+        return body.strip()
+    terms = {t for q in queries for t in tokenize(q)}
+    scored = sorted(range(len(units)), key=lambda i: (-len(terms & set(tokenize(units[i]))), i))
+    chosen: list[int] = []
+    used = 0
+    for i in scored:
+        size = count_tokens(units[i])
+        if used + size > budget and chosen:
+            continue
+        chosen.append(i)
+        used += size
+        if used >= budget:
+            break
+    return "\n".join(units[i] for i in sorted(chosen))
+
+
+def format_sources(chunks: Sequence[RetrievedChunk], count_tokens: Callable[[str], int], budget: int,
+                   queries: Sequence[str] = ()) -> str:
+    """The numbered sources block of a prompt within a token budget. With queries, each source is
+    compressed to its sentences most related to them; without, later sources are shortened first."""
     blocks: list[str] = []
     used = 0
+    share = max(40, budget // max(1, len(chunks)))
     for n, chunk in enumerate(chunks, 1):
         section = chunk.metadata.get("section") or ""
         header = f"[{n}] {chunk.title}" + (f" — {section}" if section else "")
-        body = chunk.body.strip()
         remaining = budget - used - count_tokens(header) - 4
         if remaining <= 20:
             break
-        while count_tokens(body) > remaining and len(body) > 80:
-            body = body[: int(len(body) * 0.8)].rsplit(" ", 1)[0] + " …"
+        if queries:
+            body = compress(chunk.body, queries, min(share, remaining), count_tokens)
+        else:
+            body = chunk.body.strip()
+            while count_tokens(body) > remaining and len(body) > 80:
+                body = body[: int(len(body) * 0.8)].rsplit(" ", 1)[0] + " …"
         blocks.append(f"{header}\n{body}")
         used += count_tokens(blocks[-1]) + 2
     return "\n\n".join(blocks)
@@ -154,7 +187,7 @@ class Assistant:
         prompt = self._prompts.get("answer")
         system, user = prompt.render(
             company=self._settings.company, question=question if not turns else query,
-            sources=format_sources(relevant, self._count, self._settings.context_budget),
+            sources=format_sources(relevant, self._count, self._settings.answer_budget, [question, *result.queries]),
             language=language_name(generation_language))
         stream = on_token if generation_language == language else None
         t0 = time.perf_counter()
@@ -180,8 +213,10 @@ class Assistant:
         not_found = NOT_FOUND in raw.upper().replace(" ", "_") and len(raw) < 60
         check = self._checker.check("" if not_found else raw, relevant)
         text, citations = self._compose(check, relevant)
-        if text and generation_language != language:
-            text = self._translate(text, language) or text
+        if text and detect_language(text, language) != language:
+            translated = self._translate(text, language)  # small models sometimes ignore "answer in X"
+            if translated and detect_language(translated, language) == language:
+                text = translated
         signals = Signals(**{**signals.__dict__, "support": check.support, "coverage": check.coverage,
                              "claims_kept": len(check.kept), "not_found": not_found})
         decision = route(text, signals, self._routing)

@@ -66,6 +66,34 @@ def split_claims(answer: str) -> list[Claim]:
     return claims
 
 
+_NEGATION_RE = re.compile(
+    r"\b(not|no|never|cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|without|none|nor|neither|"
+    r"ne|n'|pas|jamais|aucun|aucune|sans|nicht|kein|keine|keinen|nie|niemals|ohne|nunca|sin|ningún|ninguna|"
+    r"non|mai|senza|nenhum|nem|niet|geen|nooit|zonder)\b|n't\b", re.IGNORECASE)
+# Sentences about the source rather than the product ("This article explains…"): not answers.
+_META_RE = re.compile(r"^\W*(this|the|in this|our) (article|guide|page|document|section)\b|^\W*(cet|cette|dans cet) "
+                      r"(article|guide|page)\b|^\W*(dieser|diese|in diesem) (artikel|leitfaden|seite)\b|"
+                      r"^\W*(este|esta|en este) (art[ií]culo|gu[ií]a|p[aá]gina)\b", re.IGNORECASE)
+_SOURCE_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def negated(text: str) -> bool:
+    """True when the sentence contains a negation cue (en, fr, de, es, it, pt, nl)."""
+    return bool(_NEGATION_RE.search(text))
+
+
+def best_sentence(claim: str, source: str) -> tuple[str, float]:
+    """The source sentence (or list item) that lexically supports the claim best, with its support."""
+    best, score = "", -1.0
+    for sentence in _SOURCE_SENTENCE_RE.split(source):
+        if len(sentence.strip()) < 3 or sentence.rstrip().endswith("?"):
+            continue  # a question (FAQ heading) asserts nothing
+        value = lexical_support(claim, sentence)
+        if value > score:
+            best, score = sentence, value
+    return best, max(score, 0.0)
+
+
 def lexical_support(claim: str, source: str) -> float:
     """Share of the claim's content words found in the source, times the share of its numbers found there."""
     words = [w for w in tokenize(claim) if not w.isdigit()]
@@ -78,6 +106,15 @@ def lexical_support(claim: str, source: str) -> float:
     return recall
 
 
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def _headers(chunk: RetrievedChunk) -> list[str]:
+    title, section = chunk.title, str(chunk.metadata.get("section") or "")
+    return [title, section, f"{title} {section}"] if section else [title]
+
+
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=False))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
@@ -87,9 +124,11 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 class CitationChecker:
     """Scores each claim against its cited chunks and drops what is not supported."""
 
-    def __init__(self, embeddings: Embeddings, min_support: float = 0.45, lexical_weight: float = 0.6) -> None:
+    def __init__(self, embeddings: Embeddings, min_support: float = 0.45, lexical_weight: float = 0.6,
+                 max_claims: int = 5) -> None:
         self._embeddings = embeddings
         self.min_support = min_support
+        self.max_claims = max_claims
         self._lexical_weight = lexical_weight
 
     def check(self, answer: str, chunks: Sequence[RetrievedChunk]) -> CheckResult:
@@ -106,16 +145,33 @@ class CitationChecker:
             vectors = []
         claim_vectors, chunk_vectors = vectors[: len(claims)], vectors[len(claims):]
         allowed_urls = {u.rstrip(".,;") for chunk in chunks for u in _URL_RE.findall(chunk.text)}
+        headers = {_norm(h) for chunk in chunks for h in _headers(chunk)}
         for i, claim in enumerate(claims):
+            if _norm(claim.text) in headers or _META_RE.search(claim.text):
+                continue  # an echoed title, or a sentence about the article itself: not a claim
+            if len(result.kept) >= self.max_claims:
+                result.removed.append(claim)
+                continue
             for url in _URL_RE.findall(claim.text):
                 if url.rstrip(".,;") not in allowed_urls:  # never pass on a link the sources do not contain
                     claim.text = claim.text.replace(url, "").strip()
                     result.removed_urls.append(url)
             candidates = [n for n in claim.cited if 1 <= n <= len(chunks)] or list(range(1, len(chunks) + 1))
+            # The closest sentence in any source: if it says the opposite, the claim is contradicted.
+            closest, closest_support = max((best_sentence(claim.text, chunk.body) for chunk in chunks),
+                                           key=lambda pair: pair[1])
+            contradicted = (bool(closest) and closest_support >= 0.5
+                            and negated(claim.text) != negated(closest))
             best, best_n = -1.0, None
             for n in candidates:
-                score = self._weight(lexical_support(claim.text, chunks[n - 1].text),
-                                     _cosine(claim_vectors[i], chunk_vectors[n - 1]) if vectors else None)
+                body = chunks[n - 1].body
+                sentence, sentence_support = best_sentence(claim.text, body)
+                lexical = max(sentence_support, lexical_support(claim.text, body) * 0.9)
+                score = self._weight(lexical, _cosine(claim_vectors[i], chunk_vectors[n - 1]) if vectors else None)
+                if contradicted and sentence_support <= closest_support:
+                    score *= 0.3
+                elif sentence and negated(claim.text) != negated(sentence):
+                    score *= 0.3  # the closest sentence of the cited source says the opposite
                 if score > best:
                     best, best_n = score, n
             claim.support, claim.supported_by = max(best, 0.0), best_n

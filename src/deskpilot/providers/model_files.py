@@ -178,7 +178,7 @@ LOCAL_MODELS: dict[str, ConcatenatedModel] = {
                     for i, digest in enumerate(_QWEN15_PARTS, start=1)),
     ),
 }
-DEFAULT_LOCAL_MODEL = "qwen2.5-0.5b-instruct"
+DEFAULT_LOCAL_MODEL = "qwen2.5-1.5b-instruct"
 
 
 def local_model(name: str) -> ConcatenatedModel:

@@ -35,9 +35,22 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def stem(token: str) -> str:
+    """A light, language-neutral suffix strip (plurals, -ing, -ed) so that refund/refunds/refunded meet."""
+    if len(token) <= 3 or not token.isalpha():
+        return token
+    for suffix in ("ing", "ed"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    if token.endswith(("s", "x")) and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
 def tokenize(text: str) -> list[str]:
-    """Word tokens for BM25: folded, stopwords removed, numbers and codes kept (ERR_SYNC_409 -> err, sync, 409)."""
-    return [t for t in _WORD_RE.findall(fold(text)) if t not in STOPWORDS]
+    """Word tokens for BM25 and support checks: folded, stopwords removed, lightly stemmed; numbers and
+    codes kept (ERR_SYNC_409 -> err, sync, 409)."""
+    return [stem(t) for t in _WORD_RE.findall(fold(text)) if t not in STOPWORDS]
 
 
 @dataclass
