@@ -1,0 +1,67 @@
+"""The assistant with the real default local LLM (llama-cpp-python), real embeddings and the sample kb/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deskpilot.container import Container
+from deskpilot.ingest.sources import SourceSpec
+from deskpilot.providers.model_files import local_model
+from tests.conftest import KB, make_settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.llm]
+
+
+@pytest.fixture(scope="module")
+def assistant_container(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Container:
+    tmp = tmp_path_factory.mktemp("llm")
+    kb = tmp / "kb"
+    shutil.copytree(KB, kb)
+    settings = make_settings(tmp, models_dir)
+    if not (models_dir / local_model(settings.llm.model).target).is_file():
+        pytest.fail(f"local LLM {settings.llm.model} missing in {models_dir}: run `make install`")
+    container = Container(settings)
+    report = container.ingestor.run([SourceSpec(path=kb / "articles"),
+                                     SourceSpec(path=kb / "internal", audience="internal"),
+                                     SourceSpec(path=kb / "tickets", kind="ticket")])
+    assert report.failed == []
+    return container
+
+
+def test_real_answer_is_grounded_and_cited(assistant_container: Container) -> None:
+    answer = assistant_container.assistant.answer("How long is a password reset link valid?")
+    assert answer.decision == "answer", (answer.answer, answer.reasons, answer.removed_claims)
+    assert "60" in answer.answer
+    assert answer.citations and answer.citations[0].source_id in {"reset-password", "ticket-1023"}
+    assert answer.language == "en" and 0.5 <= answer.confidence <= 1
+    assert "[1]" in answer.answer
+    assert answer.prompt.startswith("answer@") and answer.model.startswith("local:")
+    assert answer.timings["first_token_ms"] > 0
+
+
+def test_out_of_scope_question_is_handed_off_without_invented_steps(assistant_container: Container) -> None:
+    answer = assistant_container.assistant.answer("Do you sell garden furniture and ship it to Norway?")
+    assert answer.decision == "escalate"
+    assert answer.reasons and set(answer.reasons) <= {"no_relevant_source", "low_support"}
+    assert answer.answer.startswith("I'm not able to answer this reliably")
+
+
+def test_real_draft_reply_cites_sources(assistant_container: Container) -> None:
+    services = assistant_container.tickets
+    ticket = services.load("Hi, I requested a password reset three times and none of the links work, "
+                           "they all say the link has expired. What am I doing wrong?")
+    draft = services.draft(ticket)
+    assert draft.language == "en"
+    assert len(draft.reply) > 40
+    assert draft.citations, (draft.reply, draft.warnings)
+    assert {c.source_id for c in draft.citations} & {"reset-password", "ticket-1023", "ticket-1002"}
+
+
+def test_real_summary_of_an_ingested_ticket(assistant_container: Container) -> None:
+    services = assistant_container.tickets
+    summary = services.summarize(services.load("ticket-1016"))
+    assert summary.problem and summary.status and summary.next_action
+    assert summary.sentiment in ("positive", "neutral", "negative", "angry")
