@@ -26,6 +26,7 @@ models: $(VENV)/.installed
 run: install
 	$(BIN)/deskpilot ingest
 	$(BIN)/deskpilot search "How long is a password reset link valid?"
+	$(BIN)/deskpilot ask "How long is a password reset link valid?"
 
 test: install
 	$(BIN)/python -m pytest -q
