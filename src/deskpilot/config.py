@@ -117,6 +117,10 @@ class AssistantSettings(BaseModel):
 
     company: str = Field("our company", description="Name the assistant uses for the company it speaks for.")
     prompts_dir: Path = Field(Path("prompts"), description="Folder of the prompt templates.")
+    judge: Literal["none", "llm"] = Field(
+        "none", description="Citation check: model-free scoring only (none), or also ask the LLM whether each kept "
+        "sentence is stated by its source (llm; one short call per sentence)."
+    )
     translate_queries: bool = Field(True, description="Also search with an English translation of non-English questions.")
     kb_language: str = Field("en", description="Main language of the knowledge base.")
     context_budget: int = Field(1500, ge=200, le=100000, description="Tokens of sources and ticket text per agent prompt.")

@@ -114,7 +114,19 @@ class Container:
     @cached_property
     def checker(self) -> CitationChecker:
         """Citation support checker."""
-        return CitationChecker(self.embeddings, min_support=self.routing.min_support)
+        judge = self._llm_judge if self.settings.assistant.judge == "llm" else None
+        return CitationChecker(self.embeddings, min_support=self.routing.min_support, judge=judge)
+
+    def _llm_judge(self, claim: str, source: str) -> bool:
+        """True when the LLM says the source states the claim; anything else (no, unclear, failure) is False."""
+        from deskpilot.errors import LLMError
+
+        system, user = self.prompts.get("judge_claim").render(claim=claim, source=source[:3000])
+        try:
+            verdict = self.llm.complete(system, user, max_tokens=3).strip().lower()
+        except LLMError:
+            return False
+        return verdict.startswith(("yes", "oui", "ja", "sí", "si"))
 
     @cached_property
     def routing(self) -> RoutingSettings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
@@ -125,8 +125,9 @@ class CitationChecker:
     """Scores each claim against its cited chunks and drops what is not supported."""
 
     def __init__(self, embeddings: Embeddings, min_support: float = 0.45, lexical_weight: float = 0.6,
-                 max_claims: int = 5) -> None:
+                 max_claims: int = 5, judge: Callable[[str, str], bool] | None = None) -> None:
         self._embeddings = embeddings
+        self._judge = judge
         self.min_support = min_support
         self.max_claims = max_claims
         self._lexical_weight = lexical_weight
@@ -175,7 +176,10 @@ class CitationChecker:
                 if score > best:
                     best, best_n = score, n
             claim.support, claim.supported_by = max(best, 0.0), best_n
-            (result.kept if claim.support >= self.min_support else result.removed).append(claim)
+            supported = claim.support >= self.min_support
+            if supported and self._judge is not None and best_n is not None:
+                supported = self._judge(claim.text, chunks[best_n - 1].body)
+            (result.kept if supported else result.removed).append(claim)
         return result
 
     def _weight(self, lexical: float, cosine: float | None) -> float:

@@ -1,0 +1,76 @@
+"""The same ingestion and search against a Chroma server (`chroma run` on loopback) chosen by CHROMA_HOST."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deskpilot.container import Container
+from deskpilot.errors import VectorStoreError
+from deskpilot.ingest.sources import SourceSpec
+from tests.conftest import KB, make_settings
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    chroma = Path(sys.executable).parent / "chroma"
+    if not chroma.exists():
+        pytest.fail("the chroma CLI is missing from the virtualenv: run `make install`")
+    port = _free_port()
+    process = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
+                                "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("chroma server did not start")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_ingest_and_search_through_chroma_server(chroma_server: int, tmp_path: Path, models_dir: Path) -> None:
+    settings = make_settings(tmp_path, models_dir)
+    settings.chroma_host, settings.chroma_port = "127.0.0.1", chroma_server
+    container = Container(settings)
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("reset-password.md", "webhooks.md"):
+        shutil.copy(KB / "articles" / name, articles)
+    first = container.ingestor.run([SourceSpec(path=articles)])
+    assert first.failed == [] and first.added == 2
+    assert not (tmp_path / "data" / "chroma").exists()  # nothing written to the embedded store
+    again = container.ingestor.run([SourceSpec(path=articles)])
+    assert again.chunks_embedded == 0 and again.unchanged == 2
+    hits = container.retriever.search("how long is a reset link valid").chunks
+    assert hits[0].source_id == "reset-password"
+    assert container.store.count() == container.record.total_chunks()
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path, models_dir: Path) -> None:
+    settings = make_settings(tmp_path, models_dir)
+    settings.chroma_host, settings.chroma_port = "127.0.0.1", _free_port()
+    with pytest.raises(VectorStoreError, match="Chroma"):
+        Container(settings).store.count()
