@@ -153,7 +153,7 @@ def main() -> None:
                 port = free_port()
                 gguf = container.settings.model_files / local_model(model_name).target
                 server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-                                           "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
+                                           "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
                     for _ in range(120):

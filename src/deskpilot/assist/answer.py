@@ -211,6 +211,7 @@ class Assistant:
         if first:
             timings["first_token_ms"] = round((first[0] - t0) * 1000, 1)
         not_found = NOT_FOUND in raw.upper().replace(" ", "_") and len(raw) < 60
+        self._retriever.attach_vectors(relevant)
         check = self._checker.check("" if not_found else raw, relevant)
         text, citations = self._compose(check, relevant)
         if text and detect_language(text, language) != language:

@@ -139,12 +139,15 @@ class CitationChecker:
         if not claims or not chunks:
             result.removed = claims
             return result
-        texts = [c.text for c in claims] + [chunk.text for chunk in chunks]
+        # Stored chunk vectors come with the retrieval; only the claims (and chunks without one) are embedded.
+        pending = [chunk.text for chunk in chunks if chunk.vector is None]
         try:
-            vectors = self._embeddings.embed_documents(texts)
+            vectors = self._embeddings.embed_documents([c.text for c in claims] + pending)
         except Exception:  # lexical support alone still decides
             vectors = []
-        claim_vectors, chunk_vectors = vectors[: len(claims)], vectors[len(claims):]
+        claim_vectors = vectors[: len(claims)]
+        extra = iter(vectors[len(claims):])
+        chunk_vectors = [chunk.vector if chunk.vector is not None else next(extra, []) for chunk in chunks] if vectors else []
         allowed_urls = {u.rstrip(".,;") for chunk in chunks for u in _URL_RE.findall(chunk.text)}
         headers = {_norm(h) for chunk in chunks for h in _headers(chunk)}
         for i, claim in enumerate(claims):

@@ -179,6 +179,7 @@ class TicketServices:
         body = parts[0].strip()
         steps_text = parts[1] if len(parts) > 1 else ""
         steps = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", s).strip() for s in steps_text.splitlines() if s.strip()]
+        self._retriever.attach_vectors(chunks)
         check = self._checker.check(body, chunks)
         citations: list[Citation] = []
         numbers: dict[int, int] = {}

@@ -41,6 +41,7 @@ class RetrievedChunk:
     score: float
     dense: float = 0.0
     keyword: float = 0.0
+    vector: list[float] | None = None
 
     @property
     def source_id(self) -> str:
@@ -137,7 +138,7 @@ class HybridRetriever:
         ranked = sorted(
             (RetrievedChunk(cid, hit.text, hit.metadata,
                             weight * dense.get(cid, 0.0) + (1 - weight) * keyword.get(cid, 0.0),
-                            dense.get(cid, 0.0), keyword.get(cid, 0.0))
+                            dense.get(cid, 0.0), keyword.get(cid, 0.0), hit.vector)
              for cid, hit in candidates.items()),
             key=lambda c: c.score, reverse=True)
         chosen: list[RetrievedChunk] = []
@@ -165,6 +166,16 @@ class HybridRetriever:
         if len(hits) >= k:
             return hits[:k]
         return self._store.query_vector(vector, k, self._where(public_only, kind))
+
+    def attach_vectors(self, chunks: Sequence[RetrievedChunk]) -> None:
+        """Fill in the stored embedding of chunks that lack one (one index read, no re-embedding)."""
+        missing = [c for c in chunks if c.vector is None]
+        if not missing:
+            return
+        hits, vectors = self._store.get_with_vectors([c.chunk_id for c in missing])
+        by_id = dict(zip((h.chunk_id for h in hits), vectors, strict=True))
+        for chunk in missing:
+            chunk.vector = by_id.get(chunk.chunk_id)
 
     @staticmethod
     def _allowed(metadata: dict[str, Any], public_only: bool, kind: str | None) -> bool:

@@ -26,6 +26,7 @@ class SearchHit:
     text: str
     metadata: dict[str, Any]
     score: float
+    vector: list[float] | None = None
 
 
 def make_chroma_client(settings: Settings) -> Any:
@@ -170,9 +171,10 @@ class ChunkStore:
         """Chunks by id with their stored embeddings."""
         result = self._call("get", lambda: self.collection.get(
             ids=list(ids), include=["documents", "metadatas", "embeddings"]))
-        hits = [SearchHit(i, d or "", m or {}, 0.0)
-                for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=False)]
-        return hits, [list(map(float, v)) for v in result["embeddings"]]
+        vectors = [list(map(float, v)) for v in result["embeddings"]]
+        hits = [SearchHit(i, d or "", m or {}, 0.0, v)
+                for i, d, m, v in zip(result["ids"], result["documents"], result["metadatas"], vectors, strict=False)]
+        return hits, vectors
 
     def load_all(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Every chunk's id, text and metadata (paged), for the keyword index."""
