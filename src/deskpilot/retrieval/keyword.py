@@ -8,11 +8,11 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 # Short, language-neutral stopword lists (en, fr, de, es): enough to keep BM25 from matching on glue words.
@@ -68,61 +68,84 @@ class KeywordIndex:
         self._lock = threading.Lock()
         self._generation: object = None
         self._ids: list[str] = []
-        self._audience: np.ndarray = np.array([], dtype=bool)
+        self._public: np.ndarray = np.array([], dtype=bool)
         self._kind: np.ndarray = np.array([], dtype=object)
-        self._bm25: object = None
+        self._bm25: Any = None
+        self._building = False
 
     def ensure(self, generation: object, load: Callable[[], tuple[list[str], list[str], list[dict[str, object]]]],
                normalize: Callable[[str], str] | None = None) -> None:
-        """Rebuild from load() -> (ids, documents, metadatas) when the generation differs from the built one.
+        """Make the index match the chunk store's generation.
 
-        `normalize` is applied to each document before tokenising (term normalisation).
+        The first build is synchronous. Later, when the generation changes, the index is rebuilt in a
+        background thread while searches keep using the previous one (a missing or deleted chunk there only
+        costs a keyword candidate: vector search is always current), so no query waits for a rebuild
+        (26 s at 100k chunks on 2 cores).
         """
         with self._lock:
-            if generation == self._generation and self._bm25 is not None:
+            if generation == self._generation:
                 return
-            ids, documents, metadatas = load()
-            if normalize is not None:
-                documents = [normalize(d) for d in documents]
-            self._build(ids, documents, metadatas)
-            self._generation = generation
+            first = self._bm25 is None
+            if not first and self._building:
+                return
+            self._building = True
 
-    def _build(self, ids: list[str], documents: list[str], metadatas: list[dict[str, object]]) -> None:
+        def build() -> None:
+            try:
+                ids, documents, metadatas = load()
+                if normalize is not None:
+                    documents = [normalize(d) for d in documents]
+                state = self._prepare(ids, documents, metadatas)
+                with self._lock:
+                    self._ids, self._public, self._kind, self._bm25 = state
+                    self._generation = generation
+            except Exception:
+                logger.exception("keyword index rebuild failed; keeping the previous one")
+            finally:
+                with self._lock:
+                    self._building = False
+
+        if first:
+            build()
+        else:
+            threading.Thread(target=build, name="bm25-rebuild", daemon=True).start()
+
+    @staticmethod
+    def _prepare(ids: list[str], documents: list[str], metadatas: list[dict[str, object]]) -> tuple[Any, ...]:
         import bm25s
 
-        self._ids = list(ids)
-        self._public = np.array([m.get("audience") == "public" for m in metadatas], dtype=bool)
-        self._kind = np.array([str(m.get("kind", "")) for m in metadatas], dtype=object)
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+        public = np.array([m.get("audience") == "public" for m in metadatas], dtype=bool)
+        kind = np.array([str(m.get("kind", "")) for m in metadatas], dtype=object)
         corpus = [tokenize(doc) or [""] for doc in documents]
-        if not corpus:
-            self._bm25 = None
-            return
-        bm25 = bm25s.BM25()
-        bm25.index(corpus, show_progress=False)
-        self._bm25 = bm25
+        bm25: Any = None
+        if corpus:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+        return list(ids), public, kind, bm25
 
     def search(self, query: str, k: int, public_only: bool, kind: str | None = None) -> list[KeywordHit]:
         """Top-k chunks by BM25 for query; the audience filter is applied before ranking."""
         with self._lock:
-            bm25 = self._bm25
+            bm25, ids, public, kinds = self._bm25, self._ids, self._public, self._kind
             if bm25 is None:
                 return []
             tokens = [t for t in tokenize(query) if t in bm25.vocab_dict]  # type: ignore[attr-defined]
             if not tokens:
                 return []
-            scores = np.asarray(bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
-            mask = np.ones(len(scores), dtype=bool)
-            if public_only:
-                mask &= self._public
-            if kind is not None:
-                mask &= self._kind == kind
-            scores = np.where(mask, scores, -1.0)
-            k = min(k, int((scores > 0).sum()))
-            if k <= 0:
-                return []
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top])]
-            return [KeywordHit(self._ids[i], float(scores[i])) for i in top]
+        scores = np.asarray(bm25.get_scores(tokens), dtype=np.float32)
+        mask = np.ones(len(scores), dtype=bool)
+        if public_only:
+            mask &= public
+        if kind is not None:
+            mask &= kinds == kind
+        scores = np.where(mask, scores, -1.0)
+        k = min(k, int((scores > 0).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [KeywordHit(ids[i], float(scores[i])) for i in top]
 
     @property
     def size(self) -> int:
