@@ -150,6 +150,8 @@ class ChunkStore:
 
     def get(self, ids: Sequence[str]) -> list[SearchHit]:
         """Chunks by id, in the order found."""
+        if not ids:
+            return []
         result = self._call("get", lambda: self.collection.get(ids=list(ids), include=["documents", "metadatas"]))
         return [SearchHit(i, d or "", m or {}, 1.0)
                 for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=False)]
@@ -169,6 +171,8 @@ class ChunkStore:
 
     def get_with_vectors(self, ids: Sequence[str]) -> tuple[list[SearchHit], list[list[float]]]:
         """Chunks by id with their stored embeddings."""
+        if not ids:
+            return [], []
         result = self._call("get", lambda: self.collection.get(
             ids=list(ids), include=["documents", "metadatas", "embeddings"]))
         vectors = [list(map(float, v)) for v in result["embeddings"]]

@@ -1,0 +1,94 @@
+"""Citation checking with hand-made chunks: support, contradiction, attribution, URLs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from deskpilot.assist.citations import CitationChecker, lexical_support, negated, split_claims
+from deskpilot.retrieval.search import RetrievedChunk
+
+
+class BagOfWords(Embeddings):
+    """A tiny deterministic embedding: hashed word counts (similar words -> similar vectors)."""
+
+    def _vec(self, text: str) -> list[float]:
+        vector = [0.0] * 64
+        for word in text.lower().split():
+            vector[int(hashlib.md5(word.strip(".,[]").encode()).hexdigest(), 16) % 64] += 1.0
+        return vector
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+
+def chunk(source_id: str, title: str, section: str, body: str) -> RetrievedChunk:
+    return RetrievedChunk(f"{source_id}#0:x", f"{title}\n{section}\n\n{body}",
+                          {"source_id": source_id, "title": title, "section": section, "url": f"https://x/{source_id}"},
+                          0.7, 0.7)
+
+
+RESET = chunk("reset-password", "Reset your password", "How long the link is valid",
+              "A reset link is valid for 60 minutes and can be used only once. Visit https://app.example/login to start.")
+REFUND = chunk("refund-policy", "Refund policy", "Monthly plans",
+               "Monthly plans are not refunded, including partial months. Yearly plans are refunded within 14 days.")
+CHECKER = CitationChecker(BagOfWords())
+
+
+def test_split_claims_parses_markers_and_list_items() -> None:
+    claims = split_claims("The link lasts 60 minutes [1]. Refunds take 14 days [1, 2].\n- Open Settings [2]")
+    assert [(c.text, c.cited) for c in claims] == [
+        ("The link lasts 60 minutes.", [1]), ("Refunds take 14 days.", [1, 2]), ("- Open Settings", [2])]
+
+
+def test_numbers_must_match_the_source() -> None:
+    assert lexical_support("A reset link is valid for 60 minutes", RESET.body) == pytest.approx(1.0)
+    assert lexical_support("A reset link is valid for 30 minutes", RESET.body) == 0.0
+
+
+def test_supported_claims_are_kept_and_invented_ones_removed() -> None:
+    result = CHECKER.check("A reset link is valid for 60 minutes [1]. Reset links are valid for 2 weeks [1]. "
+                           "You can pay with bitcoin and gift cards [1].", [RESET, REFUND])
+    assert [c.text for c in result.kept] == ["A reset link is valid for 60 minutes."]
+    assert [c.text for c in result.removed] == ["Reset links are valid for 2 weeks.",
+                                                "You can pay with bitcoin and gift cards."]
+    assert result.coverage == pytest.approx(1 / 3)
+    assert result.kept[0].supported_by == 1
+
+
+def test_uncited_claims_are_attributed_to_the_best_source() -> None:
+    result = CHECKER.check("Monthly plans are not refunded.", [RESET, REFUND])
+    assert result.kept[0].supported_by == 2
+
+
+def test_a_claim_contradicted_by_a_source_is_removed_even_when_it_cites_another() -> None:
+    assert negated("Monthly plans are not refunded.") and not negated("You can get a refund on a monthly plan.")
+    result = CHECKER.check("You can get a refund on a monthly plan [1].", [RESET, REFUND])
+    assert result.kept == []
+    assert result.removed[0].support < CHECKER.min_support
+
+
+def test_links_not_in_the_sources_are_dropped() -> None:
+    result = CHECKER.check("Start at https://app.example/login to reset it [1]. Or use http://evil.example/reset "
+                           "for a reset link valid 60 minutes [1].", [RESET])
+    assert result.removed_urls == ["http://evil.example/reset"]
+    assert all("evil.example" not in c.text for c in result.kept + result.removed)
+    assert any("https://app.example/login" in c.text for c in result.kept)
+
+
+def test_echoed_titles_and_meta_sentences_are_not_claims() -> None:
+    result = CHECKER.check("Reset your password — How long the link is valid [1]. This article explains resets [1].",
+                           [RESET])
+    assert result.kept == [] and result.removed == []
+
+
+def test_optional_judge_can_veto_a_claim() -> None:
+    vetoing = CitationChecker(BagOfWords(), judge=lambda claim, source: "60" not in claim)
+    result = vetoing.check("A reset link is valid for 60 minutes [1].", [RESET])
+    assert result.kept == []
+    assert [c.text for c in result.removed] == ["A reset link is valid for 60 minutes."]
