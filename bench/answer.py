@@ -39,7 +39,12 @@ QUESTIONS = [
     "How do I connect Slack?", "Why does the mobile app not sync my timers?", "How do I cancel my subscription?",
     "How long do you keep deleted projects?",
 ]
-VOCAB = ["account", "billing", "password", "reset", "invoice", "export", "team", "project", "timer", "webhook", "api", "key", "plan", "refund", "subscription", "member", "owner", "admin", "calendar", "sync", "mobile", "app", "browser", "cache", "workspace", "report", "import", "csv", "trello", "slack", "seat", "role", "permission", "guest", "security", "sso", "saml", "token", "limit", "error", "retry", "payment", "card", "tax", "vat", "download", "delete", "restore", "archive", "notification", "email", "phone", "android", "ios", "desktop", "offline"]
+VOCAB = """
+account billing password reset invoice export team project timer webhook api key plan refund
+subscription member owner admin calendar sync mobile app browser cache workspace report import csv
+trello slack seat role permission guest security sso saml token limit error retry payment card tax
+vat download delete restore archive notification email phone android ios desktop offline
+""".split()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,9 +41,9 @@ def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", **i
 
 
 @pytest.fixture
-def container(tmp_path: Path, models_dir: Path) -> Iterator[Container]:
+def container(tmp_path: Path, models_dir: Path) -> Container:
     """A container with real Chroma in tmp_path and the real local embedding model."""
-    yield Container(make_settings(tmp_path, models_dir))
+    return Container(make_settings(tmp_path, models_dir))
 
 
 @pytest.fixture
