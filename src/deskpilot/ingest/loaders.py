@@ -266,7 +266,7 @@ def _load_pdf(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
         if reader.is_encrypted:
             raise IngestionError("encrypted PDF: remove the password and ingest again")
         pages = [page.extract_text() or "" for page in reader.pages]
-        info_title = str((reader.metadata or {}).get("/Title") or "").strip()
+        info_title = str(reader.metadata.get("/Title") or "").strip() if reader.metadata else ""
     except PdfReadError as exc:
         raise IngestionError(f"corrupt PDF file: {exc}") from exc
     lines = [line.strip() for page in pages for line in page.splitlines()]

@@ -160,7 +160,7 @@ def build_embeddings(settings: EmbeddingSettings, models_dir: Path) -> Embedding
 
         if not settings.base_url and not settings.api_key:
             raise ConfigError("embedding provider 'openai' needs DESKPILOT_EMBEDDING__BASE_URL or an API key")
-        inner = OpenAIEmbeddings(
+        inner = OpenAIEmbeddings(  # type: ignore[call-arg]
             model=settings.model,
             base_url=settings.base_url,
             api_key=settings.api_key or "not-needed",  # type: ignore[arg-type]

@@ -121,10 +121,11 @@ class HybridRetriever:
         if self._settings.keyword_k:
             self._keyword.ensure(self._generation(), self._store.load_all, self._terms.normalize)
             for text in normalized:
-                hits = self._keyword.search(text, self._settings.keyword_k, public_only, kind)
-                best = hits[0].score if hits else 0.0
-                for hit in hits:
-                    keyword[hit.chunk_id] = max(keyword.get(hit.chunk_id, 0.0), hit.score / best if best else 0.0)
+                keyword_hits = self._keyword.search(text, self._settings.keyword_k, public_only, kind)
+                best = keyword_hits[0].score if keyword_hits else 0.0
+                for keyword_hit in keyword_hits:
+                    keyword[keyword_hit.chunk_id] = max(keyword.get(keyword_hit.chunk_id, 0.0),
+                                                        keyword_hit.score / best if best else 0.0)
             missing = [cid for cid in keyword if cid not in candidates]
             if missing:
                 found, stored = self._store.get_with_vectors(missing)

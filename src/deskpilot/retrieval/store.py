@@ -85,7 +85,7 @@ class ChunkStore:
         """The raw Chroma collection."""
         return self.vectorstore._collection
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any]) -> Any:
         try:
             return fn()
         except (ConfigError, VectorStoreError):
