@@ -78,7 +78,10 @@ class LLMSettings(BaseModel):
     model_path: Path | None = Field(None, description="A GGUF file to use instead of the installed local model.")
     base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible server (…/v1).")
     api_key: SecretStr | None = Field(None, description="API key of the OpenAI-compatible server.")
-    timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    timeout: float = Field(
+        120.0, gt=0, description="Seconds before an LLM call is abandoned (a local model on 2 cores needs about 30-60 s "
+        "for a reply draft)."
+    )
     max_tokens: int = Field(320, ge=16, le=8192, description="Most tokens generated per call.")
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
     context_tokens: int = Field(4096, ge=512, le=131072, description="Context window of the local model.")

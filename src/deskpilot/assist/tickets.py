@@ -171,10 +171,11 @@ class TicketServices:
         language = detect_language(ticket.text)
         chunks = self._context(ticket)
         prompt = self._prompts.get("draft_reply")
+        budget = self._settings.context_budget
         system, user = prompt.render(company=self._settings.company, language=language_name(language),
-                                     sources=format_sources(chunks, self._count, self._settings.context_budget),
-                                     ticket=self._fit(ticket.text, self._settings.context_budget))
-        raw = self._llm().complete(system, user, max_tokens=450)
+                                     sources=format_sources(chunks, self._count, budget // 2, [ticket.query]),
+                                     ticket=self._fit(ticket.text, budget // 2))
+        raw = self._llm().complete(system, user, max_tokens=350)
         parts = re.split(r"(?i)\n?\s*\**next steps\**\s*:?", raw, maxsplit=1)
         body = parts[0].strip()
         steps_text = parts[1] if len(parts) > 1 else ""
