@@ -30,7 +30,10 @@ ARTICLE_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".docx", ".em
 TEXT_EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt", ".eml")
 _FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 _HTML_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_CANONICAL_RE = re.compile(r"<link[^>]*rel=[\"']canonical[\"'][^>]*href=[\"'](https?://[^\"']+)", re.IGNORECASE)
 _LAST_UPDATED_RE = re.compile(r"(?:last )?updated:?\s+(?:on\s+)?(\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+# Exported documents often name their web address near the top ("Source: https://…", "URL: https://…").
+_SOURCE_URL_RE = re.compile(r"(?:source|url|link|canonical)\s*:\s*(https?://\S+)", re.IGNORECASE)
 _setup_lock = threading.Lock()
 _setup_done = False
 
@@ -111,6 +114,10 @@ def load_article(path: Path, data: bytes, source_id: str, rel_path: str, audienc
     if not sections:
         raise IngestionError("no text found in the file")
     title = str(meta.get("title") or "").strip() or _title_from_name(path)
+    if not meta.get("url"):
+        stated_url = _SOURCE_URL_RE.search(sections[0].text[:600])
+        if stated_url:
+            meta["url"] = stated_url.group(1).rstrip(".,;)")
     if not (meta.get("updated_at") or meta.get("updated") or meta.get("date")):
         stated = _LAST_UPDATED_RE.search(sections[0].text[:600])
         if stated:
@@ -217,6 +224,9 @@ def _load_html(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     match = _HTML_TITLE_RE.search(text)
     if match:
         meta["title"] = " ".join(match.group(1).split())
+    canonical = _CANONICAL_RE.search(text)
+    if canonical:
+        meta["url"] = canonical.group(1)
     first_title, sections = _sections_from_elements(partition_html(text=text, languages=[""]), True)
     if first_title and (not meta.get("title") or len(first_title) < len(meta["title"])):
         meta["title"] = first_title

@@ -29,7 +29,7 @@ from deskpilot.retrieval.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 class ProgressSink(Protocol):
