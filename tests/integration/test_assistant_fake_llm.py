@@ -143,3 +143,21 @@ def test_suggest_and_classify_use_the_index(fake: Container) -> None:
     assert result.category == "billing"
     assert result.urgency == "high"
     assert result.similar and all(s.startswith("ticket-") for s in result.similar)
+
+
+def test_follow_up_question_uses_the_conversation(fake: Container, counting: CountingFake) -> None:
+    history = [{"role": "user", "content": "I have a question about webhooks and their signing secret"},
+               {"role": "assistant", "content": "Sure, what would you like to know?"}]
+    answer = fake.assistant.answer("how many times do they retry?", history=history)
+    assert any(c.source_id == "webhooks" for c in answer.retrieved[:3])
+    assert any("Conversation:" in prompt for prompt in counting.prompts)  # the condense prompt was used
+
+
+def test_long_ticket_is_summarised_map_reduce(fake: Container, counting: CountingFake) -> None:
+    thread = "\n".join(f"Customer: attempt {i}: the CSV export stops at row {i * 100} with error ERR_EXPORT_{i}."
+                       for i in range(400))
+    summary = fake.tickets.summarize(fake.tickets.load(thread))
+    part_prompts = [p for p in counting.prompts if p.startswith("Part ")]
+    assert len(part_prompts) >= 2  # map step over parts, then one reduce call
+    assert summary.sentiment in ("positive", "neutral", "negative", "angry")
+    assert counting.calls == len(part_prompts) + 1

@@ -16,9 +16,11 @@ from tests.conftest import KB, REPO
 pytestmark = pytest.mark.integration
 
 
-def deskpilot(args: list[str], data: Path, models: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def deskpilot(args: list[str], data: Path, models: Path, cwd: Path,
+              extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DESKPILOT_DATA_DIR": str(data), "DESKPILOT_MODELS_DIR": str(models),
-           "DESKPILOT_INGEST__TERMS_FILE": str(REPO / "ingest" / "terms.yaml")}
+           "DESKPILOT_INGEST__TERMS_FILE": str(REPO / "ingest" / "terms.yaml"),
+           "DESKPILOT_ASSISTANT__PROMPTS_DIR": str(REPO / "prompts"), **(extra_env or {})}
     return subprocess.run([sys.executable, "-m", "deskpilot.cli", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=600)
 
@@ -69,3 +71,22 @@ def test_missing_model_files_say_what_to_run(tmp_path: Path) -> None:
     result = deskpilot(["ingest", "articles", "--json"], tmp_path / "data", tmp_path / "no-models", tmp_path)
     assert result.returncode == 2
     assert "deskpilot models install" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ask_json_contract_with_the_fake_llm(tmp_path: Path, models_dir: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(KB / "articles" / "reset-password.md", articles)
+    data = tmp_path / "data"
+    assert deskpilot(["ingest", "articles", "--json"], data, models_dir, tmp_path).returncode == 0
+    env_fake = {"DESKPILOT_LLM__PROVIDER": "fake"}
+    result = deskpilot(["ask", "How long is a password reset link valid?", "--json"], data, models_dir, tmp_path, env_fake)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"answer", "citations", "confidence", "decision", "reasons", "language"}
+    assert answer["decision"] == "answer" and answer["language"] == "en"
+    assert set(answer["citations"][0]) == {"source_id", "title", "url", "snippet"}
+    empty = deskpilot(["ask", "  ", "--json"], data, models_dir, tmp_path, env_fake)
+    assert empty.returncode == 2 and "empty" in empty.stderr
+    unknown = deskpilot(["draft", "ticket-424242", "--json"], data, models_dir, tmp_path, env_fake)
+    assert unknown.returncode == 2 and "no ticket ticket-424242" in unknown.stderr

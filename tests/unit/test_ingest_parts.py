@@ -1,0 +1,118 @@
+"""Redaction, term normalisation, ticket exports and chunking on hand-made input with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deskpilot.errors import ConfigError, IngestionError
+from deskpilot.ingest.chunking import Chunker
+from deskpilot.ingest.documents import Section, SourceDocument
+from deskpilot.ingest.redact import Redactor, iban_valid, luhn_valid
+from deskpilot.ingest.terms import TermNormalizer
+from deskpilot.ingest.tickets import load_ticket_export
+from deskpilot.text.tokens import get_encoding
+from tests.conftest import KB, REPO
+
+
+def test_every_placeholder_type() -> None:
+    text = ("Hi Maria, mail maria.g@acme.example or call +1 415-555-0134 / (415) 555-0199 / +33 6 12 34 56 78. "
+            "Card 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 0130 00, from 203.0.113.42 and 2001:db8::8a2e:370:7334. "
+            "Thanks, Tom Becker")
+    result = Redactor(["Maria Gonzalez", "Tom Becker"]).redact(text)
+    assert result.text == ("Hi [NAME], mail [EMAIL] or call [PHONE] / [PHONE] / [PHONE]. Card [CARD], IBAN [IBAN], "
+                           "from [IP] and [IP]. Thanks, [NAME]")
+    assert dict(result.counts) == {"NAME": 2, "EMAIL": 1, "PHONE": 3, "CARD": 1, "IBAN": 1, "IP": 2}
+
+
+def test_checksums_and_lookalikes_are_left_alone() -> None:
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82 WEST 1234 5698 7654 33")
+    text = ("Invoice INV-2026-00481 for $1,440.00, version 4.12.1 on 2026-03-02 at 10:15:00, ticket #1042, "
+            "ERR_SYNC_409, card 4111 1111 1111 1112, grace period, Priyanka")
+    assert Redactor(["Grace Liu", "Priya Raman"]).redact(text).text == text
+
+
+def test_terms_are_whole_words_and_never_inside_links(tmp_path: Path) -> None:
+    terms = TermNormalizer({"password": ["pwd", "mdp"], "two-factor authentication": ["2fa"]})
+    assert terms.normalize("Forgot my PWD and mdp; 2FA lost") == "Forgot my password and password; two-factor authentication lost"
+    assert terms.normalize("see https://x.example/pwd/reset or pwd@x.example") == "see https://x.example/pwd/reset or pwd@x.example"
+    assert terms.normalize("pwdx is not pwd") == "pwdx is not password"
+    real = TermNormalizer.from_file(REPO / "ingest" / "terms.yaml")
+    assert real.normalize("mdp oublié") == "password oublié"
+    path = tmp_path / "terms.yaml"
+    path.write_text("terms: [1, 2]")
+    with pytest.raises(ConfigError):
+        TermNormalizer.from_file(path)
+    assert TermNormalizer.from_file(tmp_path / "missing.yaml").normalize("pwd") == "pwd"
+    assert TermNormalizer({"a": ["b"]}).fingerprint != TermNormalizer({"a": ["c"]}).fingerprint
+
+
+def ticket(**fields: object) -> dict:
+    base = {"id": 7, "subject": "Export fails", "description": "Export stops at 50%", "status": "solved",
+            "requester": {"name": "Ana Souza", "email": "ana@x.example"}, "comments": [
+                {"author_role": "agent", "author_name": "Sam Lee", "public": True, "body": "Try a smaller range."},
+                {"author_role": "agent", "author_name": "Sam Lee", "public": False, "body": "Known bug ORB-12."}],
+            "resolution": "Fixed in 4.2."}
+    base.update(fields)
+    return base
+
+
+def test_ticket_exports_in_three_formats() -> None:
+    rows = [ticket(), ticket(id=8, status="open"), {"subject": "no id"}, ticket(id=9, title="Alias", subject=None)]
+    docs, failures, skipped = load_ticket_export(json.dumps({"tickets": rows}).encode(), "t.json", ".json",
+                                                 "t.json", "public", ["solved", "closed"])
+    assert [d.source_id for d in docs] == ["ticket-7", "ticket-9"]
+    assert skipped == 1
+    assert [(f.source, f.error) for f in failures] == [("t.json#row-3", "malformed ticket row: missing or invalid ticket id")]
+    sections = {s.heading: s for s in docs[0].sections}
+    assert list(sections) == ["Problem", "Conversation", "Resolution", "Internal notes"]
+    assert sections["Internal notes"].audience == "internal" and "ORB-12" in sections["Internal notes"].text
+    assert docs[1].title == "Alias"
+    assert {"Ana Souza", "Sam Lee", "ana@x.example"} <= set(docs[0].personal_names)
+
+    jsonl = (json.dumps(ticket()) + "\n{broken\n").encode()
+    docs, failures, _ = load_ticket_export(jsonl, "t.jsonl", ".jsonl", "t.jsonl", "public", ["solved"])
+    assert len(docs) == 1 and failures[0].source == "t.jsonl#row-2"
+
+    csv_text = ("id,subject,description,status,tags,requester_name,comments\n"
+                '11,Login,Cannot log in,closed,a;b,Ana Souza,"[{""role"": ""agent"", ""body"": ""Reset done"", ""internal"": true}]"\n')
+    docs, failures, _ = load_ticket_export(csv_text.encode(), "t.csv", ".csv", "t.csv", "public", ["closed"])
+    assert failures == [] and docs[0].extra["tags"] == "a,b"
+    assert docs[0].sections[-1].heading == "Internal notes"
+    with pytest.raises(IngestionError, match="invalid JSON"):
+        load_ticket_export(b"[{", "t.json", ".json", "t.json", "public", ["solved"])
+
+
+def test_sample_export_has_40_solved_tickets() -> None:
+    path = KB / "tickets" / "tickets.json"
+    docs, failures, skipped = load_ticket_export(path.read_bytes(), path.name, ".json", "tickets.json", "public",
+                                                 ["solved", "closed"])
+    assert (len(docs), skipped, failures) == (40, 6, [])
+
+
+def test_chunks_are_bounded_overlapping_and_deterministic(models_dir: Path) -> None:
+    chunker = Chunker(get_encoding(models_dir), chunk_size=60, overlap=15)
+    long = " ".join(f"Step {i} tells you to open Settings and click Save number {i}." for i in range(40))
+    doc = SourceDocument("guide", "article", "public", "Guide", "kb/guide.md",
+                         [Section("Intro", "Short intro line."), Section("Steps", long),
+                          Section("Notes", "Internal only: use the admin console.", "internal")],
+                         url="https://x/guide", updated_at="2026-01-01", language="en")
+    chunks = chunker.chunk(doc)
+    bodies = [c.text.split("\n\n", 1)[1] for c in chunks]
+    assert all(chunker.count(b) <= 60 + 15 for b in bodies)
+    steps = [c for c in chunks if c.metadata["section"] == "Steps"]
+    assert len(steps) > 3
+    last_sentences = [a.text.splitlines()[-1] for a in steps[:-1]]
+    assert all(last in b.text for last, b in zip(last_sentences, steps[1:], strict=True))  # overlap
+    assert chunks[-1].metadata["audience"] == "internal" and "Internal only" in chunks[-1].text
+    assert all("Internal only" not in c.text for c in chunks[:-1])
+    assert all(c.text.startswith("Guide\n") for c in chunks)
+    assert [c.chunk_id for c in chunker.chunk(doc)] == [c.chunk_id for c in chunks]
+    for chunk in chunks:
+        assert all(isinstance(v, str | int | float | bool) for v in chunk.metadata.values())
+    doc.sections[2] = Section("Notes", "Internal only: use the new console.", "internal")
+    changed = {c.chunk_id for c in chunker.chunk(doc)} ^ {c.chunk_id for c in chunks}
+    assert len(changed) == 2  # only the last chunk's id changed
