@@ -128,7 +128,7 @@ class AssistantSettings(BaseModel):
     kb_language: str = Field("en", description="Main language of the knowledge base.")
     context_budget: int = Field(1500, ge=200, le=100000, description="Tokens of sources and ticket text per agent prompt.")
     answer_budget: int = Field(
-        450, ge=100, le=100000, description="Tokens of sources in a customer answer prompt: each source is cut to its "
+        300, ge=100, le=100000, description="Tokens of sources in a customer answer prompt: each source is cut to its "
         "sentences closest to the question. Prompt size drives a local model's first-token latency (~130 tokens/s "
         "for the 0.5B model on 2 cores)."
     )

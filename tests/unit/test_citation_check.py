@@ -92,3 +92,9 @@ def test_optional_judge_can_veto_a_claim() -> None:
     result = vetoing.check("A reset link is valid for 60 minutes [1].", [RESET])
     assert result.kept == []
     assert [c.text for c in result.removed] == ["A reset link is valid for 60 minutes."]
+
+
+def test_claims_with_redaction_placeholders_are_removed() -> None:
+    result = CHECKER.check("Call support at [PHONE] about the 60 minutes reset link [1].", [RESET])
+    assert result.kept == []
+    assert len(result.removed) == 1

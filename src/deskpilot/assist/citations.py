@@ -74,6 +74,7 @@ _NEGATION_RE = re.compile(
 _META_RE = re.compile(r"^\W*(this|the|in this|our) (article|guide|page|document|section)\b|^\W*(cet|cette|dans cet) "
                       r"(article|guide|page)\b|^\W*(dieser|diese|in diesem) (artikel|leitfaden|seite)\b|"
                       r"^\W*(este|esta|en este) (art[ií]culo|gu[ií]a|p[aá]gina)\b", re.IGNORECASE)
+_PLACEHOLDER_RE = re.compile(r"\[(?:EMAIL|PHONE|NAME|CARD|IBAN|IP)\]")
 _SOURCE_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -153,6 +154,9 @@ class CitationChecker:
         for i, claim in enumerate(claims):
             if _norm(claim.text) in headers or _META_RE.search(claim.text):
                 continue  # an echoed title, or a sentence about the article itself: not a claim
+            if _PLACEHOLDER_RE.search(claim.text):
+                result.removed.append(claim)  # parroted from a redacted ticket: useless and confusing to a customer
+                continue
             if len(result.kept) >= self.max_claims:
                 result.removed.append(claim)
                 continue
