@@ -98,3 +98,14 @@ def test_claims_with_redaction_placeholders_are_removed() -> None:
     result = CHECKER.check("Call support at [PHONE] about the 60 minutes reset link [1].", [RESET])
     assert result.kept == []
     assert len(result.removed) == 1
+
+
+def test_greetings_and_lead_ins_are_neither_kept_nor_flagged() -> None:
+    result = CHECKER.check("Bonjour [NAME], Here are the steps:\nThanks for your patience. Je suis désolé du retard.",
+                           [RESET])
+    assert result.kept == [] and result.removed == []
+
+
+def test_a_repeated_sentence_counts_once() -> None:
+    claims = split_claims("Links last 60 minutes [1]. Links last 60 minutes [1]. Links last 60 minutes.")
+    assert [c.text for c in claims] == ["Links last 60 minutes."]

@@ -55,13 +55,16 @@ class CheckResult:
 
 
 def split_claims(answer: str) -> list[Claim]:
-    """Sentences (and list items) of an answer with their [n] citation markers parsed out."""
-    claims = []
+    """Sentences (and list items) of an answer with their [n] citation markers parsed out; a sentence the
+    model repeated counts once."""
+    claims: list[Claim] = []
+    seen: set[str] = set()
     for raw in _SENTENCE_RE.split(answer):
         cited = [int(n) for group in _MARKER_RE.findall(raw) for n in re.split(r"\s*,\s*", group)]
         text = _MARKER_RE.sub("", raw).strip()
-        if len(re.sub(r"\W", "", text)) < 3:
+        if len(re.sub(r"\W", "", text)) < 3 or text.lower() in seen:
             continue
+        seen.add(text.lower())
         claims.append(Claim(text=text, cited=cited))
     return claims
 
@@ -74,6 +77,12 @@ _NEGATION_RE = re.compile(
 _META_RE = re.compile(r"^\W*(this|the|in this|our) (article|guide|page|document|section)\b|^\W*(cet|cette|dans cet) "
                       r"(article|guide|page)\b|^\W*(dieser|diese|in diesem) (artikel|leitfaden|seite)\b|"
                       r"^\W*(este|esta|en este) (art[ií]culo|gu[ií]a|p[aá]gina)\b", re.IGNORECASE)
+# Greetings, thanks, apologies and lead-ins ("Here are the steps:") state no fact: neither kept nor flagged.
+_NEUTRAL_RE = re.compile(
+    r"^\W*(hi|hello|hey|dear|thanks?|thank you|best regards|regards|kind regards|cheers|sorry|we apologi[sz]e|"
+    r"i'?m sorry|i am sorry|we are sorry|je suis désolée?|nous sommes désolés|es tut (mir|uns) leid|"
+    r"bonjour|bonsoir|merci|cordialement|désolé|hallo|guten tag|danke|viele grüße|hola|gracias|"
+    r"saludos|lo siento|ciao|grazie|olá|obrigad[oa]|hoi|bedankt)\b", re.IGNORECASE)
 _PLACEHOLDER_RE = re.compile(r"\[(?:EMAIL|PHONE|NAME|CARD|IBAN|IP)\]")
 _SOURCE_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
@@ -154,6 +163,8 @@ class CitationChecker:
         for i, claim in enumerate(claims):
             if _norm(claim.text) in headers or _META_RE.search(claim.text):
                 continue  # an echoed title, or a sentence about the article itself: not a claim
+            if _NEUTRAL_RE.search(claim.text) or claim.text.rstrip().endswith(":"):
+                continue  # a greeting or a lead-in: no fact to check
             if _PLACEHOLDER_RE.search(claim.text):
                 result.removed.append(claim)  # parroted from a redacted ticket: useless and confusing to a customer
                 continue
