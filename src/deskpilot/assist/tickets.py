@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -271,7 +271,3 @@ class TicketServices:
             parts.append("\n".join(current))
         return parts
 
-
-def as_dicts(items: Sequence[Any]) -> list[dict[str, Any]]:
-    """Dataclasses to dicts for JSON output."""
-    return [asdict(item) for item in items]

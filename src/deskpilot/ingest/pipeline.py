@@ -258,10 +258,10 @@ class Ingestor:
         row_failures: list[Failure] = []
         try:
             if spec.kind == "article":
-                docs = [load_article(found.path, data, found.source_id, self._display_path(spec, found), spec.audience)]
+                docs = [load_article(found.path, data, found.source_id, found.path.as_posix(), spec.audience)]
             else:
                 docs, row_failures, skipped = load_ticket_export(
-                    data, found.path.name, found.path.suffix.lower(), self._display_path(spec, found),
+                    data, found.path.name, found.path.suffix.lower(), found.path.as_posix(),
                     spec.audience, self._settings.solved_statuses, label=found.rel_path)
                 report.skipped += skipped
         except DeskpilotError as exc:
@@ -295,10 +295,6 @@ class Ingestor:
             return work, None  # keep re-reading (and reporting) the file until it is fixed
         return work, FileRecord(root=root, rel_path=found.rel_path, file_hash=file_hash,
                                 fingerprint=fingerprint, sources=len(docs))
-
-    @staticmethod
-    def _display_path(spec: SourceSpec, found: FoundFile) -> str:
-        return found.path.as_posix()
 
     def _owner_elsewhere(self, source_id: str, root: str) -> str:
         with self._record.session() as session:
