@@ -138,6 +138,20 @@ class AssistantSettings(BaseModel):
     )
 
 
+class EvalSettings(BaseModel):
+    """How QA evaluation runs are judged and where their reports go."""
+
+    reports_dir: Path = Field(Path("eval/reports"), description="Folder of saved evaluation reports (JSON + HTML).")
+    judge_model: str | None = Field(None, description="Judge model name for --judge openai (default: llm.model).")
+    judge_base_url: str | None = Field(None, description="Judge server for --judge openai (default: llm.base_url).")
+    judge_api_key: SecretStr | None = Field(None, description="Judge server API key (default: llm.api_key).")
+    judge_timeout: float = Field(300.0, gt=0, description="Seconds one judge metric may take before it is undetermined.")
+    target_false_escalation_rate: float = Field(
+        0.1, ge=0, le=1, description="`deskpilot eval calibrate` fits min_confidence so that at most this share of "
+        "answerable questions is escalated."
+    )
+
+
 class Settings(BaseSettings):
     """All of Deskpilot's settings."""
 
@@ -172,6 +186,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     routing: RoutingSettings = Field(default_factory=RoutingSettings)  # type: ignore[arg-type]
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)  # type: ignore[arg-type]
+    eval: EvalSettings = Field(default_factory=EvalSettings)  # type: ignore[arg-type]
 
     @property
     def model_files(self) -> Path:

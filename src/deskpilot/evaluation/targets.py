@@ -1,0 +1,111 @@
+"""What a suite is run against: the assistant in this process, or a running Deskpilot over HTTP."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from deskpilot.assist.answer import Answer, Assistant
+from deskpilot.assist.routing import route
+from deskpilot.config import RoutingSettings
+from deskpilot.errors import DeskpilotError, InvalidInputError
+from deskpilot.evaluation.results import ItemResult
+from deskpilot.evaluation.suite import SuiteItem
+
+
+def distinct(ids: list[str]) -> list[str]:
+    """Ids in first-seen order, without repeats."""
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+class Target(Protocol):
+    """Answers one suite item and fills in the result."""
+
+    name: str
+
+    def run(self, item: SuiteItem, result: ItemResult) -> None:
+        """Fill result from the system under test; raise DeskpilotError on failure."""
+
+
+class LocalTarget:
+    """The assistant in this process: exactly the service's code path (retrieval, answer, check, routing)."""
+
+    def __init__(self, assistant: Assistant, routing: RoutingSettings, name: str = "local") -> None:
+        self._assistant = assistant
+        self._floor = routing.model_copy(update={"min_confidence": 0.0})
+        self.name = name
+
+    def run(self, item: SuiteItem, result: ItemResult) -> None:
+        """Ask the assistant; the latency is the whole answer() call."""
+        started = time.perf_counter()
+        answer = self._assistant.answer(item.question, [t.model_dump() for t in item.history], role=item.role)
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        fill_from_answer(result, answer)
+        if answer.decision == "escalate" and answer.signals is not None:
+            result.escalate_floor = route(answer.draft, answer.signals, self._floor).kind == "escalate"
+        else:
+            result.escalate_floor = answer.decision == "escalate"
+
+
+def fill_from_answer(result: ItemResult, answer: Answer) -> None:
+    """Copy an Answer into a result."""
+    result.retrieved = distinct([c.source_id for c in answer.retrieved])
+    result.contexts = [c.body for c in answer.retrieved]
+    result.answer = answer.answer
+    result.citations = [{"source_id": c.source_id, "title": c.title, "url": c.url} for c in answer.citations]
+    result.confidence = answer.confidence
+    result.decision = answer.decision
+    result.reasons = list(answer.reasons)
+    result.lang = result.lang or answer.language
+    result.first_token_ms = answer.timings.get("first_token_ms")
+    if answer.signals is not None and answer.signals.claims_kept:
+        result.scores["citation_support"] = answer.signals.support
+
+
+class HttpTarget:
+    """A running Deskpilot, black box: `POST {url}/v1/ask` with the API key."""
+
+    def __init__(self, url: str, api_key: str, timeout: float = 180.0, client: Any = None) -> None:
+        import httpx
+
+        self.name = url
+        self._client = client or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {api_key}"}
+
+    def run(self, item: SuiteItem, result: ItemResult) -> None:
+        """Ask over HTTP; the latency is the request's round trip."""
+        import httpx
+
+        body = {"question": item.question, "history": [t.model_dump() for t in item.history], "role": item.role,
+                "stream": False}
+        started = time.perf_counter()
+        try:
+            response = self._client.post("/v1/ask", json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise DeskpilotError(f"request failed: {type(exc).__name__}: {exc}") from exc
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        if response.status_code != 200:
+            try:
+                message = response.json().get("detail") or response.text
+            except ValueError:
+                message = response.text
+            error = InvalidInputError if response.status_code < 500 else DeskpilotError
+            raise error(f"HTTP {response.status_code}: {str(message)[:300]}")
+        data = response.json()
+        result.answer = str(data.get("answer") or "")
+        result.citations = [{"source_id": str(c.get("source_id", "")), "title": str(c.get("title", "")),
+                             "url": str(c.get("url", ""))} for c in data.get("citations") or []]
+        result.retrieved = distinct([str(s) for s in data.get("retrieved") or []]) or \
+            distinct([c["source_id"] for c in result.citations])
+        result.contexts = [str(c.get("snippet", "")) for c in data.get("citations") or []]
+        result.confidence = float(data.get("confidence") or 0.0)
+        result.decision = str(data.get("decision") or "escalate")
+        result.reasons = [str(r) for r in data.get("reasons") or []]
+        result.lang = result.lang or str(data.get("language") or "")
+        result.first_token_ms = (data.get("timings") or {}).get("first_token_ms")
+        support = data.get("support")
+        if isinstance(support, int | float):
+            result.scores["citation_support"] = float(support)
+        # Without the signals, a hand-off that is not only about low confidence stays one at any threshold.
+        result.escalate_floor = result.escalated and (bool(set(result.reasons) - {"low_support"})
+                                                      or result.confidence == 0.0)

@@ -1,0 +1,244 @@
+"""Evaluation arithmetic on hand-made cases with known answers: metrics, NaN, gate, calibration, compare."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deskpilot.errors import ConfigError
+from deskpilot.evaluation.gate import calibrate, check_gate, gate_bounds, write_calibration
+from deskpilot.evaluation.harness import EvalRun
+from deskpilot.evaluation.html import render_html
+from deskpilot.evaluation.metrics import (
+    injection_metrics,
+    metric_value,
+    percentile,
+    reliability_bins,
+    retrieval_metrics,
+    routing_metrics,
+    score_summary,
+    summarize,
+)
+from deskpilot.evaluation.report import compare_reports
+from deskpilot.evaluation.results import ItemResult
+from deskpilot.evaluation.suite import load_suite
+from deskpilot.evaluation.workspace import kb_specs
+from deskpilot.ingest.sources import SourceSpec
+
+
+def item(id: str, *, gold: list[str] | None = None, retrieved: list[str] | None = None, must: bool = False,
+         decision: str = "answer", confidence: float = 0.8, cited: list[str] | None = None, kind: str = "answerable",
+         lang: str = "en", answer: str = "ok", must_not: list[str] | None = None, floor: bool = False,
+         scores: dict[str, float | None] | None = None, latency: float = 100.0) -> ItemResult:
+    return ItemResult(id=id, question="q", kind=kind, lang=lang, role="customer", must_escalate=must,
+                      gold_sources=gold or [], must_not_contain=must_not or [], retrieved=retrieved or [],
+                      answer=answer, citations=[{"source_id": s, "title": s, "url": ""} for s in cited or []],
+                      confidence=confidence, decision=decision, escalate_floor=floor,
+                      scores=dict(scores or {}), latency_ms=latency)
+
+
+def test_retrieval_hits_and_mrr_on_known_ranks() -> None:
+    items = [
+        item("a", gold=["x"], retrieved=["x", "y"]),            # rank 1
+        item("b", gold=["x"], retrieved=["y", "z", "x"]),       # rank 3
+        item("c", gold=["x", "w"], retrieved=["a", "b", "c", "d", "w"]),  # rank 5 (any gold counts)
+        item("d", gold=["x"], retrieved=["a", "b"]),            # miss
+        item("e", retrieved=["a"]),                             # no gold: not counted
+    ]
+    got = retrieval_metrics(items)
+    assert got["n"] == 4
+    assert got["hit@1"] == 0.25
+    assert got["hit@3"] == 0.5
+    assert got["hit@5"] == 0.75
+    assert got["mrr"] == pytest.approx((1 + 1 / 3 + 1 / 5 + 0) / 4, abs=1e-4)
+
+
+def test_routing_confusion_and_rates() -> None:
+    items = [item("tp1", must=True, decision="escalate"), item("tp2", must=True, decision="escalate"),
+             item("fn", must=True, decision="answer"), item("fp", decision="escalate"),
+             item("tn1"), item("tn2"), item("tn3")]
+    got = routing_metrics(items)
+    assert got["confusion"] == {"must_escalate": {"escalated": 2, "answered": 1},
+                                "should_answer": {"escalated": 1, "answered": 3}}
+    assert got["escalation_recall"] == pytest.approx(2 / 3, abs=1e-4)
+    assert got["false_escalation_rate"] == 0.25
+    assert got["precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert got["accuracy"] == pytest.approx(5 / 7, abs=1e-4)
+
+
+def test_empty_denominators_are_undefined_not_zero() -> None:
+    got = routing_metrics([item("tn")])
+    assert got["escalation_recall"] is None
+    assert got["precision"] is None
+    assert retrieval_metrics([item("x")])["hit@1"] is None
+
+
+def test_injection_success_is_case_insensitive_and_counted() -> None:
+    items = [item("i1", kind="injection", must=True, must_not=["evil.example"], answer="Visit HTTP://EVIL.EXAMPLE now"),
+             item("i2", kind="injection", must=True, must_not=["pwned"], answer="I can't help with that."),
+             item("a1", answer="fine")]
+    got = injection_metrics(items)
+    assert (got["attempts"], got["successes"], got["succeeded"]) == (2, 1, ["i1"])
+    assert not items[0].correct  # a successful injection is never correct
+
+
+def test_nan_is_undetermined_and_never_averaged() -> None:
+    items = [item("a", scores={"faithfulness": 1.0}), item("b", scores={"faithfulness": math.nan}),
+             item("c", scores={"faithfulness": 0.5}), item("d", scores={"faithfulness": None}), item("e")]
+    got = score_summary(items)["faithfulness"]
+    assert got == {"mean": 0.75, "n": 2, "undetermined": 1}
+    only_nan = score_summary([item("x", scores={"answer_relevancy": math.nan})])["answer_relevancy"]
+    assert only_nan == {"mean": None, "n": 0, "undetermined": 1}
+
+
+def test_nan_survives_the_json_report_round_trip() -> None:
+    original = item("a", scores={"faithfulness": math.nan, "citation_support": 0.9})
+    data = json.loads(json.dumps(original.as_json()))  # strict JSON: no NaN literal
+    assert data["scores"]["faithfulness"] is None and data["undetermined"] == ["faithfulness"]
+    back = ItemResult.from_json(data)
+    assert math.isnan(back.scores["faithfulness"] or 0.0) and back.scores["citation_support"] == 0.9
+
+
+def test_correctness_rules() -> None:
+    assert item("a", gold=["x"], cited=["x"]).correct
+    assert not item("b", gold=["x"], cited=["y"]).correct          # answered from the wrong source
+    assert not item("c", gold=["x"], cited=[]).correct             # answered without a citation
+    assert item("d", must=True, decision="escalate").correct
+    assert not item("e", must=True, decision="answer", cited=["x"]).correct
+    failed = item("f", gold=["x"], cited=["x"])
+    failed.error = "HTTP 500"
+    assert not failed.correct
+
+
+def test_percentiles_and_breakdowns() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([10], 95) == 10
+    assert percentile([], 50) is None
+    items = [item("a", lang="en", kind="answerable", gold=["x"], retrieved=["x"], cited=["x"]),
+             item("b", lang="fr", kind="answerable", gold=["x"], retrieved=["y"], cited=["y"]),
+             item("c", lang="fr", kind="handoff", must=True, decision="escalate")]
+    summary = summarize(items)
+    assert set(summary) >= {"retrieval", "ragas", "routing", "injection", "latency", "by_kind", "by_lang"}
+    assert summary["by_lang"]["fr"]["n"] == 2 and summary["by_lang"]["fr"]["retrieval"]["hit@1"] == 0.0
+    assert summary["by_kind"]["handoff"]["routing"]["escalation_recall"] == 1.0
+    assert metric_value(summary, "retrieval.hit@1") == 0.5
+    assert metric_value(summary, "nope.missing") is None
+
+
+def test_reliability_bins_count_every_item_once() -> None:
+    items = [item(str(n), confidence=c, gold=["x"], cited=["x"] if c > 0.5 else ["y"])
+             for n, c in enumerate([0.05, 0.15, 0.55, 0.95, 1.0])]
+    bins = reliability_bins(items, bins=5)
+    assert sum(b["n"] for b in bins) == 5
+    assert bins[4]["n"] == 2 and bins[4]["correct_rate"] == 1.0
+    assert bins[0]["correct_rate"] == 0.0
+
+
+def _thresholds(tmp_path: Path, gate: dict[str, object]) -> Path:
+    path = tmp_path / "thresholds.yaml"
+    path.write_text(yaml.safe_dump({"routing": {"min_confidence": 0.4}, "gate": gate}))
+    return path
+
+
+def test_gate_passes_and_fails_on_bounds(tmp_path: Path) -> None:
+    summary = summarize([item("a", gold=["x"], retrieved=["x"], cited=["x"]),
+                         item("b", gold=["x"], retrieved=["y"], cited=["y"])])
+    bounds = gate_bounds(_thresholds(tmp_path, {"retrieval.hit@1": {"min": 0.5}, "injection.successes": {"max": 0},
+                                                "routing.escalation_recall": {"min": 0.9}}))
+    checks = {c.metric: c for c in check_gate(summary, bounds)}
+    assert checks["retrieval.hit@1"].ok
+    assert checks["injection.successes"].ok
+    assert not checks["routing.escalation_recall"].ok  # nothing measured it: no value fails
+    with pytest.raises(ConfigError, match="min: x"):
+        gate_bounds(_thresholds(tmp_path, {"retrieval.hit@1": 0.5}))
+    (tmp_path / "empty.yaml").write_text("routing: {}\n")
+    with pytest.raises(ConfigError, match="no `gate:`"):
+        gate_bounds(tmp_path / "empty.yaml")
+
+
+def test_calibration_picks_highest_threshold_within_target(tmp_path: Path) -> None:
+    negatives = [item(f"n{i}", confidence=c) for i, c in enumerate([0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.9, 0.95, 0.97, 0.99])]
+    positives = [item("p0", must=True, confidence=0.1, decision="escalate"),
+                 item("p1", must=True, confidence=0.5, decision="answer"),
+                 item("p2", must=True, confidence=0.0, decision="escalate", floor=True)]
+    result = calibrate(negatives + positives, target=0.1)
+    # One of ten answerable items may escalate: t = 0.4 escalates only the 0.2 item.
+    assert result.min_confidence == 0.4
+    assert result.false_escalation_rate == 0.1
+    assert result.escalation_recall == pytest.approx(2 / 3, abs=1e-4)
+    assert calibrate(negatives + positives, target=0.0).min_confidence == 0.2
+    path = _thresholds(tmp_path, {"retrieval.hit@5": {"min": 0.8}})
+    write_calibration(path, result, "suite.jsonl")
+    data = yaml.safe_load(path.read_text())
+    assert data["routing"]["min_confidence"] == 0.4
+    assert data["gate"] == {"retrieval.hit@5": {"min": 0.8}}  # the gate survives
+    assert data["calibration"]["target_false_escalation_rate"] == 0.1
+
+
+def test_compare_flags_regressions_and_broken_items() -> None:
+    before = EvalRun("s", [item("a", gold=["x"], retrieved=["x"], cited=["x"]),
+                           item("b", gold=["x"], retrieved=["x"], cited=["x"])]).as_json()
+    after = EvalRun("s", [item("a", gold=["x"], retrieved=["x"], cited=["x"]),
+                          item("b", gold=["x"], retrieved=["y"], cited=["y"])]).as_json()
+    result = compare_reports(before, after)
+    assert "retrieval.hit@1" in result["regressions"]
+    assert result["items_regressed"] == ["b"] and result["items_fixed"] == []
+    assert compare_reports(before, before)["regressions"] == []
+
+
+def test_html_report_is_self_contained() -> None:
+    run = EvalRun("suite.jsonl", [item("a", gold=["x"], retrieved=["x"], cited=["x"], scores={"citation_support": 0.8}),
+                                  item("b<script>", must=True, decision="escalate", confidence=0.1)])
+    page = render_html(run.as_json())
+    assert page.count("<svg") >= 3
+    assert "<script" not in page and "b&lt;script&gt;" in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_suite_loading_reports_the_line(tmp_path: Path) -> None:
+    good = {"id": "a", "question": "How do I reset my password?", "gold_sources": ["reset-password"]}
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "id": "b", "role": "robot"}) + "\n")
+    with pytest.raises(ConfigError, match=r"s.jsonl:3: role"):
+        load_suite(path)
+    path.write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n")
+    with pytest.raises(ConfigError, match="duplicate id"):
+        load_suite(path)
+    path.write_text("{not json\n")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_suite(path)
+    path.write_text(json.dumps(good) + "\n")
+    assert load_suite(path)[0].role == "customer"
+
+
+def test_kb_folders_keep_configured_sources_or_become_public_articles(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    (kb / "articles").mkdir(parents=True)
+    (kb / "internal").mkdir()
+    other = tmp_path / "other"
+    (other / "sub").mkdir(parents=True)
+    (other / "tickets.csv").write_text("id,subject\n")
+    configured = [SourceSpec(path=kb / "articles"), SourceSpec(path=kb / "internal", audience="internal"),
+                  SourceSpec(path=tmp_path / "elsewhere")]
+    specs = kb_specs([kb, other], configured)
+    assert [(s.path, s.kind, s.audience) for s in specs] == [
+        (kb / "articles", "article", "public"), (kb / "internal", "article", "internal"),
+        (other, "article", "public"), (other / "tickets.csv", "ticket", "public")]
+    assert "*.csv" in specs[2].exclude
+    with pytest.raises(ConfigError, match="no such folder"):
+        kb_specs([tmp_path / "missing"], configured)
+
+
+def test_the_shipped_suites_are_valid() -> None:
+    root = Path(__file__).resolve().parents[2] / "eval" / "suites"
+    full = load_suite(root / "kb.jsonl")
+    kinds = {i.kind for i in full}
+    assert len(full) >= 80
+    assert {"answerable", "unanswerable", "handoff", "injection", "agent_internal"} <= kinds
+    assert any(i.lang == "fr" for i in full) and any(len(i.gold_sources) >= 2 for i in full)
+    smoke = {i.id: i for i in load_suite(root / "smoke.jsonl")}
+    assert all(i == smoke[i.id] for i in full if i.id in smoke)
