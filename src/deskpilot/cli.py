@@ -3,56 +3,26 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from deskpilot.config import Settings, get_settings
+from deskpilot.cli_common import RichProgress as _RichProgress
+from deskpilot.cli_common import console, err
+from deskpilot.cli_common import fail as _fail
+from deskpilot.cli_common import load_settings as _settings
+from deskpilot.cli_eval import eval_app
 from deskpilot.errors import DeskpilotError
 
 app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 models_app = typer.Typer(help="Local model and tokenizer files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-class _RichProgress:
-    """Draws ingestion progress: files per source and chunks embedded."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._files: object = None
-        self._chunks = progress.add_task("chunks embedded", total=None)
-
-    def start(self, label: str, total_files: int) -> None:
-        if self._files is not None:
-            self._progress.update(self._files, visible=False)  # type: ignore[arg-type]
-        self._files = self._progress.add_task(f"{label}", total=total_files)
-
-    def file_done(self, name: str) -> None:
-        self._progress.advance(self._files)  # type: ignore[arg-type]
-
-    def embedded(self, n: int) -> None:
-        self._progress.advance(self._chunks, n)  # type: ignore[arg-type]
+app.add_typer(eval_app, name="eval")
 
 
 @app.command()
@@ -303,14 +273,68 @@ def models_check() -> None:
     console.print(f"all model files present and verified in {settings.model_files}")
 
 
+keys_app = typer.Typer(help="API keys (each has a role).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="customer | agent | editor | qa | admin")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    try:
+        principal, key = _container().keys.create(role, name)
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps({"id": principal.key_id, "name": principal.name, "role": principal.role, "key": key}))
+    else:
+        console.print(f"{principal.role} key {principal.key_id} ({principal.name}): {key}", highlight=False)
+        err.print("store it now: it is not shown again")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (ids, names, roles; never the keys)."""
+    table = Table()
+    for column in ("id", "name", "role", "created", "revoked"):
+        table.add_column(column)
+    for record in _container().keys.list():
+        table.add_row(record.id, record.name, record.role, record.created_at, "yes" if record.revoked else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id from `deskpilot keys list`")]) -> None:
+    """Revoke an API key."""
+    try:
+        _container().keys.revoke(key_id)
+    except DeskpilotError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"revoked {key_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from deskpilot.api.app import create_app
+
+    uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
+
+
 def main() -> None:
     """Entry point of the `deskpilot` script."""
     try:
         app()
     except BrokenPipeError:
         sys.exit(0)
-
-
 
 
 if __name__ == "__main__":

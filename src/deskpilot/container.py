@@ -23,6 +23,7 @@ from deskpilot.ingest.loaders import configure_unstructured
 from deskpilot.ingest.pipeline import Ingestor
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.terms import TermNormalizer
+from deskpilot.keys import KeyStore
 from deskpilot.providers.embeddings import build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model
@@ -73,6 +74,30 @@ class Container:
     def sessions(self) -> sessionmaker:  # type: ignore[type-arg]
         """Session factory (tables created)."""
         return make_sessionmaker(self.engine)
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        """API keys."""
+        return KeyStore(self.sessions)
+
+    def llm_ready(self) -> dict[str, Any]:
+        """Whether the LLM can be reached, without generating: the local file exists, or the server answers."""
+        llm = self.settings.llm
+        if llm.provider == "fake":
+            return {"ok": True, "model": "fake"}
+        if llm.provider == "local":
+            path = llm.model_path or self.settings.model_files / local_model(llm.model).target
+            return {"ok": path.is_file(), "model": llm.model} if path.is_file() else \
+                {"ok": False, "error": f"model file {path} missing: run `deskpilot models install`"}
+        import httpx
+
+        key = llm.api_key.get_secret_value() if llm.api_key else ""
+        try:
+            response = httpx.get(f"{(llm.base_url or 'https://api.openai.com/v1').rstrip('/')}/models",
+                                 headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=3.0)
+            return {"ok": response.status_code < 500, "model": llm.model, "status": response.status_code}
+        except httpx.HTTPError as exc:
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
 
     @cached_property
     def record(self) -> IngestRecord:

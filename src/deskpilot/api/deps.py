@@ -1,0 +1,52 @@
+"""Request dependencies: the container and the caller's identity (API key -> role)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from deskpilot.container import Container
+from deskpilot.keys import Principal
+
+
+def get_container(request: Request) -> Container:
+    """The app's container (set by create_app)."""
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def _key_from(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key", "").strip()
+
+
+def get_principal(request: Request, container: ContainerDep) -> Principal:
+    """The caller, from `Authorization: Bearer KEY` or `X-API-Key: KEY`; 401 without a valid key."""
+    key = _key_from(request)
+    if not key:
+        raise HTTPException(401, "missing API key: send `Authorization: Bearer <key>`",
+                            headers={"WWW-Authenticate": "Bearer"})
+    principal = container.keys.verify(key)
+    if principal is None:
+        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 for the others)."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(403, f"the {principal.role} role may not use this route")
+        return principal
+
+    return check
+
+
+AnyRole = Annotated[Principal, Depends(require("customer", "agent", "editor", "qa", "admin"))]

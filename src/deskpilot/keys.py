@@ -1,0 +1,107 @@
+"""API keys: each has a role; only a SHA-256 hash is stored, the key itself is shown once at creation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import Boolean, String, select
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from deskpilot.db import Base
+from deskpilot.errors import InvalidInputError, NotFoundError
+
+ROLES = ("customer", "agent", "editor", "qa", "admin")
+Role = Literal["customer", "agent", "editor", "qa", "admin"]
+PREFIX = "dp_"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class ApiKeyRecord(Base):
+    """One API key (hashed)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=_now)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, name and role."""
+
+    key_id: str
+    name: str
+    role: str
+
+    @property
+    def staff(self) -> bool:
+        """Agents, editors, QA and admins may see internal sources; customers never."""
+        return self.role != "customer"
+
+
+class KeyStore:
+    """Create, check, list and revoke API keys."""
+
+    def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
+        self._sessions = sessions
+
+    def create(self, role: str, name: str) -> tuple[Principal, str]:
+        """A new key for role; returns it in clear once (only its hash is kept).
+
+        Raises:
+            InvalidInputError: unknown role or empty name.
+        """
+        if role not in ROLES:
+            raise InvalidInputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        if not name.strip():
+            raise InvalidInputError("a key needs a name")
+        key = PREFIX + secrets.token_urlsafe(32)
+        record = ApiKeyRecord(id=secrets.token_hex(6), name=name.strip()[:200], role=role, key_hash=hash_key(key))
+        with self._sessions.begin() as session:
+            session.add(record)
+        return Principal(record.id, record.name, role), key
+
+    def verify(self, key: str) -> Principal | None:
+        """The principal of a valid, unrevoked key; None otherwise."""
+        if not key or len(key) > 200:
+            return None
+        digest = hash_key(key)
+        with self._sessions() as session:
+            record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_hash == digest))
+        if record is None or record.revoked or not hmac.compare_digest(record.key_hash, digest):
+            return None
+        return Principal(record.id, record.name, record.role)
+
+    def list(self) -> list[ApiKeyRecord]:
+        """All keys (hashes only), oldest first."""
+        with self._sessions() as session:
+            return list(session.scalars(select(ApiKeyRecord).order_by(ApiKeyRecord.created_at)))
+
+    def revoke(self, key_id: str) -> None:
+        """Revoke a key by id.
+
+        Raises:
+            NotFoundError: no such key.
+        """
+        with self._sessions.begin() as session:
+            record = session.get(ApiKeyRecord, key_id)
+            if record is None:
+                raise NotFoundError(f"no API key with id {key_id!r}")
+            record.revoked = True

@@ -1,0 +1,104 @@
+"""`POST /v1/ask`, health and auth through TestClient on create_app(container) with the fake LLM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deskpilot.api.app import create_app
+from deskpilot.container import Container
+from deskpilot.ingest.sources import SourceSpec
+from tests.conftest import KB, make_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def app_container(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Container:
+    tmp = tmp_path_factory.mktemp("api")
+    articles = tmp / "articles"
+    articles.mkdir()
+    for name in ("reset-password.md", "refund-policy.docx", "single-sign-on.md"):
+        shutil.copy(KB / "articles" / name, articles)
+    settings = make_settings(tmp, models_dir)
+    settings.llm.provider = "fake"
+    container = Container(settings)
+    container.ingestor.run([SourceSpec(path=articles), SourceSpec(path=KB / "internal", audience="internal")])
+    return container
+
+
+@pytest.fixture(scope="module")
+def client(app_container: Container) -> TestClient:
+    return TestClient(create_app(app_container))
+
+
+def auth(container: Container, role: str) -> dict[str, str]:
+    _, key = container.keys.create(role, f"test {role}")
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["index"]["chunks"] > 0
+
+
+def test_ask_requires_a_valid_key(client: TestClient, app_container: Container) -> None:
+    body = {"question": "How long is a reset link valid?"}
+    missing = client.post("/v1/ask", json=body)
+    assert missing.status_code == 401 and "missing API key" in missing.json()["detail"]
+    wrong = client.post("/v1/ask", json=body, headers={"Authorization": "Bearer dp_nope"})
+    assert wrong.status_code == 401
+    principal, key = app_container.keys.create("customer", "revoked")
+    app_container.keys.revoke(principal.key_id)
+    assert client.post("/v1/ask", json=body, headers={"X-API-Key": key}).status_code == 401
+    customer = auth(app_container, "customer")
+    assert client.post("/v1/ask", json={**body, "role": "agent"}, headers=customer).status_code == 403
+
+
+def test_ask_returns_the_answer_contract_with_citations(client: TestClient, app_container: Container) -> None:
+    response = client.post("/v1/ask", json={"question": "How long is a password reset link valid?"},
+                           headers=auth(app_container, "customer"))
+    assert response.status_code == 200
+    data = response.json()
+    assert {"answer", "citations", "confidence", "decision", "reasons", "language", "retrieved"} <= set(data)
+    assert data["decision"] == "answer" and data["citations"][0]["source_id"] == "reset-password"
+    assert data["retrieved"][0] == "reset-password"
+
+
+def test_customers_never_receive_internal_sources(client: TestClient, app_container: Container) -> None:
+    question = {"question": "What is the runbook for verifying an account takeover before changing the e-mail?"}
+    customer = client.post("/v1/ask", json=question, headers=auth(app_container, "customer")).json()
+    internal = {"account-takeover-verification", "incident-escalation", "refund-approval", "sso-saml-debugging"}
+    assert not internal & set(customer["retrieved"])
+    assert not internal & {c["source_id"] for c in customer["citations"]}
+    agent = client.post("/v1/ask", json=question, headers=auth(app_container, "agent")).json()
+    assert "account-takeover-verification" in agent["retrieved"]
+
+
+def test_bad_requests_get_clear_json_errors(client: TestClient, app_container: Container) -> None:
+    headers = auth(app_container, "customer")
+    empty = client.post("/v1/ask", json={"question": ""}, headers=headers)
+    assert empty.status_code == 422 and "question" in empty.json()["detail"]
+    blank = client.post("/v1/ask", json={"question": "   "}, headers=headers)
+    assert blank.status_code == 400 and "empty" in blank.json()["detail"]
+    unknown = client.post("/v1/ask", json={"question": "hi", "colour": "red"}, headers=headers)
+    assert unknown.status_code == 422
+
+
+def test_sse_streams_tokens_then_a_final_event_with_citations(client: TestClient, app_container: Container) -> None:
+    with client.stream("POST", "/v1/ask", json={"question": "How long is a password reset link valid?", "stream": True},
+                       headers=auth(app_container, "customer")) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join(response.iter_text())
+    events = [block for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    kinds = [next(line[7:] for line in e.splitlines() if line.startswith("event: ")) for e in events]
+    assert kinds[-1] == "final" and kinds.count("token") >= 1 and set(kinds) == {"token", "final"}
+    final = json.loads(next(line[6:] for line in events[-1].splitlines() if line.startswith("data: ")))
+    assert final["decision"] == "answer" and final["citations"][0]["source_id"] == "reset-password"
