@@ -109,3 +109,19 @@ def test_greetings_and_lead_ins_are_neither_kept_nor_flagged() -> None:
 def test_a_repeated_sentence_counts_once() -> None:
     claims = split_claims("Links last 60 minutes [1]. Links last 60 minutes [1]. Links last 60 minutes.")
     assert [c.text for c in claims] == ["Links last 60 minutes."]
+
+
+def test_a_claim_cited_to_the_wrong_source_is_reattributed_to_the_one_that_states_it() -> None:
+    result = CHECKER.check("A reset link is valid for 60 minutes [2].", [RESET, REFUND])
+    assert [c.supported_by for c in result.kept] == [1]
+    unsupported = CHECKER.check("Refunds are sent by carrier pigeon [1].", [RESET, REFUND])
+    assert unsupported.kept == [] and len(unsupported.removed) == 1
+
+
+def test_questions_and_restated_questions_are_not_claims() -> None:
+    question = "My whole team gets error SSO-101 with Okta since this morning, what changed?"
+    answer = ("Your whole team gets error SSO-101 with Okta since this morning. What changed? "
+              "A reset link is valid for 60 minutes [1].")
+    result = CHECKER.check(answer, [RESET], question=question)
+    assert [c.text for c in result.kept] == ["A reset link is valid for 60 minutes."]
+    assert result.removed == [] and result.coverage == 1.0

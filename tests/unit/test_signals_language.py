@@ -44,6 +44,9 @@ def test_sensitive_topics_by_category() -> None:
     assert detect_sensitive("My lawyer will contact you") == ["legal"]
     assert detect_sensitive("I will file a chargeback with my bank") == ["billing_dispute"]
     assert detect_sensitive("How do I download an invoice?") == []
+    assert detect_sensitive("somebody logged into my account last night") == ["security"]
+    assert detect_sensitive("All the projects in our workspace are gone since this morning") == ["data_loss"]
+    assert detect_sensitive("How do I delete all my projects?") == []
 
 
 def test_negativity_orders_neutral_annoyed_and_furious() -> None:

@@ -62,6 +62,8 @@ class Answer:
     prompt: str = ""
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    signals: Signals | None = None
+    draft: str = ""  # the checked answer text, also when the conversation was handed to a human
 
     def as_json(self) -> dict[str, Any]:
         """The `deskpilot ask --json` object."""
@@ -156,13 +158,14 @@ class Assistant:
         def finish(decision: Decision, text: str, citations: list[Citation], **extra: Any) -> Answer:
             timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
             result = Answer(text, citations, decision.confidence, decision.kind, decision.reasons, language,
-                            timings=timings, **extra)
+                            timings=timings, signals=signals, **extra)
             logger.info("answer decision=%s reasons=%s confidence=%.2f prompt=%s", result.decision, result.reasons,
                         result.confidence, result.prompt)
             return result
 
         base = Signals(searched=False, human_requested=text_signals.human_requested, negativity=text_signals.negativity,
                        sensitive=tuple(text_signals.sensitive), injection=text_signals.injection)
+        signals = base
         if text_signals.injection or text_signals.human_requested:
             decision = route("", base, self._routing)
             return finish(decision, handoff_message(language, text_signals.human_requested), [])
@@ -212,7 +215,7 @@ class Assistant:
             timings["first_token_ms"] = round((first[0] - t0) * 1000, 1)
         not_found = NOT_FOUND in raw.upper().replace(" ", "_") and len(raw) < 60
         self._retriever.attach_vectors(relevant)
-        check = self._checker.check("" if not_found else raw, relevant)
+        check = self._checker.check("" if not_found else raw, relevant, question=f"{question} {standalone}")
         text, citations = self._compose(check, relevant)
         if text and detect_language(text, language) != language:
             translated = self._translate(text, language)  # small models sometimes ignore "answer in X"
@@ -225,9 +228,9 @@ class Assistant:
         if decision.kind == "escalate":
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
                           query=query, retrieved=result.chunks, removed_claims=removed, prompt=prompt.id,
-                          model=self._llm().name)
+                          model=self._llm().name, draft=text)
         return finish(decision, text, citations, query=query, retrieved=result.chunks, removed_claims=removed,
-                      prompt=prompt.id, model=self._llm().name)
+                      prompt=prompt.id, model=self._llm().name, draft=text)
 
     # -- steps ----------------------------------------------------------------------------------
 

@@ -116,6 +116,12 @@ def lexical_support(claim: str, source: str) -> float:
     return recall
 
 
+def _echoes(claim: str, asked: set[str]) -> bool:
+    """True when nearly every content word of the claim comes from the question (a restatement)."""
+    words = set(tokenize(claim))
+    return len(words) >= 4 and len(words & asked) / len(words) >= 0.8
+
+
 def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
@@ -142,9 +148,11 @@ class CitationChecker:
         self.max_claims = max_claims
         self._lexical_weight = lexical_weight
 
-    def check(self, answer: str, chunks: Sequence[RetrievedChunk]) -> CheckResult:
-        """Check an answer whose markers [n] refer to chunks[n-1]."""
+    def check(self, answer: str, chunks: Sequence[RetrievedChunk], question: str = "") -> CheckResult:
+        """Check an answer whose markers [n] refer to chunks[n-1]. Sentences that are questions, or that
+        restate the customer's question, assert nothing from the sources: they are neither kept nor counted."""
         result = CheckResult()
+        asked = set(tokenize(question))
         claims = split_claims(answer)
         if not claims or not chunks:
             result.removed = claims
@@ -163,8 +171,10 @@ class CitationChecker:
         for i, claim in enumerate(claims):
             if _norm(claim.text) in headers or _META_RE.search(claim.text):
                 continue  # an echoed title, or a sentence about the article itself: not a claim
-            if _NEUTRAL_RE.search(claim.text) or claim.text.rstrip().endswith(":"):
-                continue  # a greeting or a lead-in: no fact to check
+            if _NEUTRAL_RE.search(claim.text) or claim.text.rstrip().endswith((":", "?")):
+                continue  # a greeting, a lead-in or a question: no fact to check
+            if asked and _echoes(claim.text, asked):
+                continue  # the customer's own words repeated back
             if _PLACEHOLDER_RE.search(claim.text):
                 result.removed.append(claim)  # parroted from a redacted ticket: useless and confusing to a customer
                 continue
@@ -175,30 +185,39 @@ class CitationChecker:
                 if url.rstrip(".,;") not in allowed_urls:  # never pass on a link the sources do not contain
                     claim.text = claim.text.replace(url, "").strip()
                     result.removed_urls.append(url)
-            candidates = [n for n in claim.cited if 1 <= n <= len(chunks)] or list(range(1, len(chunks) + 1))
+            cited = [n for n in claim.cited if 1 <= n <= len(chunks)]
             # The closest sentence in any source: if it says the opposite, the claim is contradicted.
             closest, closest_support = max((best_sentence(claim.text, chunk.body) for chunk in chunks),
                                            key=lambda pair: pair[1])
             contradicted = (bool(closest) and closest_support >= 0.5
                             and negated(claim.text) != negated(closest))
-            best, best_n = -1.0, None
-            for n in candidates:
-                body = chunks[n - 1].body
-                sentence, sentence_support = best_sentence(claim.text, body)
-                lexical = max(sentence_support, lexical_support(claim.text, body) * 0.9)
-                score = self._weight(lexical, _cosine(claim_vectors[i], chunk_vectors[n - 1]) if vectors else None)
-                if contradicted and sentence_support <= closest_support:
-                    score *= 0.3
-                elif sentence and negated(claim.text) != negated(sentence):
-                    score *= 0.3  # the closest sentence of the cited source says the opposite
-                if score > best:
-                    best, best_n = score, n
+            vector = claim_vectors[i] if vectors else None
+            scores = {n: self._support(claim.text, vector, chunk, chunk_vectors[n - 1] if vectors else None,
+                                       contradicted, closest_support) for n, chunk in enumerate(chunks, 1)}
+            best, best_n = max(((scores[n], n) for n in cited), default=(-1.0, None))
+            if best < self.min_support:
+                # Uncited, or cited to the wrong number: attribute it to the source that supports it best (the
+                # citation shown is then that source, never the wrong one).
+                best, best_n = max((value, n) for n, value in scores.items())
             claim.support, claim.supported_by = max(best, 0.0), best_n
             supported = claim.support >= self.min_support
             if supported and self._judge is not None and best_n is not None:
                 supported = self._judge(claim.text, chunks[best_n - 1].body)
             (result.kept if supported else result.removed).append(claim)
         return result
+
+    def _support(self, claim: str, vector: Sequence[float] | None, chunk: RetrievedChunk,
+                 chunk_vector: Sequence[float] | None, contradicted: bool, closest_support: float) -> float:
+        """Support of one claim by one chunk: lexical (best sentence or whole chunk) blended with cosine,
+        cut when the source says the opposite."""
+        sentence, sentence_support = best_sentence(claim, chunk.body)
+        lexical = max(sentence_support, lexical_support(claim, chunk.body) * 0.9)
+        value = self._weight(lexical, _cosine(vector, chunk_vector) if vector and chunk_vector else None)
+        if contradicted and sentence_support <= closest_support:
+            value *= 0.3
+        elif sentence and negated(claim) != negated(sentence):
+            value *= 0.3  # the closest sentence of the source says the opposite
+        return value
 
     def _weight(self, lexical: float, cosine: float | None) -> float:
         if cosine is None:

@@ -53,7 +53,7 @@ _HUMAN = _compile([
 _SENSITIVE = {
     "security": _compile([
         r"\b(hacked|compromised|breach(ed)?|unauthori[sz]ed (access|login|sign-?in|charges?)|account takeover|"
-        r"someone (else )?(logged|signed) in|stolen (account|password|card)|phishing|ransomware|data leak)\b",
+        r"(someone|somebody|a stranger)( else)? (has )?(logged|signed) ?in(to)?|stolen (account|password|card)|phishing|ransomware|data leak)\b",
         r"\b(pirat[eé]|compromis|fuite de donn[eé]es|usurpation)\b",
         r"\b(gehackt|kompromittiert|datenleck|unbefugte?n? zugriff)\b",
         r"\b(hackeado|hackearon|comprometid[ao]|robo de cuenta|filtraci[oó]n)\b",
@@ -62,6 +62,8 @@ _SENSITIVE = {
     "data_loss": _compile([
         r"\b(lost|deleted|disappeared|missing|wiped|vanished)\b.{0,30}\b(all|every|entire|whole|my|our)\b.{0,30}"
         r"\b(data|projects?|files?|tasks?|work|workspace|everything|history)\b",
+        r"\b(all|every|entire|whole)\b.{0,30}\b(data|projects?|files?|tasks?|work|workspace|history)\b.{0,30}"
+        r"\b(gone|lost|deleted|disappeared|missing|wiped|vanished)\b",
         r"\bdata loss\b|\bcorrupt(ed)? data\b|\brestore (from )?backup\b",
         r"\b(perdu|disparu|supprim[eé])\b.{0,30}\b(donn[eé]es|projets?|fichiers?|tout)\b",
         r"\b(verloren|gel[öo]scht|verschwunden)\b.{0,30}\b(daten|projekte|alles)\b|\bdatenverlust\b",
