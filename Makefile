@@ -30,6 +30,8 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+	# Release gate: the smoke suite through the real local model on a temporary index of kb/.
+	$(BIN)/deskpilot eval gate eval/suites/smoke.jsonl --kb kb --judge none
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
@@ -37,6 +39,7 @@ lint: $(VENV)/.installed
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/eval.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache

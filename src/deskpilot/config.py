@@ -138,6 +138,18 @@ class AssistantSettings(BaseModel):
     )
 
 
+class ApiSettings(BaseModel):
+    """The HTTP service."""
+
+    widget_key: str | None = Field(
+        None, description="Public customer-role key embedded in the chat widget (created at start-up if missing). "
+        "It can only ask questions and hand off its own conversations.")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Web origins allowed to call the API from a browser (the sites that embed "
+        "the widget), e.g. [\"https://help.example.com\"]. Same-origin pages always work.")
+    max_body_kb: int = Field(512, ge=1, le=100_000, description="Larger request bodies are refused (413).")
+
+
 class EvalSettings(BaseModel):
     """How QA evaluation runs are judged and where their reports go."""
 
@@ -187,6 +199,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)  # type: ignore[arg-type]
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)  # type: ignore[arg-type]
     eval: EvalSettings = Field(default_factory=EvalSettings)  # type: ignore[arg-type]
+    api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
 
     @property
     def model_files(self) -> Path:

@@ -18,6 +18,8 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
 from deskpilot.config import RoutingSettings, Settings, load_routing
 from deskpilot.db import make_engine, make_sessionmaker
+from deskpilot.helpdesk.jobs import IngestJobs
+from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.loaders import configure_unstructured
 from deskpilot.ingest.pipeline import Ingestor
@@ -79,6 +81,18 @@ class Container:
     def keys(self) -> KeyStore:
         """API keys."""
         return KeyStore(self.sessions)
+
+    @cached_property
+    def helpdesk(self) -> HelpdeskStore:
+        """Conversations, tickets, escalations, feedback."""
+        return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def ingest_jobs(self) -> IngestJobs:
+        """Background ingestion of the configured sources."""
+        from deskpilot.ingest.sources import load_sources
+
+        return IngestJobs(self.sessions, lambda: self.ingestor, lambda: load_sources(self.settings.ingest.sources_file))
 
     def llm_ready(self) -> dict[str, Any]:
         """Whether the LLM can be reached, without generating: the local file exists, or the server answers."""

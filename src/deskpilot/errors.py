@@ -55,3 +55,7 @@ class InvalidInputError(DeskpilotError):
 
 class NotFoundError(DeskpilotError):
     """An id (ticket, conversation, source) does not exist."""
+
+
+class ConflictError(DeskpilotError):
+    """The request conflicts with work in progress (e.g. an ingestion is already running)."""

@@ -78,6 +78,18 @@ class KeyStore:
             session.add(record)
         return Principal(record.id, record.name, role), key
 
+    def ensure(self, key: str, role: str, name: str) -> Principal:
+        """Make a chosen key valid for role (e.g. the widget's public key from settings); idempotent."""
+        if len(key) < 16:
+            raise InvalidInputError("a configured key must be at least 16 characters long")
+        found = self.verify(key)
+        if found is not None:
+            return found
+        record = ApiKeyRecord(id=secrets.token_hex(6), name=name, role=role, key_hash=hash_key(key))
+        with self._sessions.begin() as session:
+            session.add(record)
+        return Principal(record.id, name, role)
+
     def verify(self, key: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None otherwise."""
         if not key or len(key) > 200:

@@ -8,16 +8,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from deskpilot.api.routes import ask, health
+from deskpilot.api.routes import ask, health, kb, pages, qa, tickets
 from deskpilot.container import Container
-from deskpilot.errors import ConfigError, DeskpilotError, InvalidInputError, LLMError, NotFoundError
+from deskpilot.errors import ConfigError, ConflictError, DeskpilotError, InvalidInputError, LLMError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
-STATUS = ((NotFoundError, 404), (InvalidInputError, 400), (LLMError, 503), (ConfigError, 500))
+STATUS = ((NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 400), (LLMError, 503), (ConfigError, 500))
 
 
 def create_app(container: Container) -> FastAPI:
@@ -26,11 +28,25 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.sessions  # noqa: B018  (tables exist before the first request)
+        if container.settings.api.widget_key:
+            container.keys.ensure(container.settings.api.widget_key, "customer", "widget (public)")
         yield
 
     app = FastAPI(title="Deskpilot", version="0.1.0", lifespan=lifespan,
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")
     app.state.container = container
+    limit = container.settings.api.max_body_kb * 1024
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next):  # type: ignore[no-untyped-def]
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            return JSONResponse({"detail": f"request body over {limit // 1024} KB"}, status_code=413)
+        return await call_next(request)
+
+    if container.settings.api.allowed_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=container.settings.api.allowed_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "X-API-Key"])
 
     @app.exception_handler(DeskpilotError)
     async def domain_error(_request: Request, exc: DeskpilotError) -> JSONResponse:
@@ -50,4 +66,10 @@ def create_app(container: Container) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(ask.router)
+    app.include_router(tickets.router)
+    app.include_router(kb.router)
+    app.include_router(qa.router)
+    if (pages.WEB / "static").is_dir():
+        app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
+    app.include_router(pages.router)  # last: its /{page} route must not shadow the API
     return app

@@ -23,7 +23,10 @@ def _key_from(request: Request) -> str:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.headers.get("x-api-key", "").strip()
+    key = request.headers.get("x-api-key", "").strip()
+    if not key and request.method == "GET":
+        key = request.query_params.get("key", "").strip()  # pages opened in a frame or a new tab
+    return key
 
 
 def get_principal(request: Request, container: ContainerDep) -> Principal:
@@ -50,3 +53,7 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
 
 
 AnyRole = Annotated[Principal, Depends(require("customer", "agent", "editor", "qa", "admin"))]
+Staff = Annotated[Principal, Depends(require("agent", "editor", "qa", "admin"))]
+Agent = Annotated[Principal, Depends(require("agent", "admin"))]
+Editor = Annotated[Principal, Depends(require("editor", "admin"))]
+QA = Annotated[Principal, Depends(require("qa", "admin"))]

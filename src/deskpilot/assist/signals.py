@@ -53,7 +53,8 @@ _HUMAN = _compile([
 _SENSITIVE = {
     "security": _compile([
         r"\b(hacked|compromised|breach(ed)?|unauthori[sz]ed (access|login|sign-?in|charges?)|account takeover|"
-        r"(someone|somebody|a stranger)( else)? (has )?(logged|signed) ?in(to)?|stolen (account|password|card)|phishing|ransomware|data leak)\b",
+        r"(someone|somebody|a stranger)( else)? (has )?(logged|signed) ?in(to)?|stolen (account|password|card)|"
+        r"phishing|ransomware|data leak)\b",
         r"\b(pirat[eé]|compromis|fuite de donn[eé]es|usurpation)\b",
         r"\b(gehackt|kompromittiert|datenleck|unbefugte?n? zugriff)\b",
         r"\b(hackeado|hackearon|comprometid[ao]|robo de cuenta|filtraci[oó]n)\b",

@@ -33,6 +33,10 @@ def _fmt(value: Any) -> str:
     return escape(str(value))
 
 
+def _count_or(metric: str, value: float | None) -> Any:
+    return int(value) if value is not None and metric.endswith(("attempts", "successes")) else value
+
+
 def _frame(title: str, body: str, x_label: str, y_label: str) -> str:
     axes = (f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 8}" y2="{H - PAD}" stroke="#8a93a6"/>'
             f'<line x1="{PAD}" y1="8" x2="{PAD}" y2="{H - PAD}" stroke="#8a93a6"/>'
@@ -61,12 +65,14 @@ def reliability_svg(bins: Sequence[dict[str, Any]]) -> str:
         top = _y(b["correct_rate"])
         body.append(f'<rect x="{_x(b["low"]) + 2:.1f}" y="{top:.1f}" width="{width - 4:.1f}" '
                     f'height="{_y(0) - top:.1f}" fill="#7aa2e3" opacity="0.8"><title>{b["n"]} items</title></rect>')
-        body.append(f'<text x="{_x(b["low"]) + width / 2:.1f}" y="{top - 3:.1f}" font-size="10" '
+        body.append(f'<text x="{_x(b["low"]) + width / 2:.1f}" y="{max(top - 3, 20):.1f}" font-size="10" '
                     f'text-anchor="middle">n={b["n"]}</text>')
         if b["mean_confidence"] is not None:
             body.append(f'<circle cx="{_x(b["mean_confidence"]):.1f}" cy="{top:.1f}" r="3" fill="#1d4ed8"/>')
         if i == 0:
             body.append(f'<text x="{PAD - 4}" y="{_y(1) + 4}" font-size="10" text-anchor="end">1</text>')
+    body.append(f'<text x="{_x(0)}" y="{H - PAD + 12}" font-size="10" text-anchor="middle">0</text>'
+                f'<text x="{_x(1)}" y="{H - PAD + 12}" font-size="10" text-anchor="middle">1</text>')
     return _frame("Reliability: confidence vs share of correct outcomes", "".join(body), "confidence", "correct")
 
 
@@ -97,7 +103,7 @@ def bars_svg(title: str, labels: Sequence[str], values: Sequence[float | None]) 
     body = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = 8 + i * row
-        length = (value or 0) * (W - PAD - 120)
+        length = (value or 0) * (W - PAD - 150)
         body.append(f'<text x="{PAD + 2}" y="{y + row * 0.65:.1f}" font-size="11">{escape(label[:16])}</text>'
                     f'<rect x="{PAD + 100}" y="{y + 2:.1f}" width="{length:.1f}" height="{max(2.0, row - 4):.1f}" '
                     f'fill="#7aa2e3"/><text x="{PAD + 104 + length:.1f}" y="{y + row * 0.65:.1f}" '
@@ -114,8 +120,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def render_html(data: dict[str, Any]) -> str:
     """The report page for a saved report object."""
     summary, items, meta = data["summary"], data["items"], data.get("meta", {})
-    headline = [[f"<td>{escape(m)}</td>", f'<td class="num">{_fmt(metric_value(summary, m))}</td>'] for m in HEADLINE
-                if metric_value(summary, m) is not None]
+    headline = [[f"<td>{escape(m)}</td>", f'<td class="num">{_fmt(_count_or(m, metric_value(summary, m)))}</td>']
+                for m in HEADLINE if metric_value(summary, m) is not None]
     undetermined = [[f"<td>{escape(k)}</td>", f'<td class="num">{v["n"]}</td>', f'<td class="num">{v["undetermined"]}</td>']
                     for k, v in summary.get("ragas", {}).items()]
     confusion = summary["routing"]["confusion"]

@@ -77,7 +77,7 @@ class HttpTarget:
         import httpx
 
         body = {"question": item.question, "history": [t.model_dump() for t in item.history], "role": item.role,
-                "stream": False}
+                "stream": False, "record": False}
         started = time.perf_counter()
         try:
             response = self._client.post("/v1/ask", json=body, headers=self._headers)

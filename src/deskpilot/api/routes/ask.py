@@ -36,7 +36,11 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list, max_length=50)
     role: Literal["customer", "agent"] | None = Field(
         None, description="Answer as this role; staff keys may ask as customers, customer keys only as customers.")
+    conversation_id: str | None = Field(None, max_length=64, description="Continue a stored conversation.")
     stream: bool = Field(False, description="Server-Sent Events: `token` events, then one `final` event.")
+    record: bool = Field(
+        True, description="Store the turn and open a ticket when the answer is escalated. Staff may turn this off "
+        "(evaluation runs); customer turns are always recorded.")
 
 
 class CitationOut(BaseModel):
@@ -60,6 +64,8 @@ class AskResponse(BaseModel):
     retrieved: list[str] = Field(description="Distinct source ids the assistant read, best first.")
     support: float | None = Field(None, description="Citation support of the kept claims (0..1).")
     timings: dict[str, float] = Field(default_factory=dict)
+    conversation_id: str | None = Field(None, description="Send it back to continue the conversation.")
+    ticket_id: int | None = Field(None, description="The ticket a human will answer, when the conversation was escalated.")
 
 
 def effective_role(principal: Principal, requested: str | None) -> str:
@@ -71,25 +77,48 @@ def effective_role(principal: Principal, requested: str | None) -> str:
     return requested or "agent"
 
 
-def to_response(answer: Answer) -> AskResponse:
+def to_response(answer: Answer, conversation_id: str | None = None, ticket_id: int | None = None) -> AskResponse:
     """The response body of an answer."""
     support = answer.signals.support if answer.signals is not None and answer.signals.claims_kept else None
     return AskResponse(**answer.as_json(), retrieved=list(dict.fromkeys(c.source_id for c in answer.retrieved)),
-                       support=support, timings=answer.timings)
+                       support=support, timings=answer.timings, conversation_id=conversation_id, ticket_id=ticket_id)
+
+
+class _Turn:
+    """One question in its conversation: history before, recording after."""
+
+    def __init__(self, container: Any, principal: Principal, body: AskRequest) -> None:
+        self.container = container
+        self.question = body.question
+        self.role = effective_role(principal, body.role)
+        self.record = body.record or not principal.staff
+        self.history = [t.model_dump() for t in body.history]
+        self.conversation_id = body.conversation_id
+        helpdesk = container.helpdesk
+        if self.conversation_id:
+            stored = helpdesk.conversation(self.conversation_id, None if principal.staff else principal.key_id)
+            self.history = stored.history or self.history
+        elif self.record:
+            self.conversation_id = helpdesk.start_conversation(principal.key_id, self.role)
+
+    def answer(self, on_token: Any = None) -> AskResponse:
+        answer = self.container.assistant.answer(self.question, self.history, self.role, on_token=on_token)
+        ticket_id = None
+        if self.record and self.conversation_id:
+            ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer)
+        return to_response(answer, self.conversation_id, ticket_id)
 
 
 @router.post("/ask", response_model=AskResponse)
 async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep) -> Any:
-    """Answer a question with citations, or hand it to a human with the reasons."""
-    role = effective_role(principal, body.role)
-    history = [t.model_dump() for t in body.history]
+    """Answer a question with citations, or hand it to a human with the reasons (a ticket is opened)."""
+    turn = await run_in_threadpool(_Turn, container, principal, body)
     if not body.stream:
-        answer = await run_in_threadpool(container.assistant.answer, body.question, history, role)
-        return to_response(answer)
-    return EventSourceResponse(_stream(container, body.question, history, role))
+        return await run_in_threadpool(turn.answer)
+    return EventSourceResponse(_stream(turn))
 
 
-async def _stream(container: Any, question: str, history: list[dict[str, str]], role: str) -> AsyncIterator[dict[str, str]]:
+async def _stream(turn: _Turn) -> AsyncIterator[dict[str, str]]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
@@ -98,8 +127,8 @@ async def _stream(container: Any, question: str, history: list[dict[str, str]], 
 
     def work() -> None:
         try:
-            answer = container.assistant.answer(question, history, role, on_token=on_token)
-            loop.call_soon_threadsafe(queue.put_nowait, ("final", answer))
+            response = turn.answer(on_token=on_token)
+            loop.call_soon_threadsafe(queue.put_nowait, ("final", response))
         except DeskpilotError as exc:
             loop.call_soon_threadsafe(queue.put_nowait, ("error", str(exc)))
 
@@ -109,7 +138,7 @@ async def _stream(container: Any, question: str, history: list[dict[str, str]], 
         if kind == "token":
             yield {"event": "token", "data": json.dumps({"text": value})}
         elif kind == "final":
-            yield {"event": "final", "data": to_response(value).model_dump_json()}
+            yield {"event": "final", "data": value.model_dump_json()}
             break
         else:
             yield {"event": "error", "data": json.dumps({"detail": value})}

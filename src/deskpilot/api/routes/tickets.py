@@ -1,0 +1,161 @@
+"""Conversations (hand-off), tickets with the agent tools, the escalation queue, feedback, and `GET /v1/me`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from deskpilot.api.deps import Agent, AnyRole, ContainerDep
+from deskpilot.assist.tickets import TicketText
+from deskpilot.errors import InvalidInputError
+
+router = APIRouter(prefix="/v1", tags=["helpdesk"])
+
+
+class HandoffRequest(BaseModel):
+    """Why the customer wants a person (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field("", max_length=1000)
+
+
+class TicketCreate(BaseModel):
+    """A new ticket."""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field("", max_length=300)
+    body: str = Field(min_length=1, max_length=100_000)
+    language: str = Field("", max_length=8)
+
+
+class ResolveRequest(BaseModel):
+    """How the escalation was resolved (optional note)."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=10_000)
+
+
+class FeedbackRequest(BaseModel):
+    """Thumbs up/down on an answer, or an agent's flag on a draft, summary or suggestion."""
+
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["up", "down"]
+    target: Literal["answer", "draft", "summary", "suggestion"] = "answer"
+    comment: str = Field("", max_length=4000)
+    conversation_id: str | None = Field(None, max_length=64)
+    message_index: int | None = Field(None, ge=0, description="Which assistant turn (0-based) of the conversation.")
+    ticket_id: int | None = None
+
+
+@router.get("/me")
+def me(principal: AnyRole) -> dict[str, str]:
+    """The caller's key id, name and role."""
+    return {"key_id": principal.key_id, "name": principal.name, "role": principal.role}
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(conversation_id: str, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+    """A conversation's turns (customers only reach their own)."""
+    found = container.helpdesk.conversation(conversation_id, None if principal.staff else principal.key_id)
+    return {"id": found.id, "ticket_id": found.ticket_id, "turns": found.turns}
+
+
+@router.post("/conversations/{conversation_id}/handoff")
+def handoff(conversation_id: str, body: HandoffRequest, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+    """The customer asks for a human at any time: a ticket with the transcript joins the escalation queue."""
+    key = None if principal.staff else principal.key_id
+    ticket_id = container.helpdesk.handoff(conversation_id, key, body.reason)
+    return {"ticket_id": ticket_id, "status": "open"}
+
+
+@router.post("/tickets", status_code=201)
+def create_ticket(body: TicketCreate, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """Open a ticket."""
+    return container.helpdesk.ticket(container.helpdesk.create_ticket(body.subject, body.body, body.language))
+
+
+@router.get("/tickets")
+def list_tickets(_agent: Agent, container: ContainerDep, status: str | None = None,
+                 limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
+    """Tickets, newest first."""
+    return {"items": container.helpdesk.tickets(status, limit)}
+
+
+@router.get("/tickets/{ticket_id}")
+def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """A ticket with its messages and hand-off packet."""
+    return container.helpdesk.ticket(ticket_id)
+
+
+def _ticket_text(container: Any, ticket_id: int) -> TicketText:
+    ticket = container.helpdesk.ticket(ticket_id)
+    thread = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in ticket["messages"] if m["role"] != "note")
+    if not thread.strip():
+        raise InvalidInputError(f"ticket {ticket_id} has no messages")
+    return TicketText(f"{ticket['subject']}\n\n{thread}", f"ticket {ticket_id}", ticket["subject"])
+
+
+@router.post("/tickets/{ticket_id}/draft")
+async def draft(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """A reply draft in the ticket's language with cited sources and next steps (nothing is sent)."""
+    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
+    return (await run_in_threadpool(container.tickets.draft, ticket)).as_json()
+
+
+@router.post("/tickets/{ticket_id}/summary")
+async def summary(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """Problem, what was tried, status, next action, sentiment."""
+    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
+    return (await run_in_threadpool(container.tickets.summarize, ticket)).model_dump()
+
+
+@router.post("/tickets/{ticket_id}/suggest")
+async def suggest(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """The three most relevant articles, with scores."""
+    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
+    found = await run_in_threadpool(container.tickets.suggest, ticket.query)
+    return {"items": [{"source_id": s.source_id, "title": s.title, "url": s.url, "score": s.score,
+                       "snippet": s.snippet} for s in found]}
+
+
+@router.post("/tickets/{ticket_id}/classify")
+async def classify(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """Category, priority, sentiment and urgency from similar solved tickets."""
+    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
+    return (await run_in_threadpool(container.tickets.classify, ticket.text)).as_json()
+
+
+@router.get("/escalations")
+def escalations(_agent: Agent, container: ContainerDep, status: Literal["open", "claimed", "resolved"] | None = "open",
+                limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
+    """The human queue, oldest first."""
+    return {"items": container.helpdesk.escalations(status, limit)}
+
+
+@router.post("/escalations/{ticket_id}/claim")
+def claim(ticket_id: int, agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """Take an escalation."""
+    return container.helpdesk.claim(ticket_id, agent.name)
+
+
+@router.post("/escalations/{ticket_id}/resolve")
+def resolve(ticket_id: int, body: ResolveRequest, agent: Agent, container: ContainerDep) -> dict[str, Any]:
+    """Resolve an escalation (its ticket is solved)."""
+    return container.helpdesk.resolve(ticket_id, agent.name, body.note)
+
+
+@router.post("/feedback", status_code=201)
+def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+    """Store feedback; customers may only rate answers in their own conversations."""
+    if body.conversation_id is None and body.ticket_id is None:
+        raise InvalidInputError("feedback needs a conversation_id (answers) or a ticket_id (drafts, summaries)")
+    if not principal.staff:
+        if body.ticket_id is not None or body.target != "answer" or body.conversation_id is None:
+            raise InvalidInputError("customers can only rate answers of their conversations")
+        container.helpdesk.conversation(body.conversation_id, principal.key_id)
+    feedback_id = container.helpdesk.feedback(body.target, body.rating, principal.key_id, body.comment,
+                                              body.conversation_id, body.message_index, body.ticket_id)
+    return {"id": feedback_id}

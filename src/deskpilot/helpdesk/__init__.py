@@ -1,0 +1,1 @@
+"""Helpdesk records: conversations, tickets, escalations, feedback, ingestion jobs."""

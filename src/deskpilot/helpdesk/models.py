@@ -1,0 +1,127 @@
+"""Tables of the helpdesk side: conversations, tickets, escalations, feedback, ingestion jobs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from deskpilot.db import Base
+
+
+def now() -> str:
+    """UTC time as ISO 8601 (seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def dumps(value: Any) -> str:
+    """JSON for a text column."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+class ConversationRow(Base):
+    """A customer conversation with the assistant."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="")
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    updated_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class MessageRow(Base):
+    """One turn of a conversation; an assistant turn keeps its citations, decision and reasons in meta."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    meta: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class TicketRow(Base):
+    """A support ticket: opened by an escalation, a hand-off request, or through the API."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    updated_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class TicketMessageRow(Base):
+    """A message on a ticket (customer, agent, assistant, or an internal note)."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class EscalationRow(Base):
+    """The hand-off packet of an escalated conversation: why, how sure, what was tried; and who has it."""
+
+    __tablename__ = "escalations"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    question: Mapped[str] = mapped_column(Text, default="")
+    reasons: Mapped[str] = mapped_column(Text, default="[]")
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    sources_tried: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    updated_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class FeedbackRow(Base):
+    """Thumbs up/down on an answer, or an agent's flag on a draft, summary or suggestion."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    message_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    key_id: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class IngestJobRow(Base):
+    """A background ingestion started from the API; its progress and report live here, not in memory."""
+
+    __tablename__ = "ingest_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    full: Mapped[bool] = mapped_column(default=False)
+    progress: Mapped[str] = mapped_column(Text, default="{}")
+    report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    key_id: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    updated_at: Mapped[str] = mapped_column(String(32), default=now)

@@ -1,0 +1,261 @@
+"""Conversations, tickets, escalations and feedback in the database (nothing important lives in memory).
+
+Every escalated conversation becomes a ticket with the transcript and a hand-off packet (summary, sources
+tried, confidence, reasons), which agents claim and resolve from the escalation queue.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from deskpilot.assist.answer import Answer
+from deskpilot.errors import InvalidInputError, NotFoundError
+from deskpilot.helpdesk.models import (
+    ConversationRow,
+    EscalationRow,
+    FeedbackRow,
+    MessageRow,
+    TicketMessageRow,
+    TicketRow,
+    dumps,
+    now,
+)
+
+HISTORY_TURNS = 8
+TICKET_STATUSES = ("open", "pending", "solved")
+ESCALATION_STATUSES = ("open", "claimed", "resolved")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation and its turns ({role, content}, oldest first)."""
+
+    id: str
+    role: str
+    ticket_id: int | None
+    turns: list[dict[str, Any]]
+
+    @property
+    def history(self) -> list[dict[str, str]]:
+        """The last turns as the assistant's history."""
+        return [{"role": t["role"], "content": t["content"]} for t in self.turns[-HISTORY_TURNS:]]
+
+
+def _subject(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= 120 else line[:117].rsplit(" ", 1)[0] + "…"
+
+
+class HelpdeskStore:
+    """Database operations of the service; each method is one transaction."""
+
+    def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
+        self._sessions = sessions
+
+    # -- conversations ------------------------------------------------------------------------------
+
+    def conversation(self, conversation_id: str, key_id: str | None = None) -> Conversation:
+        """A stored conversation. A customer key only reaches the conversations it started.
+
+        Raises:
+            NotFoundError: unknown id (or another key's conversation).
+        """
+        with self._sessions() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None or (key_id is not None and row.key_id != key_id):
+                raise NotFoundError(f"no conversation {conversation_id!r}")
+            messages = session.scalars(select(MessageRow).where(MessageRow.conversation_id == row.id)
+                                       .order_by(MessageRow.id)).all()
+            turns = [{"role": m.role, "content": m.content, "at": m.created_at, **json.loads(m.meta or "{}")}
+                     for m in messages]
+            return Conversation(row.id, row.role, row.ticket_id, turns)
+
+    def start_conversation(self, key_id: str, role: str) -> str:
+        """A new, empty conversation; its id is unguessable (it is what the widget holds)."""
+        conversation_id = secrets.token_hex(16)
+        with self._sessions.begin() as session:
+            session.add(ConversationRow(id=conversation_id, key_id=key_id, role=role))
+        return conversation_id
+
+    def record_turn(self, conversation_id: str, question: str, answer: Answer) -> int | None:
+        """Store the question and the answer; an escalated answer opens (or updates) its ticket.
+
+        Returns:
+            The ticket id when the conversation is (now) with a human, else None.
+        """
+        meta = {"citations": [c.as_json() for c in answer.citations], "decision": answer.decision,
+                "reasons": answer.reasons, "confidence": answer.confidence, "language": answer.language}
+        with self._sessions.begin() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None:
+                raise NotFoundError(f"no conversation {conversation_id!r}")
+            session.add(MessageRow(conversation_id=conversation_id, role="user", content=question))
+            session.add(MessageRow(conversation_id=conversation_id, role="assistant", content=answer.answer,
+                                   meta=dumps(meta)))
+            row.updated_at = now()
+            row.language = answer.language
+            if answer.decision != "escalate":
+                return row.ticket_id
+            sources = [{"source_id": c.source_id, "title": c.title, "url": c.url}
+                       for c in {c.source_id: c for c in answer.retrieved}.values()][:5]
+            return self._escalate(session, row, question, answer.reasons, answer.confidence, sources)
+
+    def handoff(self, conversation_id: str, key_id: str | None, reason: str = "") -> int:
+        """The customer asks for a human: open (or reuse) the conversation's ticket."""
+        with self._sessions.begin() as session:
+            row = session.get(ConversationRow, conversation_id)
+            if row is None or (key_id is not None and row.key_id != key_id):
+                raise NotFoundError(f"no conversation {conversation_id!r}")
+            first = session.scalar(select(MessageRow.content).where(MessageRow.conversation_id == row.id,
+                                                                    MessageRow.role == "user").order_by(MessageRow.id))
+            note = f"Customer asked for a human{': ' + reason if reason else ''}."
+            return self._escalate(session, row, first or note, ["user_requested_human"], 0.0, [], note=note)
+
+    def _escalate(self, session: Session, row: ConversationRow, question: str, reasons: Sequence[str],
+                  confidence: float, sources: list[dict[str, str]], note: str = "") -> int:
+        messages = session.scalars(select(MessageRow).where(MessageRow.conversation_id == row.id)
+                                   .order_by(MessageRow.id)).all()
+        transcript = [(("customer" if m.role == "user" else "assistant"), m.content) for m in messages]
+        if note:
+            transcript.append(("note", note))
+        user_turns = [m.content for m in messages if m.role == "user"]
+        summary = (f"Customer asked: {_subject(user_turns[0]) if user_turns else _subject(question)}"
+                   + (f" Latest: {_subject(user_turns[-1])}" if len(user_turns) > 1 else "")
+                   + f" Escalated because: {', '.join(reasons) or 'customer request'}.")
+        ticket = session.get(TicketRow, row.ticket_id) if row.ticket_id else None
+        if ticket is None:
+            ticket = TicketRow(subject=_subject(question) or "Conversation with the assistant", source="escalation",
+                               language=row.language, conversation_id=row.id)
+            session.add(ticket)
+            session.flush()
+            row.ticket_id = ticket.id
+            session.add_all(TicketMessageRow(ticket_id=ticket.id, role=r, content=c) for r, c in transcript)
+        else:
+            existing = session.scalar(select(func.count()).select_from(TicketMessageRow)
+                                      .where(TicketMessageRow.ticket_id == ticket.id)) or 0
+            session.add_all(TicketMessageRow(ticket_id=ticket.id, role=r, content=c) for r, c in transcript[existing:])
+            ticket.status, ticket.updated_at = "open", now()
+        escalation = session.get(EscalationRow, ticket.id)
+        if escalation is None:
+            session.add(EscalationRow(ticket_id=ticket.id, conversation_id=row.id, question=question,
+                                      reasons=dumps(list(reasons)), confidence=confidence, summary=summary,
+                                      sources_tried=dumps(sources)))
+        else:
+            merged = list(dict.fromkeys([*json.loads(escalation.reasons), *reasons]))
+            escalation.reasons, escalation.summary, escalation.updated_at = dumps(merged), summary, now()
+            if escalation.status == "resolved":
+                escalation.status, escalation.claimed_by = "open", None
+        return ticket.id
+
+    # -- tickets ------------------------------------------------------------------------------------
+
+    def create_ticket(self, subject: str, body: str, language: str = "") -> int:
+        """A ticket opened through the API (an agent or an integration)."""
+        if not body.strip():
+            raise InvalidInputError("the ticket body is empty")
+        with self._sessions.begin() as session:
+            ticket = TicketRow(subject=_subject(subject or body), language=language, source="api")
+            session.add(ticket)
+            session.flush()
+            session.add(TicketMessageRow(ticket_id=ticket.id, role="customer", content=body))
+            return ticket.id
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        """A ticket with its messages and hand-off packet.
+
+        Raises:
+            NotFoundError: unknown id.
+        """
+        with self._sessions() as session:
+            ticket = session.get(TicketRow, ticket_id)
+            if ticket is None:
+                raise NotFoundError(f"no ticket {ticket_id}")
+            messages = session.scalars(select(TicketMessageRow).where(TicketMessageRow.ticket_id == ticket_id)
+                                       .order_by(TicketMessageRow.id)).all()
+            escalation = session.get(EscalationRow, ticket_id)
+            return {"id": ticket.id, "subject": ticket.subject, "status": ticket.status, "language": ticket.language,
+                    "source": ticket.source, "conversation_id": ticket.conversation_id,
+                    "created_at": ticket.created_at, "updated_at": ticket.updated_at,
+                    "messages": [{"role": m.role, "content": m.content, "at": m.created_at} for m in messages],
+                    "escalation": _escalation_json(escalation) if escalation else None}
+
+    def tickets(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Tickets, newest first."""
+        query = select(TicketRow).order_by(TicketRow.id.desc()).limit(max(1, min(limit, 500)))
+        if status:
+            query = query.where(TicketRow.status == status)
+        with self._sessions() as session:
+            return [{"id": t.id, "subject": t.subject, "status": t.status, "created_at": t.created_at,
+                     "source": t.source} for t in session.scalars(query)]
+
+    # -- escalations --------------------------------------------------------------------------------
+
+    def escalations(self, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
+        """The human queue, oldest first."""
+        query = select(EscalationRow, TicketRow.subject).join(TicketRow, TicketRow.id == EscalationRow.ticket_id)
+        if status:
+            query = query.where(EscalationRow.status == status)
+        query = query.order_by(EscalationRow.created_at, EscalationRow.ticket_id).limit(max(1, min(limit, 500)))
+        with self._sessions() as session:
+            return [{**_escalation_json(e), "subject": subject} for e, subject in session.execute(query)]
+
+    def claim(self, ticket_id: int, agent: str) -> dict[str, Any]:
+        """An agent takes an escalation (a claimed one can be taken over; a resolved one cannot)."""
+        with self._sessions.begin() as session:
+            escalation = session.get(EscalationRow, ticket_id)
+            if escalation is None:
+                raise NotFoundError(f"no escalation for ticket {ticket_id}")
+            if escalation.status == "resolved":
+                raise InvalidInputError(f"the escalation of ticket {ticket_id} is already resolved")
+            escalation.status, escalation.claimed_by, escalation.updated_at = "claimed", agent, now()
+            return _escalation_json(escalation)
+
+    def resolve(self, ticket_id: int, agent: str, note: str = "") -> dict[str, Any]:
+        """Close an escalation and its ticket."""
+        with self._sessions.begin() as session:
+            escalation = session.get(EscalationRow, ticket_id)
+            if escalation is None:
+                raise NotFoundError(f"no escalation for ticket {ticket_id}")
+            escalation.status, escalation.note, escalation.updated_at = "resolved", note, now()
+            escalation.claimed_by = escalation.claimed_by or agent
+            ticket = session.get(TicketRow, ticket_id)
+            if ticket is not None:
+                ticket.status, ticket.updated_at = "solved", now()
+                if note:
+                    session.add(TicketMessageRow(ticket_id=ticket_id, role="note", content=note))
+            return _escalation_json(escalation)
+
+    # -- feedback -----------------------------------------------------------------------------------
+
+    def feedback(self, target: str, rating: str, key_id: str, comment: str = "", conversation_id: str | None = None,
+                 message_index: int | None = None, ticket_id: int | None = None) -> int:
+        """Store feedback on an answer (conversation + assistant turn index) or on a ticket's draft/summary."""
+        with self._sessions.begin() as session:
+            if conversation_id is not None:
+                if session.get(ConversationRow, conversation_id) is None:
+                    raise NotFoundError(f"no conversation {conversation_id!r}")
+                answers = session.scalar(select(func.count()).select_from(MessageRow).where(
+                    MessageRow.conversation_id == conversation_id, MessageRow.role == "assistant")) or 0
+                if message_index is not None and not 0 <= message_index < answers:
+                    raise NotFoundError(f"conversation {conversation_id!r} has no answer {message_index}")
+            if ticket_id is not None and session.get(TicketRow, ticket_id) is None:
+                raise NotFoundError(f"no ticket {ticket_id}")
+            row = FeedbackRow(target=target, rating=rating, comment=comment[:4000], conversation_id=conversation_id,
+                              message_index=message_index, ticket_id=ticket_id, key_id=key_id)
+            session.add(row)
+            session.flush()
+            return row.id
+
+
+def _escalation_json(e: EscalationRow) -> dict[str, Any]:
+    return {"ticket_id": e.ticket_id, "conversation_id": e.conversation_id, "question": e.question,
+            "reasons": json.loads(e.reasons or "[]"), "confidence": e.confidence, "summary": e.summary,
+            "sources_tried": json.loads(e.sources_tried or "[]"), "status": e.status, "claimed_by": e.claimed_by,
+            "note": e.note, "created_at": e.created_at, "updated_at": e.updated_at}
