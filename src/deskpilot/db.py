@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 
@@ -32,7 +35,37 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_MIGRATING = threading.Lock()  # Alembic's context is process-global: one migration at a time per process
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision. A database made before migrations existed (tables
+    but no alembic_version) gets its missing tables and is stamped; concurrent starts retry once."""
+    from alembic import command
+    from alembic.config import Config
+
+    import deskpilot.migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(deskpilot.migrations.__file__).parent))
+    for attempt in range(3):
+        try:
+            with _MIGRATING, engine.begin() as connection:
+                config.attributes["connection"] = connection
+                tables = set(inspect(connection).get_table_names())
+                if "alembic_version" not in tables and "ingest_sources" in tables:
+                    Base.metadata.create_all(connection)
+                    command.stamp(config, "head")
+                else:
+                    command.upgrade(config, "head")
+            return
+        except (OperationalError, IntegrityError):  # another worker is migrating the same database
+            if attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
-    """Session factory bound to engine, with all tables created."""
-    Base.metadata.create_all(engine)
+    """Session factory bound to engine, with the schema migrated to the newest revision."""
+    upgrade(engine)
     return sessionmaker(engine, expire_on_commit=False)
