@@ -6,11 +6,13 @@ export DESKPILOT_DATA_DIR ?= data
 export ANONYMIZED_TELEMETRY := False
 export DO_NOT_TRACK := 1
 export RAGAS_DO_NOT_TRACK := true
+# The chat widget's public key for the local demo (customer role only). Set your own in production.
+export DESKPILOT_API__WIDGET_KEY ?= dp_demo_widget_public_key_local_only
 # llama-cpp-python compiles llama.cpp for this CPU. AMX is switched off: virtual machines often advertise
 # AMX without enabling it, and its instructions then crash (SIGILL).
 export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 
-.PHONY: install models run test lint bench clean
+.PHONY: install models browser run test lint bench clean
 
 install: $(VENV)/.installed models
 
@@ -25,10 +27,16 @@ models: $(VENV)/.installed
 
 run: install
 	$(BIN)/deskpilot ingest
-	$(BIN)/deskpilot search "How long is a password reset link valid?"
-	$(BIN)/deskpilot ask "How long is a password reset link valid?"
+	$(BIN)/deskpilot keys demo
+	$(BIN)/deskpilot serve --host 127.0.0.1 --port 8000
 
-test: install
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 	# Release gate: the smoke suite through the real local model on a temporary index of kb/.
 	$(BIN)/deskpilot eval gate eval/suites/smoke.jsonl --kb kb --judge none

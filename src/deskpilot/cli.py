@@ -295,6 +295,28 @@ def keys_create(
         err.print("store it now: it is not shown again")
 
 
+@keys_app.command("demo")
+def keys_demo() -> None:
+    """Create a fresh demo key for every role (older demo keys are revoked); saved to <data_dir>/demo-keys.json."""
+    from deskpilot.keys import ROLES
+
+    container = _container()
+    for record in container.keys.list():
+        if record.name.startswith("demo ") and not record.revoked:
+            container.keys.revoke(record.id)
+    keys = {role: container.keys.create(role, f"demo {role}")[1] for role in ROLES}
+    path = container.settings.data_dir / "demo-keys.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=1))
+    path.chmod(0o600)
+    table = Table(title=f"Demo API keys (also in {path})")
+    table.add_column("role")
+    table.add_column("key")
+    for role, key in keys.items():
+        table.add_row(role, key)
+    console.print(table)
+
+
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (ids, names, roles; never the keys)."""
@@ -326,6 +348,10 @@ def serve(
 
     from deskpilot.api.app import create_app
 
+    base = f"http://{host}:{port}"
+    for label, path in (("home", "/"), ("customer chat widget", "/widget"), ("agent console", "/agent"),
+                        ("KB editor", "/editor"), ("QA reports", "/qa"), ("API docs", "/docs")):
+        console.print(f"{label:>22}: {base}{path}", highlight=False)
     uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
 
 

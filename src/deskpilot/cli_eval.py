@@ -203,6 +203,10 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
         run = EvalRun.from_json(load_report(from_report)) if from_report else _evaluate(suite, kb, "none", url, api_key,
                                                                                        as_json)
         result = fit(run.items, goal)
+        if not result.reachable:
+            raise fail(f"a false-escalation rate of {goal} is not reachable with the confidence threshold: other "
+                       f"reasons already escalate {result.false_escalation_rate} of the answerable items; "
+                       f"{path} is unchanged", 1)
         write_calibration(path, result, suite.as_posix())
     except DeskpilotError as exc:
         raise fail(str(exc)) from None
@@ -212,9 +216,6 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
     console.print(f"min_confidence = {result.min_confidence} written to {path}: false-escalation rate "
                   f"{_num(result.false_escalation_rate)} (target {goal}), escalation recall "
                   f"{_num(result.escalation_recall)} on {result.items} items", highlight=False)
-    if not result.reachable:
-        err.print("[yellow]the target is not reachable by the confidence threshold alone: other escalation "
-                  "reasons already exceed it[/yellow]")
 
 
 @eval_app.command("compare")

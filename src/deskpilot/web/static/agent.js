@@ -1,0 +1,342 @@
+/* Agent console: escalation queue, tickets, and the assist panels (summary, suggestions, reply draft). */
+"use strict";
+
+const agent = {
+  me: null,
+  status: "open", // escalation tab
+  ticketId: null, // the open ticket
+  controller: null, // aborts the open ticket's slow requests when another one is opened
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---- lists ---------------------------------------------------------------------------------------
+
+function listItem(id, title, meta, badge) {
+  const button = dpEl("button", { type: "button", class: "dp-item", dataset: { ticketId: String(id) },
+    "aria-current": String(id) === String(agent.ticketId) ? "true" : "false", onclick: () => openTicket(id) },
+  dpEl("span", { class: "dp-item-title" }, title || `Ticket #${id}`, " ", badge),
+  dpEl("span", { class: "dp-item-meta", text: meta }));
+  return dpEl("li", {}, button);
+}
+
+function badge(status) {
+  return status ? dpEl("span", { class: `dp-badge dp-${status}`, text: status }) : null;
+}
+
+/** Fetch a list into `list`: with a spinner, or quietly (periodic refresh: no flicker, errors in the banner). */
+async function fetchList(list, label, path, quiet) {
+  if (!quiet) return dpLoadInto(list, label, () => dpApi(path));
+  try { return await dpApi(path); } catch (err) { dpShowError(err, label); throw err; }
+}
+
+async function loadQueue(quiet = false) {
+  const list = $("dp-queue");
+  const status = agent.status;
+  try {
+    const data = await fetchList(list, "Loading queue", `/v1/escalations?status=${status}`, quiet);
+    if (status !== agent.status) return; // the tab changed meanwhile
+    const items = (data && data.items) || [];
+    list.replaceChildren(...items.map((e) => {
+      const meta = [`#${e.ticket_id}`, dpFmtDate(e.created_at),
+        typeof e.confidence === "number" ? `confidence ${e.confidence.toFixed(2)}` : null,
+        (e.reasons || []).join(", ") || null, e.claimed_by ? `claimed by ${e.claimed_by}` : null].filter(Boolean).join(" · ");
+      const li = listItem(e.ticket_id, e.subject || e.question, meta, badge(e.status));
+      li.classList.add("dp-escalation");
+      return li;
+    }));
+    if (!items.length) list.append(dpEl("li", { class: "dp-empty", text: `No ${status} escalations.` }));
+  } catch (_err) { /* shown by fetchList */ }
+}
+
+async function loadTickets(quiet = false) {
+  const list = $("dp-tickets");
+  try {
+    const data = await fetchList(list, "Loading tickets", "/v1/tickets?status=open", quiet);
+    const items = (data && data.items) || [];
+    list.replaceChildren(...items.map((t) => listItem(t.id, t.subject,
+      [`#${t.id}`, dpFmtDate(t.created_at), t.source].filter(Boolean).join(" · "), badge(t.status))));
+    if (!items.length) list.append(dpEl("li", { class: "dp-empty", text: "No open tickets." }));
+  } catch (_err) { /* shown by fetchList */ }
+}
+
+function refreshLists(quiet = false) { loadQueue(quiet); loadTickets(quiet); }
+
+function markCurrent() {
+  document.querySelectorAll(".dp-item").forEach((b) => {
+    b.setAttribute("aria-current", b.dataset.ticketId === String(agent.ticketId) ? "true" : "false");
+  });
+}
+
+function selectTab(tab) {
+  document.querySelectorAll('.dp-tabs [role="tab"]').forEach((t) => {
+    const selected = t === tab;
+    t.setAttribute("aria-selected", String(selected));
+    t.tabIndex = selected ? 0 : -1;
+  });
+  $("dp-queue-panel").setAttribute("aria-labelledby", tab.id);
+  agent.status = tab.dataset.status;
+  loadQueue();
+}
+
+// ---- the ticket ----------------------------------------------------------------------------------
+
+function field(label, value) {
+  let shown = value;
+  if (value === null || value === undefined || value === "") shown = "—";
+  else if (Array.isArray(value)) shown = value.join("; ");
+  else if (typeof value === "object" && !(value instanceof Node)) shown = JSON.stringify(value);
+  return [dpEl("dt", { text: label }), dpEl("dd", {}, shown)];
+}
+
+function sourceLink(source, cls) {
+  const url = dpSafeUrl(source.url);
+  const title = source.title || source.source_id || "source";
+  return url ? dpEl("a", { class: cls, href: url, target: "_blank", rel: "noopener noreferrer", text: title })
+    : dpEl("span", { class: cls, text: title });
+}
+
+function renderEscalation(ticket) {
+  const esc = ticket.escalation;
+  if (!esc) return dpEl("p", { class: "dp-muted", id: "dp-no-escalation", text: "Not escalated: this ticket is not in the human queue." });
+  const reasons = esc.reasons && esc.reasons.length ? dpEl("ul", {}, ...esc.reasons.map((r) => dpEl("li", { text: r }))) : "—";
+  const tried = esc.sources_tried && esc.sources_tried.length
+    ? dpEl("ul", {}, ...esc.sources_tried.map((s) => dpEl("li", {}, sourceLink(s, "dp-tried")))) : "none";
+  const resolved = esc.status === "resolved";
+  const note = dpEl("textarea", { id: "dp-resolve-note", rows: "2", maxlength: "10000", placeholder: "Resolution note (optional)", disabled: resolved });
+  return dpEl("div", { id: "dp-escalation", class: "dp-stack" },
+    dpEl("h3", {}, "Escalation ", badge(esc.status)),
+    dpEl("dl", { class: "dp-dl" },
+      ...field("Reasons", reasons),
+      ...field("Confidence", dpFmtNum(esc.confidence, 2)),
+      ...field("Summary", esc.summary),
+      ...field("Sources tried", tried),
+      ...field("Claimed by", esc.claimed_by)),
+    dpEl("div", { class: "dp-row" },
+      dpEl("button", { type: "button", id: "dp-claim", class: "dp-primary", disabled: resolved, onclick: () => act("claim"),
+        text: esc.status === "claimed" ? "Take over" : "Claim" }),
+      dpEl("label", { for: "dp-resolve-note", class: "dp-visually-hidden", text: "Resolution note" })),
+    note,
+    dpEl("div", { class: "dp-row" },
+      dpEl("button", { type: "button", id: "dp-resolve", disabled: resolved, onclick: () => act("resolve"), text: "Resolve" }),
+      dpEl("span", { id: "dp-action-status", class: "dp-muted", role: "status" })));
+}
+
+function renderTicket(ticket) {
+  const thread = dpEl("ol", { class: "dp-thread", id: "dp-thread" },
+    ...(ticket.messages || []).map((m) => dpEl("li", { class: `dp-role-${m.role}` },
+      dpEl("span", { class: "dp-who", text: `${m.role} · ${dpFmtDate(m.at)}` }), m.content)));
+  if (!(ticket.messages || []).length) thread.append(dpEl("li", { class: "dp-empty", text: "No messages." }));
+  const head = dpEl("div", { class: "dp-card", id: "dp-ticket-head" },
+    dpEl("h2", { id: "dp-ticket-subject" }, ticket.subject || `Ticket #${ticket.id}`, " ", badge(ticket.status)),
+    dpEl("p", { class: "dp-muted", text: [`#${ticket.id}`, ticket.language ? `language ${ticket.language}` : null,
+      ticket.source, ticket.created_at ? `created ${dpFmtDate(ticket.created_at)}` : null].filter(Boolean).join(" · ") }),
+    renderEscalation(ticket),
+    dpEl("h3", { text: "Conversation" }),
+    thread);
+  return head;
+}
+
+/** The assist panels: summary and suggestions load at once, the draft on demand. */
+function renderPanels() {
+  return [
+    dpEl("div", { class: "dp-panels" },
+      dpEl("section", { class: "dp-card", "aria-labelledby": "dp-summary-title" },
+        dpEl("h3", { id: "dp-summary-title", text: "Summary" }), dpEl("div", { id: "dp-summary", "aria-live": "polite" })),
+      dpEl("section", { class: "dp-card", "aria-labelledby": "dp-suggest-title" },
+        dpEl("h3", { id: "dp-suggest-title", text: "Suggested articles" }), dpEl("div", { id: "dp-suggest", "aria-live": "polite" }))),
+    dpEl("section", { class: "dp-card", "aria-labelledby": "dp-draft-title" },
+      dpEl("div", { class: "dp-row" },
+        dpEl("h3", { id: "dp-draft-title", text: "Drafted reply" }),
+        dpEl("button", { type: "button", id: "dp-draft-btn", class: "dp-primary dp-push", onclick: loadDraft, text: "Draft reply" })),
+      dpEl("div", { id: "dp-draft-box", "aria-live": "polite" },
+        dpEl("p", { class: "dp-muted", text: "A reply in the ticket's language, citing the knowledge base. Nothing is sent." }))),
+  ];
+}
+
+async function loadSummary(id, signal) {
+  const box = $("dp-summary");
+  try {
+    const s = await dpLoadInto(box, "Summarising", () => dpApi(`/v1/tickets/${id}/summary`, { method: "POST", signal }));
+    if (id !== agent.ticketId) return;
+    box.replaceChildren(dpEl("dl", { class: "dp-dl", id: "dp-summary-fields" },
+      ...field("Problem", s.problem), ...field("Tried", s.tried), ...field("Status", s.status),
+      ...field("Next action", s.next_action), ...field("Sentiment", s.sentiment)));
+  } catch (_err) { /* shown */ }
+}
+
+async function loadSuggest(id, signal) {
+  const box = $("dp-suggest");
+  try {
+    const data = await dpLoadInto(box, "Finding articles", () => dpApi(`/v1/tickets/${id}/suggest`, { method: "POST", signal }));
+    if (id !== agent.ticketId) return;
+    const items = (data && data.items) || [];
+    box.replaceChildren(items.length
+      ? dpEl("ol", { id: "dp-suggest-list" }, ...items.map((a) => dpEl("li", {}, sourceLink(a, "dp-suggestion"),
+        typeof a.score === "number" ? dpEl("span", { class: "dp-muted", text: ` (score ${a.score.toFixed(2)})` }) : null)))
+      : dpEl("p", { class: "dp-empty", text: "No relevant article found." }));
+  } catch (_err) { /* shown */ }
+}
+
+async function loadDraft() {
+  const id = agent.ticketId;
+  const box = $("dp-draft-box");
+  const button = $("dp-draft-btn");
+  button.disabled = true;
+  try {
+    const signal = agent.controller ? agent.controller.signal : undefined;
+    const d = await dpLoadInto(box, "Drafting a reply", () => dpApi(`/v1/tickets/${id}/draft`, { method: "POST", signal }));
+    if (id !== agent.ticketId) return;
+    renderDraft(box, id, d);
+    button.textContent = "Draft again";
+  } catch (_err) { /* shown */ } finally {
+    if (id === agent.ticketId) button.disabled = false;
+  }
+}
+
+function renderDraft(box, id, d) {
+  const textarea = dpEl("textarea", { id: "dp-draft", rows: "10", value: d.reply || "", lang: d.language || null });
+  const copyStatus = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-status" });
+  const flagComment = dpEl("input", { type: "text", id: "dp-flag-comment", class: "dp-grow", maxlength: "4000", placeholder: "What is wrong with this draft?" });
+  const flagForm = dpEl("form", { id: "dp-flag-form", class: "dp-row", hidden: true },
+    dpEl("label", { for: "dp-flag-comment", class: "dp-visually-hidden", text: "What is wrong with this draft?" }),
+    flagComment, dpEl("button", { type: "submit", id: "dp-flag-send", class: "dp-danger", text: "Send flag" }));
+  flagForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await dpApi("/v1/feedback", { body: { ticket_id: Number(id), target: "draft", rating: "down", comment: flagComment.value.trim() } });
+      flagForm.replaceChildren(dpEl("span", { class: "dp-notice", id: "dp-flag-done", text: "Flagged: thank you, this helps improve the drafts." }));
+    } catch (err) { dpShowError(err, "Flag draft"); }
+  });
+  const sources = (d.citations || []);
+  box.replaceChildren(
+    dpEl("label", { for: "dp-draft", text: `Reply${d.language ? ` (${d.language})` : ""}: edit before sending` }),
+    textarea,
+    dpEl("div", { class: "dp-row" },
+      dpEl("button", { type: "button", id: "dp-copy", onclick: () => copyText(textarea, copyStatus), text: "Copy" }),
+      dpEl("button", { type: "button", id: "dp-flag", class: "dp-danger",
+        onclick: () => { flagForm.hidden = false; flagComment.focus(); }, text: "Flag this draft" }),
+      copyStatus),
+    flagForm,
+    dpEl("h4", { text: "Sources" }),
+    sources.length ? dpEl("ol", { id: "dp-draft-sources" }, ...sources.map((c) => dpEl("li", { title: c.snippet || null }, sourceLink(c, "dp-source"))))
+      : dpEl("p", { class: "dp-empty", text: "No sources cited." }),
+    (d.next_steps || []).length ? dpEl("div", {}, dpEl("h4", { text: "Next steps" }),
+      dpEl("ul", { id: "dp-next-steps" }, ...d.next_steps.map((s) => dpEl("li", { text: s })))) : "");
+}
+
+async function copyText(textarea, status) {
+  try {
+    await navigator.clipboard.writeText(textarea.value);
+  } catch (_e) { // no clipboard API outside secure contexts
+    textarea.select();
+    document.execCommand("copy");
+  }
+  status.textContent = "Copied.";
+}
+
+/** Open a ticket: its thread at once, then the slow panels (each with its own spinner). */
+async function openTicket(id, { panels = true } = {}) {
+  const box = $("dp-ticket");
+  const switching = String(id) !== String(agent.ticketId);
+  if (switching && agent.controller) agent.controller.abort();
+  if (switching || !agent.controller) agent.controller = new AbortController();
+  agent.ticketId = id;
+  markCurrent();
+  history.replaceState(null, "", `#ticket=${encodeURIComponent(id)}`);
+  let ticket;
+  const headBox = dpEl("div", { class: "dp-card" });
+  if (panels) box.replaceChildren(headBox, ...renderPanels());
+  else box.replaceChild(headBox, $("dp-ticket-head") || box.firstChild);
+  try {
+    ticket = await dpLoadInto(headBox, "Loading ticket", () => dpApi(`/v1/tickets/${encodeURIComponent(id)}`));
+  } catch (_err) {
+    return;
+  }
+  if (String(id) !== String(agent.ticketId)) return;
+  headBox.replaceWith(renderTicket(ticket));
+  if (panels) {
+    if (switching) box.focus({ preventScroll: true });
+    const { signal } = agent.controller;
+    loadSummary(id, signal);
+    loadSuggest(id, signal);
+  }
+}
+
+/** Claim or resolve the open ticket's escalation, then refresh it and the queue. */
+async function act(action) {
+  const id = agent.ticketId;
+  const status = $("dp-action-status");
+  const body = action === "resolve" ? { note: ($("dp-resolve-note").value || "").trim() } : {};
+  ["dp-claim", "dp-resolve"].forEach((b) => { if ($(b)) $(b).disabled = true; });
+  status.replaceChildren(dpSpinner(action === "claim" ? "Claiming" : "Resolving"));
+  try {
+    await dpApi(`/v1/escalations/${encodeURIComponent(id)}/${action}`, { body });
+    dpClearError();
+    await openTicket(id, { panels: false });
+    const done = $("dp-action-status");
+    if (done) done.textContent = action === "claim" ? "Claimed." : "Resolved.";
+    refreshLists();
+  } catch (err) {
+    status.textContent = "";
+    ["dp-claim", "dp-resolve"].forEach((b) => { if ($(b)) $(b).disabled = false; });
+    dpShowError(err, action === "claim" ? "Claim" : "Resolve");
+  }
+}
+
+// ---- new ticket ----------------------------------------------------------------------------------
+
+$("dp-new-ticket").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = $("dp-new-create");
+  const body = { subject: $("dp-new-subject").value.trim(), body: $("dp-new-body").value.trim() };
+  const language = $("dp-new-language").value.trim();
+  if (language) body.language = language;
+  button.disabled = true;
+  try {
+    const ticket = await dpApi("/v1/tickets", { body });
+    event.target.reset();
+    dpClearError();
+    loadTickets();
+    if (ticket && ticket.id !== undefined) openTicket(ticket.id);
+  } catch (err) {
+    dpShowError(err, "Create ticket");
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---- wiring --------------------------------------------------------------------------------------
+
+document.querySelectorAll('.dp-tabs [role="tab"]').forEach((tab, i, tabs) => {
+  tab.addEventListener("click", () => selectTab(tab));
+  tab.addEventListener("keydown", (event) => { // arrow keys move between tabs
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    const next = tabs[(i + step + tabs.length) % tabs.length];
+    next.focus();
+    selectTab(next);
+  });
+});
+$("dp-refresh").addEventListener("click", () => refreshLists());
+
+/** `/agent#ticket=ID` opens that ticket (on load, and when the hash changes). */
+function openFromHash() {
+  const match = /ticket=([^&]+)/.exec(location.hash);
+  const id = match && decodeURIComponent(match[1]);
+  if (id && String(id) !== String(agent.ticketId)) openTicket(id);
+}
+window.addEventListener("hashchange", () => { if (agent.me) openFromHash(); });
+
+dpKeyBar((me) => {
+  agent.me = me;
+  refreshLists();
+  openFromHash();
+});
+
+// Keep the queue fresh while the page is visible.
+setInterval(() => {
+  // Quiet, and not while focus is in a list (replacing it would lose the focus).
+  const inList = document.activeElement && document.activeElement.closest && document.activeElement.closest(".dp-list");
+  if (agent.me && document.visibilityState === "visible" && !inList) refreshLists(true);
+}, 30000);

@@ -1,0 +1,115 @@
+"""The web pages in real Chromium (Debian's, driven by Playwright) against a live server on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from deskpilot.api.app import create_app
+from deskpilot.container import Container
+from deskpilot.ingest.sources import SourceSpec
+from tests.conftest import KB, make_settings
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDGET_KEY = "dp_public_widget_key_browser_tests"
+SHOTS = Path(__file__).resolve().parents[2] / "eval" / "reports" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[tuple[str, Container]]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package (make browser)")
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = make_settings(tmp, models_dir)
+    settings.llm.provider = "fake"
+    settings.api.widget_key = WIDGET_KEY
+    container = Container(settings)
+    container.ingestor.run([SourceSpec(path=KB / "articles"), SourceSpec(path=KB / "internal", audience="internal"),
+                            SourceSpec(path=KB / "tickets", kind="ticket")])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", container
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def test_widget_streams_a_cited_answer_and_hands_off(live: tuple[str, Container], browser: object) -> None:
+    url, container = live
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{url}/widget")
+    if not page.locator("#dp-input").is_visible():
+        page.click("#dp-launcher")
+    page.fill("#dp-input", "How long is a password reset link valid?")
+    page.click("#dp-send")
+    answer = page.locator('.dp-answer[data-decision="answer"]').last
+    answer.wait_for(timeout=30_000)
+    assert "60 minutes" in answer.inner_text() or "reset" in answer.inner_text().lower()
+    citation = page.locator("a.dp-citation").first
+    citation.wait_for(timeout=10_000)
+    assert "reset-password" in (citation.get_attribute("href") or "")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "widget.png"))
+
+    before = {e["ticket_id"] for e in container.helpdesk.escalations("open")}
+    page.click("#dp-human")
+    page.locator(".dp-handoff").last.wait_for(timeout=10_000)
+    after = container.helpdesk.escalations("open")
+    new = [e for e in after if e["ticket_id"] not in before]
+    assert len(new) == 1 and new[0]["reasons"] == ["user_requested_human"]
+    assert str(new[0]["ticket_id"]) in page.locator(".dp-handoff").last.inner_text()
+    assert errors == []
+    page.close()
+
+
+def test_agent_console_shows_a_draft_with_sources(live: tuple[str, Container], browser: object) -> None:
+    url, container = live
+    _, key = container.keys.create("agent", "browser agent")
+    ticket_id = container.helpdesk.create_ticket("Invitation expired",
+                                                 "My teammate says the invitation link I sent last week has expired.")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.add_init_script(f"window.localStorage.setItem('deskpilot.key', {key!r});")
+    page.goto(f"{url}/agent")
+    page.get_by_text("Invitation expired").first.click(timeout=15_000)
+    page.get_by_role("button", name="Draft reply").click()
+    draft = page.locator("#dp-draft")
+    page.wait_for_function("document.querySelector('#dp-draft') && document.querySelector('#dp-draft').value.length > 20",
+                           timeout=60_000)
+    assert draft.input_value().strip()
+    sources = page.locator("a.dp-source")
+    sources.first.wait_for(timeout=10_000)
+    assert sources.count() >= 1
+    page.screenshot(path=str(SHOTS / "agent-console.png"), full_page=True)
+    assert errors == []
+    assert container.helpdesk.ticket(ticket_id)["status"] == "open"
+    page.close()
