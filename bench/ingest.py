@@ -85,6 +85,7 @@ class Timers:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: Counter[str] = Counter()
         self.items: Counter[str] = Counter()
+        self.parallel = 1
 
     def wrap(self, owner: Any, attribute: str, name: str, count: Callable[..., int] | None = None) -> bool:
         """Replace owner.attribute (a bound method) by a timed version on the instance; False when impossible."""
@@ -125,9 +126,11 @@ def instrument(container: Container, timers: Timers) -> list[str]:
               (container.store, "upsert", "store upsert (normalise + embed + Chroma write)", None),
               (container.embeddings, "embed_documents", "embed", lambda texts: len(texts))]
     model = getattr(container.embeddings, "model", None)
-    session = getattr(model, "_session", None)
-    if session is not None:
-        wanted.append((session, "run", "onnx inference", None))
+    if model is not None:
+        # Batches run on one single-threaded session per CPU side by side: this sums thread-seconds, which
+        # time_split divides by the thread count to get wall time.
+        wanted.append((model, "_run", "onnx inference", None))
+        timers.parallel = max(1, int(getattr(model, "_threads", 1)))
     for owner, attribute, name, count in wanted:
         if not timers.wrap(owner, attribute, name, count):
             missing.append(name)
@@ -138,8 +141,9 @@ def time_split(total: float, timers: Timers) -> dict[str, float]:
     """The first run's seconds by step; each step excludes the steps nested in it."""
     s = timers.seconds
     file_step, chunk = s["file step (read, hash, parse, clean, chunk)"], s["chunk"]
-    upsert, embed, normalise, onnx = (s["store upsert (normalise + embed + Chroma write)"], s["embed"],
-                                      s["term normalisation"], s["onnx inference"])
+    upsert, embed, normalise = (s["store upsert (normalise + embed + Chroma write)"], s["embed"],
+                                s["term normalisation"])
+    onnx = min(embed, s["onnx inference"] / timers.parallel) if embed else s["onnx inference"]
     return {
         "read + parse + clean (Markdown, tickets, redaction, language)": file_step - chunk,
         "chunk (tiktoken)": chunk,
