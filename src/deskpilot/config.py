@@ -148,6 +148,9 @@ class ApiSettings(BaseModel):
         default_factory=list, description="Web origins allowed to call the API from a browser (the sites that embed "
         "the widget), e.g. [\"https://help.example.com\"]. Same-origin pages always work.")
     max_body_kb: int = Field(512, ge=1, le=100_000, description="Larger request bodies are refused (413).")
+    rate_limit_per_minute: int = Field(
+        120, ge=0, le=1_000_000, description="Requests per minute per API key and worker (429 past it; the widget's "
+        "public key counts per client address); 0 turns limits off.")
 
 
 class EvalSettings(BaseModel):

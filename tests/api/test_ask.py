@@ -102,3 +102,24 @@ def test_sse_streams_tokens_then_a_final_event_with_citations(client: TestClient
     assert kinds[-1] == "final" and kinds.count("token") >= 1 and set(kinds) == {"token", "final"}
     final = json.loads(next(line[6:] for line in events[-1].splitlines() if line.startswith("data: ")))
     assert final["decision"] == "answer" and final["citations"][0]["source_id"] == "reset-password"
+
+
+def test_rate_limit_and_prometheus_metrics(app_container: Container) -> None:
+    settings = app_container.settings.model_copy(deep=True)
+    settings.api.rate_limit_per_minute = 3
+    limited = Container(settings)
+    client = TestClient(create_app(limited))
+    headers = auth(limited, "customer")
+    codes = [client.post("/v1/ask", json={"question": "How long is a password reset link valid?"},
+                         headers=headers).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    blocked = client.post("/v1/ask", json={"question": "hello"}, headers=headers)
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert "too many requests" in blocked.json()["detail"]
+    qa = auth(limited, "qa")
+    assert client.get("/metrics", headers=headers).status_code in (403, 429)
+    text = client.get("/metrics", headers=qa).text
+    assert 'deskpilot_http_requests_total{method="POST",route="/v1/ask",status="200"} 3.0' in text
+    assert 'deskpilot_http_requests_total{method="POST",route="/v1/ask",status="429"} 2.0' in text
+    assert 'deskpilot_answers_total{decision="answer"} 3.0' in text
+    assert "deskpilot_index_chunks" in text

@@ -6,13 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from deskpilot.api.deps import require
+from deskpilot.api.limits import RateLimiter
+from deskpilot.api.metrics import ServiceMetrics
 from deskpilot.api.routes import ask, health, kb, pages, qa, tickets
 from deskpilot.container import Container
 from deskpilot.errors import ConfigError, ConflictError, DeskpilotError, InvalidInputError, LLMError, NotFoundError
@@ -35,6 +38,8 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Deskpilot", version="0.1.0", lifespan=lifespan,
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")
     app.state.container = container
+    app.state.limiter = RateLimiter(container.settings.api.rate_limit_per_minute)
+    metrics = app.state.metrics = ServiceMetrics()
     limit = container.settings.api.max_body_kb * 1024
 
     @app.middleware("http")
@@ -43,6 +48,13 @@ def create_app(container: Container) -> FastAPI:
         if declared and declared.isdigit() and int(declared) > limit:
             return JSONResponse({"detail": f"request body over {limit // 1024} KB"}, status_code=413)
         return await call_next(request)
+
+    app.middleware("http")(metrics.middleware)
+
+    @app.get("/metrics", tags=["health"], dependencies=[Depends(require("qa", "admin"))])
+    def prometheus() -> Response:
+        """Prometheus metrics (qa or admin key)."""
+        return metrics.render(container)
 
     if container.settings.api.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.api.allowed_origins,

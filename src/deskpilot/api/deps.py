@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated
 
@@ -38,6 +39,13 @@ def get_principal(request: Request, container: ContainerDep) -> Principal:
     principal = container.keys.verify(key)
     if principal is None:
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    bucket = principal.key_id
+    if key == container.settings.api.widget_key:  # shared by every visitor: limit each address instead
+        bucket += f"@{request.client.host if request.client else '?'}"
+    wait = request.app.state.limiter.check(bucket)
+    if wait:
+        raise HTTPException(429, f"too many requests: at most {request.app.state.limiter.per_minute} per minute, "
+                            f"retry in {math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})
     return principal
 
 

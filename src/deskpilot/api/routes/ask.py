@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -110,15 +110,18 @@ class _Turn:
 
 
 @router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep) -> Any:
+async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep, request: Request) -> Any:
     """Answer a question with citations, or hand it to a human with the reasons (a ticket is opened)."""
     turn = await run_in_threadpool(_Turn, container, principal, body)
+    metrics = request.app.state.metrics
     if not body.stream:
-        return await run_in_threadpool(turn.answer)
-    return EventSourceResponse(_stream(turn))
+        response = await run_in_threadpool(turn.answer)
+        metrics.answered(response.decision, response.reasons)
+        return response
+    return EventSourceResponse(_stream(turn, metrics))
 
 
-async def _stream(turn: _Turn) -> AsyncIterator[dict[str, str]]:
+async def _stream(turn: _Turn, metrics: Any) -> AsyncIterator[dict[str, str]]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
@@ -138,6 +141,7 @@ async def _stream(turn: _Turn) -> AsyncIterator[dict[str, str]]:
         if kind == "token":
             yield {"event": "token", "data": json.dumps({"text": value})}
         elif kind == "final":
+            metrics.answered(value.decision, value.reasons)
             yield {"event": "final", "data": value.model_dump_json()}
             break
         else:
