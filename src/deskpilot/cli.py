@@ -342,8 +342,9 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id from `deskpil
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (state is in the database, shared by all)")] = 1,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs)."""
+    """Serve the API and the web pages (OpenAPI docs at /docs)."""
     import uvicorn
 
     from deskpilot.api.app import create_app
@@ -352,7 +353,12 @@ def serve(
     for label, path in (("home", "/"), ("customer chat widget", "/widget"), ("agent console", "/agent"),
                         ("KB editor", "/editor"), ("QA reports", "/qa"), ("API docs", "/docs")):
         console.print(f"{label:>22}: {base}{path}", highlight=False)
-    uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
+    if workers > 1:
+        _settings()
+        uvicorn.run("deskpilot.api.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+    else:
+        uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
 
 
 def main() -> None:

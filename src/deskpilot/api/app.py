@@ -85,3 +85,10 @@ def create_app(container: Container) -> FastAPI:
         app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.include_router(pages.router)  # last: its /{page} route must not shadow the API
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for the process settings (uvicorn factory: `deskpilot serve --workers N`)."""
+    from deskpilot.config import get_settings
+
+    return create_app(Container(get_settings()))

@@ -1,0 +1,159 @@
+"""Load test of the service on loopback: concurrent clients mixing suggest and ask.
+
+    .venv/bin/python bench/load.py                          # 50 clients, 2 minutes, 1 worker
+    .venv/bin/python bench/load.py --clients 50 --seconds 30 --workers 2
+
+The server runs as a separate process (`deskpilot serve`) with the fake LLM, so what is measured is the
+server itself: auth, database, retrieval (query embedding + hybrid search) and JSON/SSE, not generation.
+Prints requests/s and latency p50/p95 per route, and writes JSON to bench/results/load-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from deskpilot.config import Settings  # noqa: E402
+from deskpilot.container import Container  # noqa: E402
+from deskpilot.evaluation.suite import load_suite  # noqa: E402
+from deskpilot.ingest.sources import SourceSpec  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))] if ordered else 0.0
+
+
+def prepare(data: Path) -> tuple[dict[str, str], list[int]]:
+    """Ingest kb/, create keys and a few tickets; returns the keys and ticket ids."""
+    settings = Settings(data_dir=data, models_dir=REPO / "data" / "models", _env_file=None)  # type: ignore[call-arg]
+    container = Container(settings)
+    container.ingestor.run([SourceSpec(path=REPO / "kb" / "articles"),
+                            SourceSpec(path=REPO / "kb" / "internal", audience="internal"),
+                            SourceSpec(path=REPO / "kb" / "tickets", kind="ticket")])
+    keys = {role: container.keys.create(role, f"load {role}")[1] for role in ("customer", "agent")}
+    questions = [i.question for i in load_suite(REPO / "eval" / "suites" / "kb.jsonl") if i.kind == "answerable"]
+    tickets = [container.helpdesk.create_ticket(q[:60], q) for q in questions[:20]]
+    return keys, tickets
+
+
+async def client(url: str, keys: dict[str, str], tickets: list[int], questions: list[str], until: float,
+                 share_ask: float, results: dict[str, list[tuple[float, int]]], rng: random.Random) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        while time.monotonic() < until:
+            if rng.random() < share_ask:
+                route, started = "POST /v1/ask", time.perf_counter()
+                try:
+                    response = await http.post("/v1/ask", json={"question": rng.choice(questions)},
+                                               headers={"Authorization": f"Bearer {keys['customer']}"})
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 599
+            else:
+                route, started = "POST /v1/tickets/{id}/suggest", time.perf_counter()
+                try:
+                    response = await http.post(f"/v1/tickets/{rng.choice(tickets)}/suggest",
+                                               headers={"Authorization": f"Bearer {keys['agent']}"})
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 599
+            results[route].append((time.perf_counter() - started, status))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--ask-share", type=float, default=0.3, help="share of requests that are ask")
+    args = parser.parse_args()
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="deskpilot-load-") as tmp:
+        data = Path(tmp) / "data"
+        console.print("preparing: ingesting kb/ ...")
+        keys, tickets = prepare(data)
+        questions = [i.question for i in load_suite(REPO / "eval" / "suites" / "kb.jsonl")]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**os.environ, "DESKPILOT_DATA_DIR": str(data), "DESKPILOT_MODELS_DIR": str(REPO / "data" / "models"),
+               "DESKPILOT_LLM__PROVIDER": "fake", "DESKPILOT_API__RATE_LIMIT_PER_MINUTE": "0",
+               "DESKPILOT_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen([sys.executable, "-m", "deskpilot.cli", "serve", "--port", str(port), "--workers",
+                                   str(args.workers)], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.3)
+            for ticket in tickets[:3]:  # warm up each route once
+                httpx.post(f"{url}/v1/tickets/{ticket}/suggest", headers={"Authorization": f"Bearer {keys['agent']}"},
+                           timeout=60)
+            console.print(f"{args.clients} clients for {args.seconds:.0f} s against {args.workers} worker(s) ...")
+            results: dict[str, list[tuple[float, int]]] = defaultdict(list)
+            rng = random.Random(7)
+            until = time.monotonic() + args.seconds
+
+            async def run_all() -> None:
+                await asyncio.gather(*(client(url, keys, tickets, questions, until, args.ask_share, results,
+                                              random.Random(rng.random())) for _ in range(args.clients)))
+
+            started = time.monotonic()
+            asyncio.run(run_all())
+            elapsed = time.monotonic() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    rows = []
+    for route, values in sorted(results.items()):
+        latencies = [v for v, _ in values]
+        statuses: dict[int, int] = defaultdict(int)
+        for _, status in values:
+            statuses[status] += 1
+        rows.append({"route": route, "requests": len(values), "per_s": round(len(values) / elapsed, 1),
+                     "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+                     "server_errors": sum(n for s, n in statuses.items() if s >= 500), "statuses": dict(statuses)})
+    total = sum(r["requests"] for r in rows)
+    table = Table(title=f"Load: {args.clients} clients, {elapsed:.0f} s, {args.workers} worker(s), fake LLM; "
+                        f"{total / elapsed:.1f} requests/s in all")
+    for column in ("route", "requests", "requests/s", "p50 ms", "p95 ms", "5xx", "statuses"):
+        table.add_column(column, justify="left" if column in ("route", "statuses") else "right")
+    for r in rows:
+        table.add_row(r["route"], str(r["requests"]), f"{r['per_s']:.1f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
+                      str(r["server_errors"]), json.dumps(r["statuses"]))
+    console.print(table)
+    out = REPO / "bench" / "results" / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"clients": args.clients, "seconds": elapsed, "workers": args.workers, "routes": rows},
+                              indent=1))
+    console.print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
