@@ -74,3 +74,13 @@ def test_handoff_messages_in_the_customer_language_with_english_fallback() -> No
     assert handoff_message("fr", False).startswith("Je ne peux pas")
     assert handoff_message("de", True).startswith("Natürlich")
     assert handoff_message("xx", False) == handoff_message("en", False)
+
+
+def test_handoff_messages_are_recognised_in_every_language() -> None:
+    from deskpilot.assist.language import LANGUAGE_NAMES, handoff_message, is_handoff_text
+
+    for code in LANGUAGE_NAMES:
+        for requested in (False, True):
+            assert is_handoff_text(handoff_message(code, requested) + "\n\nSee also: https://x"), code
+    assert not is_handoff_text("A reset link is valid for 60 minutes [1].")
+    assert not is_handoff_text("")

@@ -63,3 +63,10 @@ def handoff_message(language: str, human_requested: bool) -> str:
 def see_also(language: str) -> str:
     """Lead-in for the list of partly relevant articles."""
     return _SEE_ALSO.get(language, _SEE_ALSO["en"])
+
+
+def is_handoff_text(text: str) -> bool:
+    """True when text is one of the assistant's own hand-off messages (in any language)."""
+    start = text.strip()[:60]
+    return any(start and message.startswith(start[:40]) for table in (_HANDOFF, _HUMAN_REQUESTED)
+               for message in table.values())

@@ -194,6 +194,9 @@ class TicketServices:
             reply = reply.replace(f"[{old}]", f"[#{new}]")
         reply = re.sub(r"\[(\d+)\]", "", reply).replace("[#", "[")
         warnings = [f"not supported by the sources, check before sending: {c.text}" for c in check.removed]
+        if not check.kept:
+            warnings.insert(0, "the draft states nothing the sources support (the model may have refused or "
+                               "guessed): write this reply yourself from the suggested articles")
         return Draft(reply.strip(), citations, steps[:3], language, warnings)
 
     def summarize(self, ticket: TicketText) -> Summary:

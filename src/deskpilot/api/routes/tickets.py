@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from deskpilot.api.deps import Agent, AnyRole, ContainerDep
+from deskpilot.assist.language import is_handoff_text
 from deskpilot.assist.tickets import TicketText
 from deskpilot.errors import InvalidInputError
 
@@ -92,7 +93,9 @@ def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[s
 
 def _ticket_text(container: Any, ticket_id: int) -> TicketText:
     ticket = container.helpdesk.ticket(ticket_id)
-    thread = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in ticket["messages"] if m["role"] != "note")
+    # The assistant's hand-off boilerplate is not part of the problem: leave it out of what the model reads.
+    thread = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in ticket["messages"]
+                       if m["role"] != "note" and not (m["role"] == "assistant" and is_handoff_text(m["content"])))
     if not thread.strip():
         raise InvalidInputError(f"ticket {ticket_id} has no messages")
     return TicketText(f"{ticket['subject']}\n\n{thread}", f"ticket {ticket_id}", ticket["subject"])

@@ -218,6 +218,8 @@ function renderDraft(box, id, d) {
         onclick: () => { flagForm.hidden = false; flagComment.focus(); }, text: "Flag this draft" }),
       copyStatus),
     flagForm,
+    (d.warnings || []).length ? dpEl("ul", { class: "dp-warnings", id: "dp-draft-warnings" },
+      ...d.warnings.map((w) => dpEl("li", { text: w }))) : "",
     dpEl("h4", { text: "Sources" }),
     sources.length ? dpEl("ol", { id: "dp-draft-sources" }, ...sources.map((c) => dpEl("li", { title: c.snippet || null }, sourceLink(c, "dp-source"))))
       : dpEl("p", { class: "dp-empty", text: "No sources cited." }),
