@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from deskpilot.api.app import create_app
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
-from tests.conftest import KB, make_settings
+from tests.conftest import KB, make_settings, serve_in_thread
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -36,18 +32,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=KB / "articles"), SourceSpec(path=KB / "internal", audience="internal"),
                             SourceSpec(path=KB / "tickets", kind="ticket")])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", container
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(container)) as url:
+        yield url, container
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 
 from deskpilot.api.app import create_app
@@ -26,7 +22,7 @@ from deskpilot.evaluation.judge import RagasScorer
 from deskpilot.evaluation.suite import load_suite
 from deskpilot.evaluation.targets import HttpTarget, LocalTarget
 from deskpilot.ingest.sources import SourceSpec
-from tests.conftest import KB, REPO, make_settings
+from tests.conftest import KB, REPO, make_settings, serve_in_thread
 
 pytestmark = pytest.mark.integration
 SMOKE = load_suite(REPO / "eval" / "suites" / "smoke.jsonl")
@@ -70,20 +66,8 @@ def test_local_run_scores_every_item_and_the_gate_catches_a_broken_retriever(
 
 @pytest.fixture
 def server(kb_container: Container) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(kb_container), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(kb_container)) as url:
+        yield url
 
 
 def test_http_mode_gives_the_same_outcomes_as_in_process(kb_container: Container, server: str) -> None:
