@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from deskpilot.assist.answer import Answer
 from deskpilot.errors import DeskpilotError
 from deskpilot.keys import Principal
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 
@@ -134,6 +136,9 @@ async def _stream(turn: _Turn, metrics: Any) -> AsyncIterator[dict[str, str]]:
             loop.call_soon_threadsafe(queue.put_nowait, ("final", response))
         except DeskpilotError as exc:
             loop.call_soon_threadsafe(queue.put_nowait, ("error", str(exc)))
+        except Exception as exc:  # the stream must end with an event, whatever failed
+            logger.exception("streamed answer failed")
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", f"internal error: {type(exc).__name__}"))
 
     task = loop.run_in_executor(None, work)
     while True:
