@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +70,8 @@ class KeywordIndex:
         self._ids: list[str] = []
         self._public: np.ndarray = np.array([], dtype=bool)
         self._kind: np.ndarray = np.array([], dtype=object)
+        self._sources: list[str] = []
+        self._rows: dict[str, int] = {}
         self._bm25: Any = None
         self._building = False
 
@@ -96,8 +98,10 @@ class KeywordIndex:
                 if normalize is not None:
                     documents = [normalize(d) for d in documents]
                 state = self._prepare(ids, documents, metadatas)
+                sources = [str(m.get("source_id", "")) for m in metadatas]
                 with self._lock:
                     self._ids, self._public, self._kind, self._bm25 = state
+                    self._sources, self._rows = sources, {cid: row for row, cid in enumerate(ids)}
                     self._generation = generation
             except Exception:
                 logger.exception("keyword index rebuild failed; keeping the previous one")
@@ -146,6 +150,13 @@ class KeywordIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [KeywordHit(ids[i], float(scores[i])) for i in top]
+
+    def lookup(self, ids: Sequence[str]) -> dict[str, tuple[bool, str, str]]:
+        """(public, kind, source id) of the ids in the current snapshot; ids it does not hold are left out."""
+        with self._lock:
+            rows, public, kinds, sources = self._rows, self._public, self._kind, self._sources
+        return {cid: (bool(public[row]), str(kinds[row]), sources[row]) for cid in ids
+                if (row := rows.get(cid)) is not None}
 
     @property
     def size(self) -> int:

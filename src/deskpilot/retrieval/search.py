@@ -111,50 +111,81 @@ class HybridRetriever:
             vectors = self._embeddings.embed_documents(normalized)
         except Exception as exc:
             raise RetrievalError(f"could not embed the query: {exc}") from exc
-        candidates: dict[str, SearchHit] = {}
-        dense: dict[str, float] = {}
-        for vector in vectors:
-            for hit in self._dense(vector, public_only, kind):
-                candidates.setdefault(hit.chunk_id, hit)
-                dense[hit.chunk_id] = max(dense.get(hit.chunk_id, -1.0), hit.score)
-        keyword: dict[str, float] = {}
         if self._settings.keyword_k:
             self._keyword.ensure(self._generation(), self._store.load_all, self._terms.normalize)
+        # Candidates are ranked on ids and scores alone; text and metadata are read only for the chunks chosen.
+        facts: dict[str, tuple[bool, str, str]] = {}  # chunk id -> (public, kind, source id)
+        dense: dict[str, float] = {}
+        for vector in vectors:
+            for cid, score in self._dense(vector, public_only, kind, facts):
+                dense[cid] = max(dense.get(cid, -1.0), score)
+        keyword: dict[str, float] = {}
+        vectors_of: dict[str, list[float]] = {}
+        if self._settings.keyword_k:
             for text in normalized:
                 keyword_hits = self._keyword.search(text, self._settings.keyword_k, public_only, kind)
                 best = keyword_hits[0].score if keyword_hits else 0.0
                 for keyword_hit in keyword_hits:
                     keyword[keyword_hit.chunk_id] = max(keyword.get(keyword_hit.chunk_id, 0.0),
                                                         keyword_hit.score / best if best else 0.0)
-            missing = [cid for cid in keyword if cid not in candidates]
+            missing = [cid for cid in keyword if cid not in dense]
             if missing:
-                found, stored = self._store.get_with_vectors(missing)
+                self._learn(missing, facts)
+                vectors_of = self._store.get_vectors(missing)
                 queries_matrix = np.asarray(vectors, dtype=np.float32)
-                for hit, vec in zip(found, stored, strict=True):
-                    if not self._allowed(hit.metadata, public_only, kind):
-                        continue  # defence in depth: the BM25 mask already excluded these
-                    candidates[hit.chunk_id] = hit
-                    dense[hit.chunk_id] = float((queries_matrix @ np.asarray(vec, dtype=np.float32)).max())
+                for cid, vec in vectors_of.items():
+                    dense[cid] = float((queries_matrix @ np.asarray(vec, dtype=np.float32)).max())
         weight = self._settings.dense_weight
-        ranked = sorted(
-            (RetrievedChunk(cid, hit.text, hit.metadata,
-                            weight * dense.get(cid, 0.0) + (1 - weight) * keyword.get(cid, 0.0),
-                            dense.get(cid, 0.0), keyword.get(cid, 0.0), hit.vector)
-             for cid, hit in candidates.items()),
-            key=lambda c: c.score, reverse=True)
-        chosen: list[RetrievedChunk] = []
-        per_source: dict[str, int] = {}
-        for chunk in ranked:
-            if per_source.get(chunk.source_id, 0) >= self._settings.per_source:
-                continue
-            per_source[chunk.source_id] = per_source.get(chunk.source_id, 0) + 1
-            chosen.append(chunk)
-            if len(chosen) == k:
-                break
-        return RetrievalResult(chosen, max(dense.values(), default=0.0), queries)
+        scores = {cid: weight * dense.get(cid, 0.0) + (1 - weight) * keyword.get(cid, 0.0)
+                  for cid in dense if cid in facts and self._permits(facts[cid], public_only, kind)}
+        ranked = sorted(scores, key=lambda cid: scores[cid], reverse=True)
+        chosen = self._choose(ranked, k, facts, public_only, kind)
+        chunks = [RetrievedChunk(hit.chunk_id, hit.text, hit.metadata, scores[hit.chunk_id], dense.get(hit.chunk_id, 0.0),
+                                 keyword.get(hit.chunk_id, 0.0), vectors_of.get(hit.chunk_id)) for hit in chosen]
+        return RetrievalResult(chunks, max(dense.values(), default=0.0), queries)
 
-    def _dense(self, vector: Sequence[float], public_only: bool, kind: str | None) -> list[SearchHit]:
-        """Nearest chunks that the caller may see.
+    def _choose(self, ranked: list[str], k: int, facts: dict[str, tuple[bool, str, str]], public_only: bool,
+                kind: str | None) -> list[SearchHit]:
+        """The best k with at most per_source chunks of one source. Their text and metadata are read now, and
+        the audience is checked again on that fresh metadata (the in-memory facts may be a rebuild behind)."""
+        chosen: list[SearchHit] = []
+        per_source: dict[str, int] = {}
+        position = 0
+        while len(chosen) < k and position < len(ranked):
+            batch: list[str] = []
+            while len(chosen) + len(batch) < k and position < len(ranked):
+                cid = ranked[position]
+                position += 1
+                source = facts[cid][2]
+                if per_source.get(source, 0) >= self._settings.per_source:
+                    continue
+                per_source[source] = per_source.get(source, 0) + 1
+                batch.append(cid)
+            hits = {hit.chunk_id: hit for hit in self._store.get(batch)}
+            for cid in batch:
+                hit = hits.get(cid)
+                if hit is not None and self._allowed(hit.metadata, public_only, kind):
+                    chosen.append(hit)
+                else:  # deleted or no longer allowed since the snapshot: give its slot back
+                    per_source[facts[cid][2]] -= 1
+        return chosen
+
+    def _learn(self, ids: Sequence[str], facts: dict[str, tuple[bool, str, str]]) -> None:
+        """Fill in (public, kind, source id) of ids: from the keyword snapshot, else from the store."""
+        unknown = [cid for cid in ids if cid not in facts]
+        found = self._keyword.lookup(unknown)
+        facts.update(found)
+        rest = [cid for cid in unknown if cid not in found]
+        for cid, meta in self._store.get_metadata(rest).items():
+            facts[cid] = (meta.get("audience") == "public", str(meta.get("kind", "")), str(meta.get("source_id", "")))
+
+    @staticmethod
+    def _permits(fact: tuple[bool, str, str], public_only: bool, kind: str | None) -> bool:
+        return (not public_only or fact[0]) and (kind is None or fact[1] == kind)
+
+    def _dense(self, vector: Sequence[float], public_only: bool, kind: str | None,
+               facts: dict[str, tuple[bool, str, str]]) -> list[tuple[str, float]]:
+        """Nearest chunks that the caller may see, as (id, similarity).
 
         Chroma's metadata filter scans (about 37 ms at 10k chunks on 2 cores, growing with the index), so
         the HNSW search runs unfiltered with headroom and the audience/kind filter is applied to its hits;
@@ -162,11 +193,17 @@ class HybridRetriever:
         """
         k = self._settings.dense_k
         if not public_only and kind is None:
-            return self._store.query_vector(vector, k)
-        hits = [h for h in self._store.query_vector(vector, k * 4) if self._allowed(h.metadata, public_only, kind)]
-        if len(hits) >= k:
-            return hits[:k]
-        return self._store.query_vector(vector, k, self._where(public_only, kind))
+            pairs = self._store.query_ids(vector, k)
+            self._learn([cid for cid, _ in pairs], facts)
+            return pairs
+        pairs = self._store.query_ids(vector, k * 4)
+        self._learn([cid for cid, _ in pairs], facts)
+        allowed = [(cid, s) for cid, s in pairs if cid in facts and self._permits(facts[cid], public_only, kind)]
+        if len(allowed) >= k:
+            return allowed[:k]
+        pairs = self._store.query_ids(vector, k, self._where(public_only, kind))
+        self._learn([cid for cid, _ in pairs], facts)
+        return pairs
 
     def attach_vectors(self, chunks: Sequence[RetrievedChunk]) -> None:
         """Fill in the stored embedding of chunks that lack one (one index read, no re-embedding)."""

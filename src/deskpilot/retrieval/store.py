@@ -169,6 +169,26 @@ class ChunkStore:
         return [SearchHit(i, d or "", m or {}, 1.0 - float(dist)) for i, d, m, dist in zip(
             result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=False)]
 
+    def query_ids(self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the nearest chunks (no documents or metadata: about 10x cheaper)."""
+        result = self._call("query", lambda: self.collection.query(
+            query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]))
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=False)]
+
+    def get_metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Metadata by chunk id."""
+        if not ids:
+            return {}
+        result = self._call("get", lambda: self.collection.get(ids=list(ids), include=["metadatas"]))
+        return {i: dict(m or {}) for i, m in zip(result["ids"], result["metadatas"], strict=False)}
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored embeddings by chunk id."""
+        if not ids:
+            return {}
+        result = self._call("get", lambda: self.collection.get(ids=list(ids), include=["embeddings"]))
+        return {i: list(map(float, v)) for i, v in zip(result["ids"], result["embeddings"], strict=False)}
+
     def get_with_vectors(self, ids: Sequence[str]) -> tuple[list[SearchHit], list[list[float]]]:
         """Chunks by id with their stored embeddings."""
         if not ids:
