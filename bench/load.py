@@ -33,13 +33,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from deskpilot.config import Settings  # noqa: E402
 from deskpilot.container import Container  # noqa: E402
+from deskpilot.evaluation.metrics import percentile  # noqa: E402
 from deskpilot.evaluation.suite import load_suite  # noqa: E402
 from deskpilot.ingest.sources import SourceSpec  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))] if ordered else 0.0
 
 
 def prepare(data: Path) -> tuple[dict[str, str], list[int]]:
@@ -132,12 +128,12 @@ def main() -> None:
             server.wait(timeout=30)
     rows = []
     for route, values in sorted(results.items()):
-        latencies = [v for v, _ in values]
+        latencies = [v * 1000 for v, _ in values]
         statuses: dict[int, int] = defaultdict(int)
         for _, status in values:
             statuses[status] += 1
         rows.append({"route": route, "requests": len(values), "per_s": round(len(values) / elapsed, 1),
-                     "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+                     "p50_ms": round(percentile(latencies, 50) or 0.0, 1), "p95_ms": round(percentile(latencies, 95) or 0.0, 1),
                      "server_errors": sum(n for s, n in statuses.items() if s >= 500), "statuses": dict(statuses)})
     total = sum(r["requests"] for r in rows)
     table = Table(title=f"Load: {args.clients} clients, {elapsed:.0f} s, {args.workers} worker(s), fake LLM; "

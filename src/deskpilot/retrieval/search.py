@@ -210,8 +210,7 @@ class HybridRetriever:
         missing = [c for c in chunks if c.vector is None]
         if not missing:
             return
-        hits, vectors = self._store.get_with_vectors([c.chunk_id for c in missing])
-        by_id = dict(zip((h.chunk_id for h in hits), vectors, strict=True))
+        by_id = self._store.get_vectors([c.chunk_id for c in missing])
         for chunk in missing:
             chunk.vector = by_id.get(chunk.chunk_id)
 

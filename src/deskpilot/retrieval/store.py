@@ -162,13 +162,6 @@ class ChunkStore:
         return [SearchHit(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - float(distance))
                 for doc, distance in pairs]
 
-    def query_vector(self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[SearchHit]:
-        """Nearest chunks to an embedding (cosine similarity), optionally filtered by metadata."""
-        result = self._call("query", lambda: self.collection.query(
-            query_embeddings=[list(vector)], n_results=k, where=where, include=["documents", "metadatas", "distances"]))
-        return [SearchHit(i, d or "", m or {}, 1.0 - float(dist)) for i, d, m, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=False)]
-
     def query_ids(self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the nearest chunks (no documents or metadata: about 10x cheaper)."""
         result = self._call("query", lambda: self.collection.query(
@@ -188,17 +181,6 @@ class ChunkStore:
             return {}
         result = self._call("get", lambda: self.collection.get(ids=list(ids), include=["embeddings"]))
         return {i: list(map(float, v)) for i, v in zip(result["ids"], result["embeddings"], strict=False)}
-
-    def get_with_vectors(self, ids: Sequence[str]) -> tuple[list[SearchHit], list[list[float]]]:
-        """Chunks by id with their stored embeddings."""
-        if not ids:
-            return [], []
-        result = self._call("get", lambda: self.collection.get(
-            ids=list(ids), include=["documents", "metadatas", "embeddings"]))
-        vectors = [list(map(float, v)) for v in result["embeddings"]]
-        hits = [SearchHit(i, d or "", m or {}, 0.0, v)
-                for i, d, m, v in zip(result["ids"], result["documents"], result["metadatas"], vectors, strict=False)]
-        return hits, vectors
 
     def load_all(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Every chunk's id, text and metadata (paged), for the keyword index."""
