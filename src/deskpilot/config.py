@@ -100,6 +100,10 @@ class RetrievalSettings(BaseModel):
     )
     per_source: int = Field(2, ge=1, le=20, description="Most chunks of one source in the results (diversity).")
     max_query_chars: int = Field(2000, ge=50, description="Longer questions are refused.")
+    cache_size: int = Field(
+        2048, ge=0, le=1_000_000, description="Recent query vectors and candidate rankings kept per process "
+        "(0 disables). Rankings follow the index generation; chosen chunks are always read fresh."
+    )
 
 
 class RoutingSettings(BaseModel):
@@ -151,6 +155,8 @@ class ApiSettings(BaseModel):
     rate_limit_per_minute: int = Field(
         120, ge=0, le=1_000_000, description="Requests per minute per API key and worker (429 past it; the widget's "
         "public key counts per client address); 0 turns limits off.")
+    threads: int = Field(40, ge=0, le=1000, description="Threads per worker for blocking work (0: the "
+                         "framework's default, 40).")
 
 
 class EvalSettings(BaseModel):

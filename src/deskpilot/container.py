@@ -26,7 +26,7 @@ from deskpilot.ingest.pipeline import Ingestor
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.keys import KeyStore
-from deskpilot.providers.embeddings import build_embeddings, embedding_model_id
+from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model
 from deskpilot.retrieval.search import HybridRetriever
@@ -50,6 +50,11 @@ class Container:
     def embeddings(self) -> Embeddings:
         """The configured embedding provider."""
         return build_embeddings(self.settings.embedding, self.settings.model_files)
+
+    @cached_property
+    def recent_embeddings(self) -> Embeddings:
+        """The embedding provider behind a cache of recent short texts (queries, claims), for answering."""
+        return RecentEmbeddings(self.embeddings, self.settings.retrieval.cache_size)
 
     @cached_property
     def embedding_model_id(self) -> str:
@@ -133,7 +138,7 @@ class Container:
     @cached_property
     def retriever(self) -> HybridRetriever:
         """Hybrid (vector + BM25) retrieval with audience filtering."""
-        return HybridRetriever(self.store, self.embeddings, self.terms, self.settings.retrieval,
+        return HybridRetriever(self.store, self.recent_embeddings, self.terms, self.settings.retrieval,
                                self.record.generation)
 
     @cached_property
@@ -154,7 +159,7 @@ class Container:
     def checker(self) -> CitationChecker:
         """Citation support checker."""
         judge = self._llm_judge if self.settings.assistant.judge == "llm" else None
-        return CitationChecker(self.embeddings, min_support=self.routing.min_support, judge=judge)
+        return CitationChecker(self.recent_embeddings, min_support=self.routing.min_support, judge=judge)
 
     def _llm_judge(self, claim: str, source: str) -> bool:
         """True when the LLM says the source states the claim; anything else (no, unclear, failure) is False."""

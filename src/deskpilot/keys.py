@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -18,6 +19,10 @@ from deskpilot.errors import InvalidInputError, NotFoundError
 ROLES = ("customer", "agent", "editor", "qa", "admin")
 Role = Literal["customer", "agent", "editor", "qa", "admin"]
 PREFIX = "dp_"
+# A valid key is trusted for this long after it was checked in the database: revoking a key takes effect at
+# once in the process that revokes it, and within this many seconds in every other worker.
+VERIFY_TTL_S = 2.0
+_verified: dict[tuple[str, str], tuple[Principal, float]] = {}  # (database, key hash) -> (principal, checked at)
 
 
 def _now() -> str:
@@ -61,6 +66,8 @@ class KeyStore:
 
     def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
         self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        self._database = str(bind.url) if bind is not None else str(id(sessions))
 
     def create(self, role: str, name: str) -> tuple[Principal, str]:
         """A new key for role; returns it in clear once (only its hash is kept).
@@ -95,11 +102,20 @@ class KeyStore:
         if not key or len(key) > 200:
             return None
         digest = hash_key(key)
+        now = time.monotonic()
+        cached = _verified.get((self._database, digest))
+        if cached is not None and now - cached[1] < VERIFY_TTL_S:
+            return cached[0]
         with self._sessions() as session:
             record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_hash == digest))
         if record is None or record.revoked or not hmac.compare_digest(record.key_hash, digest):
+            _verified.pop((self._database, digest), None)
             return None
-        return Principal(record.id, record.name, record.role)
+        principal = Principal(record.id, record.name, record.role)
+        if len(_verified) > 10_000:
+            _verified.clear()
+        _verified[(self._database, digest)] = (principal, now)
+        return principal
 
     def list(self) -> list[ApiKeyRecord]:
         """All keys (hashes only), oldest first."""
@@ -117,3 +133,4 @@ class KeyStore:
             if record is None:
                 raise NotFoundError(f"no API key with id {key_id!r}")
             record.revoked = True
+        _verified.clear()

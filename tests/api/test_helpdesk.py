@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,17 @@ def test_tickets_and_agent_tools(setup: tuple[TestClient, Container, Path]) -> N
     too_big = client.post("/v1/tickets", content=b"{" + b" " * 600_000 + b"}", headers={
         **agent, "Content-Type": "application/json"})
     assert too_big.status_code == 413
+    assert "over" in too_big.json()["detail"]
+
+    def streamed() -> Iterator[bytes]:  # chunked: no Content-Length to refuse it by
+        yield b'{"body": "'
+        for _ in range(70):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    unsized = client.post("/v1/tickets", content=streamed(), headers={**agent, "Content-Type": "application/json"})
+    assert unsized.status_code == 413
+    assert "over" in unsized.json()["detail"]
 
 
 def test_eval_reports_for_qa(setup: tuple[TestClient, Container, Path]) -> None:

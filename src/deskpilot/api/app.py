@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskpilot.api.deps import require
 from deskpilot.api.limits import RateLimiter
@@ -31,6 +34,9 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.sessions  # noqa: B018  (tables exist before the first request)
+        if container.settings.api.threads:
+            # Blocking work (retrieval, the model, the database) runs in this many threads per worker.
+            to_thread.current_default_thread_limiter().total_tokens = container.settings.api.threads
         if container.settings.api.widget_key:
             container.keys.ensure(container.settings.api.widget_key, "customer", "widget (public)")
         yield
@@ -42,14 +48,7 @@ def create_app(container: Container) -> FastAPI:
     metrics = app.state.metrics = ServiceMetrics()
     limit = container.settings.api.max_body_kb * 1024
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next):  # type: ignore[no-untyped-def]
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            return JSONResponse({"detail": f"request body over {limit // 1024} KB"}, status_code=413)
-        return await call_next(request)
-
-    app.middleware("http")(metrics.middleware)
+    app.add_middleware(Guard, metrics=metrics, body_limit=limit)
 
     @app.get("/metrics", tags=["health"], dependencies=[Depends(require("qa", "admin"))])
     def prometheus() -> Response:
@@ -85,6 +84,53 @@ def create_app(container: Container) -> FastAPI:
         app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.include_router(pages.router)  # last: its /{page} route must not shadow the API
     return app
+
+
+class Guard:
+    """Plain ASGI middleware (no per-request task, unlike `@app.middleware`): refuses bodies over the size
+    limit with 413, whether declared by Content-Length or streamed, and counts and times every request."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, body_limit: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > self.body_limit:
+            await self._too_large(scope, receive, send)
+            self.metrics.record(scope, 413, time.perf_counter() - started)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.body_limit:  # a body streamed without (or beyond) its Content-Length
+                    raise StarletteHTTPException(413, f"request body over {self.body_limit // 1024} KB")
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sending)
+        finally:
+            self.metrics.record(scope, status, time.perf_counter() - started)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body over {self.body_limit // 1024} KB"}, status_code=413)
+        await response(scope, receive, send)
 
 
 def create_app_from_env() -> FastAPI:

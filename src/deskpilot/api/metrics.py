@@ -6,11 +6,10 @@ scrape time, so they agree across workers.
 
 from __future__ import annotations
 
-import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.requests import Request
 from starlette.responses import Response
 
 
@@ -31,15 +30,12 @@ class ServiceMetrics:
                                       registry=self.registry)
         self.index_chunks = Gauge("deskpilot_index_chunks", "Chunks in the index", registry=self.registry)
 
-    async def middleware(self, request: Request, call_next: Any) -> Response:
-        """Count and time every request by its route template (not its raw path)."""
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", None) or "unmatched"
-        self.requests.labels(name, request.method, str(response.status_code)).inc()
-        self.latency.labels(name, request.method).observe(time.perf_counter() - started)
-        return response
+    def record(self, scope: MutableMapping[str, Any], status: int, seconds: float) -> None:
+        """Count and time one request by its route template (not its raw path)."""
+        name = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.requests.labels(name, method, str(status)).inc()
+        self.latency.labels(name, method).observe(seconds)
 
     def answered(self, decision: str, reasons: list[str]) -> None:
         """Record one answer's routing."""

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from jinja2 import Environment, StrictUndefined, UndefinedError
+from jinja2 import Environment, StrictUndefined, Template, UndefinedError
 
 from deskpilot.errors import PromptError
 
 _env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """A template compiled once (compiling costs more than rendering)."""
+    return _env.from_string(source)
 
 
 @dataclass(frozen=True)
@@ -36,8 +43,7 @@ class Prompt:
             missing, extra = sorted(declared - given), sorted(given - declared)
             raise PromptError(f"prompt {self.id}: missing variables {missing}, unexpected {extra}")
         try:
-            return (_env.from_string(self.system).render(**values).strip(),
-                    _env.from_string(self.user).render(**values).strip())
+            return (_compiled(self.system).render(**values).strip(), _compiled(self.user).render(**values).strip())
         except UndefinedError as exc:
             raise PromptError(f"prompt {self.id}: {exc}") from exc
 

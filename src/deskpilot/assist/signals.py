@@ -6,6 +6,7 @@ Lexicons cover English, French, German, Spanish, Italian, Portuguese and Dutch.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -110,8 +111,10 @@ class TextSignals:
     negativity: float = 0.0
 
 
+@functools.lru_cache(maxsize=8192)
 def detect_injection(text: str) -> bool:
-    """True when the text tries to instruct the assistant (prompt injection)."""
+    """True when the text tries to instruct the assistant (prompt injection). Remembered: the same
+    retrieved chunks are screened again on every question they are retrieved for."""
     return bool(_INJECTION.search(text) or _INJECTION.search(fold(text)))
 
 

@@ -77,15 +77,18 @@ class HelpdeskStore:
                      for m in messages]
             return Conversation(row.id, row.role, row.ticket_id, turns)
 
-    def start_conversation(self, key_id: str, role: str) -> str:
-        """A new, empty conversation; its id is unguessable (it is what the widget holds)."""
-        conversation_id = secrets.token_hex(16)
-        with self._sessions.begin() as session:
-            session.add(ConversationRow(id=conversation_id, key_id=key_id, role=role))
-        return conversation_id
+    @staticmethod
+    def new_conversation_id() -> str:
+        """An id for a conversation that starts now; unguessable (it is what the widget holds). The
+        conversation is stored with its first turn (one write per question, not two)."""
+        return secrets.token_hex(16)
 
-    def record_turn(self, conversation_id: str, question: str, answer: Answer) -> int | None:
+    def record_turn(self, conversation_id: str, question: str, answer: Answer,
+                    starting: tuple[str, str] | None = None) -> int | None:
         """Store the question and the answer; an escalated answer opens (or updates) its ticket.
+
+        Args:
+            starting: (key id, role) when this is the first turn of a new conversation.
 
         Returns:
             The ticket id when the conversation is (now) with a human, else None.
@@ -94,6 +97,9 @@ class HelpdeskStore:
                 "reasons": answer.reasons, "confidence": answer.confidence, "language": answer.language}
         with self._sessions.begin() as session:
             row = session.get(ConversationRow, conversation_id)
+            if row is None and starting is not None:
+                row = ConversationRow(id=conversation_id, key_id=starting[0], role=starting[1])
+                session.add(row)
             if row is None:
                 raise NotFoundError(f"no conversation {conversation_id!r}")
             session.add(MessageRow(conversation_id=conversation_id, role="user", content=question))

@@ -7,6 +7,7 @@ sections are merged into the previous chunk so that no chunk is a lone line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -38,13 +39,14 @@ class Chunker:
         if overlap >= chunk_size:
             raise ValueError("chunk overlap must be smaller than the chunk size")
         self._enc = encoding
+        self._count_short = functools.lru_cache(maxsize=32768)(lambda text: len(encoding.encode_ordinary(text)))
         self.chunk_size = chunk_size
         self.overlap = overlap
         self.merge_below = merge_below
 
     def count(self, text: str) -> int:
-        """Tokens in text."""
-        return len(self._enc.encode_ordinary(text))
+        """Tokens in text (short texts, such as the sentences prompts are built from, are remembered)."""
+        return self._count_short(text) if len(text) <= 4000 else len(self._enc.encode_ordinary(text))
 
     def chunk(self, doc: SourceDocument, salt: str = "") -> list[Chunk]:
         """Chunks of a cleaned document with deterministic ids and complete metadata.

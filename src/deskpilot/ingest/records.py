@@ -7,6 +7,8 @@ the index and ``ok`` after, so a crash or Ctrl-C in between is found and repaire
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -14,6 +16,12 @@ from sqlalchemy import Integer, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from deskpilot.db import Base
+
+# How long a read of the index generation is trusted. A change made in this process is seen at once (every
+# bump counts here); one made by another process (a CLI ingest, another worker) within this many seconds.
+GENERATION_TTL_S = 1.0
+_local_bumps = 0
+_bumps_lock = threading.Lock()
 
 
 def _now() -> str:
@@ -71,6 +79,7 @@ class IngestRecord:
 
     def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
         self._sessions = sessions
+        self._generation: tuple[int, float, int] | None = None  # (value, read at, local bumps then)
 
     def session(self) -> Session:
         """A new session (use as a context manager)."""
@@ -142,19 +151,31 @@ class IngestRecord:
         self.forget_files(root, rel_paths)
 
     def generation(self) -> int:
-        """A number that changes whenever the index content changes (readers rebuild caches on it)."""
+        """A number that changes whenever the index content changes (readers rebuild caches on it).
+
+        Read from the database at most once per GENERATION_TTL_S unless this process changed the index.
+        """
+        cached, now = self._generation, time.monotonic()
+        if cached is not None and cached[2] == _local_bumps and now - cached[1] < GENERATION_TTL_S:
+            return cached[0]
+        bumps = _local_bumps
         with self.session() as session:
             row = session.get(MetaValue, "generation")
-            return int(row.value) if row is not None else 0
+            value = int(row.value) if row is not None else 0
+        self._generation = (value, now, bumps)
+        return value
 
     def bump_generation(self) -> None:
         """Record that the index content changed."""
+        global _local_bumps
         with self.session() as session, session.begin():
             row = session.get(MetaValue, "generation")
             if row is None:
                 session.add(MetaValue(key="generation", value="1"))
             else:
                 row.value = str(int(row.value) + 1)
+        with _bumps_lock:  # after the commit: a read cached before it is not trusted any more
+            _local_bumps += 1
 
     def roots(self) -> set[str]:
         """Every root that has sources or files in the record."""

@@ -15,6 +15,7 @@ from langchain_core.embeddings import Embeddings
 
 from deskpilot.config import EmbeddingSettings
 from deskpilot.errors import ConfigError, EmbeddingError
+from deskpilot.lru import LruCache
 from deskpilot.providers.model_files import MINILM_DIR, MINILM_Q8_DIR, require
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,35 @@ class _TranslatingEmbeddings(Embeddings):
             return self._inner.embed_query(text)
         except Exception as exc:
             raise EmbeddingError(f"{self._label} embeddings failed: {exc}") from exc
+
+
+class RecentEmbeddings(Embeddings):
+    """Remembers the vectors of recent short texts (questions, ticket texts, answer claims), which repeat in a
+    helpdesk; documents being ingested go to the inner model directly and are not kept."""
+
+    def __init__(self, inner: Embeddings, size: int, max_chars: int = 2000) -> None:
+        self.inner = inner
+        self._cache = LruCache(size)
+        self._max_chars = max_chars
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for texts, embedding only those not seen lately."""
+        found: dict[str, list[float]] = {}
+        for text in texts:
+            vector = self._cache.get(text)
+            if vector is not None:
+                found[text] = vector.tolist()
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            for text, vector in zip(missing, self.inner.embed_documents(missing), strict=True):
+                found[text] = vector
+                if len(text) <= self._max_chars:
+                    self._cache.put(text, np.asarray(vector, dtype=np.float32))
+        return [found[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Vector for one text."""
+        return self.embed_documents([text])[0]
 
 
 def build_embeddings(settings: EmbeddingSettings, models_dir: Path) -> Embeddings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -31,6 +32,8 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (é -> e), so that accent-less queries still match."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -50,6 +53,16 @@ def stem(token: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Word tokens for BM25 and support checks: folded, stopwords removed, lightly stemmed; numbers and
     codes kept (ERR_SYNC_409 -> err, sync, 409)."""
+    return list(_tokens(text)) if len(text) <= 2000 else _tokenize(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Tokens of short texts (sentences and chunks met again by every support check), remembered."""
+    return tuple(_tokenize(text))
+
+
+def _tokenize(text: str) -> list[str]:
     return [stem(t) for t in _WORD_RE.findall(fold(text)) if t not in STOPWORDS]
 
 

@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from deskpilot.config import RetrievalSettings
 from deskpilot.errors import RetrievalError
 from deskpilot.ingest.terms import TermNormalizer
+from deskpilot.lru import LruCache
 from deskpilot.retrieval.keyword import KeywordIndex
 from deskpilot.retrieval.store import ChunkStore, SearchHit
 
@@ -78,6 +79,18 @@ class RetrievalResult:
     queries: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Ranking:
+    """Candidates of one query in score order, before the per-source choice (never mutated once cached)."""
+
+    ranked: list[str]
+    scores: dict[str, float]
+    dense: dict[str, float]
+    keyword: dict[str, float]
+    facts: dict[str, tuple[bool, str, str]]
+    vectors_of: dict[str, list[float]]
+
+
 class HybridRetriever:
     """Vector + BM25 search with audience filtering, weighted fusion and per-source diversity."""
 
@@ -89,6 +102,10 @@ class HybridRetriever:
         self._settings = settings
         self._generation = generation
         self._keyword = KeywordIndex()
+        # Helpdesk questions repeat ("how do I reset my password") and agents reopen the same tickets, so
+        # candidate rankings are kept for a while, keyed by the index generation. The chunks chosen from a
+        # cached ranking are still read fresh, and their audience re-checked, on every search.
+        self._ranking_cache = LruCache(settings.cache_size)
 
     def search(self, query: str, role: str = "customer", k: int | None = None, kind: str | None = None,
                extra_queries: Sequence[str] = ()) -> RetrievalResult:
@@ -107,13 +124,29 @@ class HybridRetriever:
         if not queries:
             raise RetrievalError("empty query")
         normalized = [self._terms.normalize(q) for q in queries]
+        vectors = self._vectors(normalized)
+        generation = self._generation()
+        if self._settings.keyword_k:
+            self._keyword.ensure(generation, self._store.load_all, self._terms.normalize)
+        key = (generation, tuple(normalized), public_only, kind)
+        ranking = self._ranking_cache.get(key)
+        if ranking is None:
+            ranking = self._rank(normalized, vectors, public_only, kind)
+            self._ranking_cache.put(key, ranking)
+        chosen = self._choose(ranking.ranked, k, ranking.facts, public_only, kind)
+        chunks = [RetrievedChunk(hit.chunk_id, hit.text, hit.metadata, ranking.scores[hit.chunk_id],
+                                 ranking.dense.get(hit.chunk_id, 0.0), ranking.keyword.get(hit.chunk_id, 0.0),
+                                 ranking.vectors_of.get(hit.chunk_id)) for hit in chosen]
+        return RetrievalResult(chunks, max(ranking.dense.values(), default=0.0), queries)
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
         try:
-            vectors = self._embeddings.embed_documents(normalized)
+            return self._embeddings.embed_documents(texts)
         except Exception as exc:
             raise RetrievalError(f"could not embed the query: {exc}") from exc
-        if self._settings.keyword_k:
-            self._keyword.ensure(self._generation(), self._store.load_all, self._terms.normalize)
-        # Candidates are ranked on ids and scores alone; text and metadata are read only for the chunks chosen.
+
+    def _rank(self, normalized: list[str], vectors: list[list[float]], public_only: bool, kind: str | None) -> _Ranking:
+        """Candidates ranked on ids and scores alone (text and metadata are read only for the chunks chosen)."""
         facts: dict[str, tuple[bool, str, str]] = {}  # chunk id -> (public, kind, source id)
         dense: dict[str, float] = {}
         for vector in vectors:
@@ -139,10 +172,7 @@ class HybridRetriever:
         scores = {cid: weight * dense.get(cid, 0.0) + (1 - weight) * keyword.get(cid, 0.0)
                   for cid in dense if cid in facts and self._permits(facts[cid], public_only, kind)}
         ranked = sorted(scores, key=lambda cid: scores[cid], reverse=True)
-        chosen = self._choose(ranked, k, facts, public_only, kind)
-        chunks = [RetrievedChunk(hit.chunk_id, hit.text, hit.metadata, scores[hit.chunk_id], dense.get(hit.chunk_id, 0.0),
-                                 keyword.get(hit.chunk_id, 0.0), vectors_of.get(hit.chunk_id)) for hit in chosen]
-        return RetrievalResult(chunks, max(dense.values(), default=0.0), queries)
+        return _Ranking(ranked, scores, dense, keyword, facts, vectors_of)
 
     def _choose(self, ranked: list[str], k: int, facts: dict[str, tuple[bool, str, str]], public_only: bool,
                 kind: str | None) -> list[SearchHit]:

@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from deskpilot.config import Settings
 from deskpilot.errors import ConfigError, VectorStoreError
 from deskpilot.ingest.documents import Chunk
+from deskpilot.lru import LruCache
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class ChunkStore:
         self._embeddings = embeddings
         self._model_id = model_id
         self._vectorstore: Any = None
+        self._vectors = LruCache(20_000)  # float32: about 31 MB of 384-d vectors at most
 
     @property
     def vectorstore(self) -> Any:
@@ -176,11 +179,20 @@ class ChunkStore:
         return {i: dict(m or {}) for i, m in zip(result["ids"], result["metadatas"], strict=False)}
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
-        """Stored embeddings by chunk id."""
-        if not ids:
-            return {}
-        result = self._call("get", lambda: self.collection.get(ids=list(ids), include=["embeddings"]))
-        return {i: list(map(float, v)) for i, v in zip(result["ids"], result["embeddings"], strict=False)}
+        """Stored embeddings by chunk id. A chunk id is the hash of everything its vector is computed from,
+        so vectors read once are remembered (a bounded cache) without ever going stale."""
+        found: dict[str, list[float]] = {}
+        for cid in ids:
+            vector = self._vectors.get(cid)
+            if vector is not None:
+                found[cid] = vector.tolist()
+        missing = [cid for cid in ids if cid not in found]
+        if missing:
+            result = self._call("get", lambda: self.collection.get(ids=missing, include=["embeddings"]))
+            for cid, raw in zip(result["ids"], result["embeddings"], strict=False):
+                found[cid] = list(map(float, raw))
+                self._vectors.put(cid, np.asarray(raw, dtype=np.float32))
+        return found
 
     def load_all(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Every chunk's id, text and metadata (paged), for the keyword index."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -38,7 +39,12 @@ def _vote(text: str) -> tuple[str, int, int]:
 
 def detect_language(text: str, default: str = "en") -> str:
     """ISO 639-1 code of the text's language, or `default` when it cannot be told with confidence."""
-    sample = " ".join(text.split())[:2000]
+    return _detect(" ".join(text.split())[:2000], default)
+
+
+@functools.lru_cache(maxsize=8192)
+def _detect(sample: str, default: str) -> str:
+    """detect_language of a normalised sample (deterministic, so remembered: questions repeat)."""
     if sum(ch.isalpha() for ch in sample) < 8:
         return default
     lang, best, second = _vote(sample)

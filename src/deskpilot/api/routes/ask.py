@@ -96,18 +96,21 @@ class _Turn:
         self.record = body.record or not principal.staff
         self.history = [t.model_dump() for t in body.history]
         self.conversation_id = body.conversation_id
+        self.starting: tuple[str, str] | None = None
         helpdesk = container.helpdesk
         if self.conversation_id:
             stored = helpdesk.conversation(self.conversation_id, None if principal.staff else principal.key_id)
             self.history = stored.history or self.history
         elif self.record:
-            self.conversation_id = helpdesk.start_conversation(principal.key_id, self.role)
+            self.conversation_id = helpdesk.new_conversation_id()
+            self.starting = (principal.key_id, self.role)
 
     def answer(self, on_token: Any = None) -> AskResponse:
         answer = self.container.assistant.answer(self.question, self.history, self.role, on_token=on_token)
         ticket_id = None
         if self.record and self.conversation_id:
-            ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer)
+            ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer,
+                                                            self.starting)
         return to_response(answer, self.conversation_id, ticket_id)
 
 

@@ -118,8 +118,7 @@ async def summary(ticket_id: int, _agent: Agent, container: ContainerDep) -> dic
 @router.post("/tickets/{ticket_id}/suggest")
 async def suggest(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
     """The three most relevant articles, with scores."""
-    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
-    found = await run_in_threadpool(container.tickets.suggest, ticket.query)
+    found = await run_in_threadpool(lambda: container.tickets.suggest(_ticket_text(container, ticket_id).query))
     return {"items": [{"source_id": s.source_id, "title": s.title, "url": s.url, "score": s.score,
                        "snippet": s.snippet} for s in found]}
 
