@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -55,9 +56,10 @@ def prepare(data: Path, fresh: int = 0) -> tuple[dict[str, str], list[int]]:
     questions = [i.question for i in load_suite(REPO / "eval" / "suites" / "kb.jsonl") if i.kind == "answerable"]
     if not fresh:
         return keys, [container.helpdesk.create_ticket(q[:60], q) for q in questions[:20]]
-    texts = [f"{a} Also: {b}" for a in questions for b in questions if a != b]
-    random.Random(3).shuffle(texts)
-    return keys, [container.helpdesk.create_ticket(t[:60], t) for t in texts[:fresh]]
+    rng, texts = random.Random(3), set()
+    while len(texts) < fresh:  # two or three customer questions in one ticket: about a million combinations
+        texts.add(" Also: ".join(rng.sample(questions, rng.choice((2, 3)))))
+    return keys, [container.helpdesk.create_ticket(t[:60], t) for t in sorted(texts, key=lambda _: rng.random())]
 
 
 async def client(http: aiohttp.ClientSession, url: str, keys: dict[str, str], pick: Callable[[], int],
@@ -90,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="deskpilot-load-") as tmp:
         data = Path(tmp) / "data"
         console.print("preparing: ingesting kb/ ...")
-        keys, tickets = prepare(data, 12_000 if args.fresh else 0)
+        keys, tickets = prepare(data, 40_000 if args.fresh else 0)
         questions = [i.question for i in load_suite(REPO / "eval" / "suites" / "kb.jsonl")]
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -119,7 +121,7 @@ def main() -> None:
             console.print(f"{args.clients} clients for {args.seconds:.0f} s against {args.workers} worker(s) ...")
             results: dict[str, list[tuple[float, int]]] = defaultdict(list)
             rng = random.Random(7)
-            unseen = iter(tickets[3:])
+            unseen = itertools.cycle(tickets[3:])  # fresh: each ticket once (the pool outlasts the run)
             pick = (lambda: next(unseen)) if args.fresh else (lambda: rng.choice(tickets))
             until = time.monotonic() + args.seconds
 
