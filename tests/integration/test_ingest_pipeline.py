@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from deskpilot.container import Container
+from deskpilot.errors import ConflictError
 from deskpilot.ingest.sources import SourceSpec
 from tests.conftest import FIXTURES, KB, REPO, make_settings
 
@@ -259,6 +260,20 @@ def test_killed_process_leaves_a_repairable_index(tmp_path: Path, models_dir: Pa
     assert report.failed == [] and report.repaired >= 1
     assert_consistent(container)
     assert set(container.record.sources()) >= {"reset-password", "webhooks", "refund-policy", "roles-and-permissions"}
+
+
+def test_a_second_ingestion_is_refused_while_one_writes(tmp_path: Path, models_dir: Path) -> None:
+    """The CLI, an API job or another machine: one writer per index, the other gets a clear error."""
+    kb = small_kb(tmp_path)
+    running = Container(make_settings(tmp_path, models_dir))
+    token = running.record.acquire_writer()
+    other = Container(make_settings(tmp_path, models_dir))
+    with pytest.raises(ConflictError, match="another ingestion is running"):
+        other.ingestor.run(small_specs(kb))
+    assert other.store.count() == 0 and other.record.sources() == {}
+    running.record.release_writer(token)
+    assert other.ingestor.run(small_specs(kb)).failed == []
+    assert_consistent(other)
 
 
 def test_orphan_chunks_are_removed(container: Container, tmp_path: Path) -> None:

@@ -97,6 +97,7 @@ class Ingestor:
         self._settings = settings
         self._model_id = model_id
         self._batch_chunks = batch_chunks
+        self._lease: tuple[str, float] | None = None  # (token, renewed at) while this ingestor writes
 
     def run(self, specs: list[SourceSpec], full: bool = False, prune_other_roots: bool = False,
             progress: ProgressSink | None = None) -> IngestReport:
@@ -107,9 +108,24 @@ class Ingestor:
             full: drop the index and the record first and rebuild from scratch.
             prune_other_roots: delete sources of roots not in specs (a run over the whole sources.yaml).
             progress: optional progress sink.
+
+        Raises:
+            ConflictError: another ingestion (CLI, API job, another machine) is writing this index.
         """
+        self._lease = (self._record.acquire_writer(), time.monotonic())
+        try:
+            return self._run(specs, full, prune_other_roots, progress or _NoProgress())
+        finally:
+            lease, self._lease = self._lease, None
+            self._record.release_writer(lease[0])
+
+    def _renew(self) -> None:
+        """Keep the writer lease fresh on long runs (at most one database write a minute)."""
+        if self._lease is not None and time.monotonic() - self._lease[1] > 60:
+            self._lease = (self._record.renew_writer(self._lease[0]), time.monotonic())
+
+    def _run(self, specs: list[SourceSpec], full: bool, prune_other_roots: bool, sink: ProgressSink) -> IngestReport:
         started = time.perf_counter()
-        sink = progress or _NoProgress()
         report = IngestReport()
         if full:
             self._store.reset()
@@ -305,6 +321,7 @@ class Ingestor:
 
     def _flush(self, queue: list[_Work], files: list[FileRecord], report: IngestReport,
                sink: ProgressSink) -> None:
+        self._renew()
         if not queue:
             if files:
                 self._record.save_files(files)

@@ -7,21 +7,48 @@ the index and ``ok`` after, so a crash or Ctrl-C in between is found and repaire
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, Text, delete, func, select
+from sqlalchemy import Integer, String, Text, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from deskpilot.db import Base
+from deskpilot.errors import ConflictError
 
 # How long a read of the index generation is trusted. A change made in this process is seen at once (every
 # bump counts here); one made by another process (a CLI ingest, another worker) within this many seconds.
 GENERATION_TTL_S = 1.0
 _local_bumps = 0
 _bumps_lock = threading.Lock()
+
+
+WRITER_KEY = "writer"
+LEASE_STALE_S = 600.0  # a lease not renewed for this long belongs to a run that died on another machine
+
+
+def _gone(held: str, stale_after: float) -> bool:
+    """Whether the lease holder is no longer running."""
+    try:
+        holder = json.loads(held)
+    except ValueError:
+        return True
+    if time.time() - float(holder.get("renewed", 0)) > stale_after:
+        return True
+    if holder.get("host") == socket.gethostname():
+        try:
+            os.kill(int(holder["pid"]), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, owned by another user
+            return False
+    return False
 
 
 def _now() -> str:
@@ -176,6 +203,57 @@ class IngestRecord:
                 row.value = str(int(row.value) + 1)
         with _bumps_lock:  # after the commit: a read cached before it is not trusted any more
             _local_bumps += 1
+
+    def acquire_writer(self, stale_after: float = LEASE_STALE_S) -> str:
+        """Become the only ingestion writing to this index (CLI, API job or another machine alike).
+
+        The lease is a row that the holder refreshes (`renew_writer`); a holder that is gone (its process
+        no longer runs on this host, or its lease was not renewed for `stale_after` seconds, e.g. a
+        SIGKILLed run on another machine) is taken over. Compare-and-set, so it works on SQLite and Postgres.
+
+        Returns:
+            The token to renew and release the lease with.
+
+        Raises:
+            ConflictError: another ingestion is running.
+        """
+        token = json.dumps({"id": secrets.token_hex(8), "pid": os.getpid(), "host": socket.gethostname(),
+                            "since": _now(), "renewed": time.time()})
+        for _ in range(5):
+            with self.session() as session:
+                row = session.get(MetaValue, WRITER_KEY)
+                held = row.value if row is not None else ""
+            if held and not _gone(held, stale_after):
+                holder = json.loads(held)
+                raise ConflictError(f"another ingestion is running (process {holder['pid']} on {holder['host']}, "
+                                    f"since {holder['since']}); try again when it has finished")
+            with self.session() as session, session.begin():
+                if row is None:
+                    try:
+                        session.add(MetaValue(key=WRITER_KEY, value=token))
+                        session.flush()
+                    except IntegrityError:
+                        session.rollback()
+                        continue
+                    return token
+                swapped = session.execute(update(MetaValue).where(MetaValue.key == WRITER_KEY, MetaValue.value == held)
+                                          .values(value=token))
+                if swapped.rowcount == 1:  # type: ignore[attr-defined]
+                    return token
+        raise ConflictError("another ingestion is starting; try again")
+
+    def renew_writer(self, token: str) -> str:
+        """Refresh the lease (every source written); returns the new token."""
+        fresh = json.dumps({**json.loads(token), "renewed": time.time()})
+        with self.session() as session, session.begin():
+            session.execute(update(MetaValue).where(MetaValue.key == WRITER_KEY, MetaValue.value == token)
+                            .values(value=fresh))
+        return fresh
+
+    def release_writer(self, token: str) -> None:
+        """Give the lease back (only if still ours)."""
+        with self.session() as session, session.begin():
+            session.execute(delete(MetaValue).where(MetaValue.key == WRITER_KEY, MetaValue.value == token))
 
     def roots(self) -> set[str]:
         """Every root that has sources or files in the record."""
