@@ -22,8 +22,10 @@ from tests.conftest import KB, make_settings
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> tuple[TestClient, Container, Path]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          models_dir: Path) -> tuple[TestClient, Container, Path]:
+    """The service on the sample sources, with its database in SQLite (default) and in PostgreSQL."""
     tmp = tmp_path_factory.mktemp("helpdesk")
     articles = tmp / "articles"
     articles.mkdir()
@@ -33,6 +35,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> tuple[T
         {"name": "help", "path": str(articles)}, {"name": "runbooks", "path": str(KB / "internal"), "audience": "internal"},
         {"name": "tickets", "path": str(KB / "tickets"), "kind": "ticket"}]}))
     settings = make_settings(tmp, models_dir)
+    if request.param == "postgres":
+        settings.database_url = request.getfixturevalue("postgres")()
     settings.llm.provider = "fake"
     settings.ingest.sources_file = tmp / "sources.yaml"
     settings.eval.reports_dir = tmp / "reports"

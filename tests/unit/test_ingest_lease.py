@@ -15,9 +15,11 @@ from deskpilot.errors import ConflictError
 from deskpilot.ingest.records import WRITER_KEY, IngestRecord
 
 
-@pytest.fixture
-def sessions(tmp_path: Path):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The record's database in SQLite and in PostgreSQL (compare-and-set must hold on both)."""
+    url = request.getfixturevalue("postgres")() if request.param == "postgres" else f"sqlite:///{tmp_path / 'db.sqlite'}"
+    return make_sessionmaker(make_engine(url))
 
 
 def test_a_second_writer_is_refused_until_the_first_releases(sessions) -> None:  # type: ignore[no-untyped-def]
