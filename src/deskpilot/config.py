@@ -132,9 +132,9 @@ class AssistantSettings(BaseModel):
     kb_language: str = Field("en", description="Main language of the knowledge base.")
     context_budget: int = Field(1500, ge=200, le=100000, description="Tokens of sources and ticket text per agent prompt.")
     answer_budget: int = Field(
-        300, ge=100, le=100000, description="Tokens of sources in a customer answer prompt: each source is cut to its "
-        "sentences closest to the question. Prompt size drives a local model's first-token latency (~130 tokens/s "
-        "for the 0.5B model on 2 cores)."
+        200, ge=100, le=100000, description="Tokens of sources in a customer answer prompt: each source is cut to its "
+        "sentences closest to the question. Prompt size drives a local model's first-token latency (about 110 "
+        "prompt tokens/s for the default 1.5B model on 2 cores)."
     )
     categories: list[str] = Field(
         ["account", "billing", "technical", "integrations", "mobile", "security", "data", "other"],
