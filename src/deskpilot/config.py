@@ -153,7 +153,7 @@ class ApiSettings(BaseModel):
         "the widget), e.g. [\"https://help.example.com\"]. Same-origin pages always work.")
     max_body_kb: int = Field(512, ge=1, le=100_000, description="Larger request bodies are refused (413).")
     rate_limit_per_minute: int = Field(
-        120, ge=0, le=1_000_000, description="Requests per minute per API key and worker (429 past it; the widget's "
+        120, ge=0, le=1_000_000, description="Requests per minute per API key, all workers together (429 past it; the widget's "
         "public key counts per client address); 0 turns limits off.")
     threads: int = Field(40, ge=0, le=1000, description="Threads per worker for blocking work (0: the "
                          "framework's default, 40).")

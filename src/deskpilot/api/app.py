@@ -44,7 +44,7 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Deskpilot", version="0.1.0", lifespan=lifespan,
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")
     app.state.container = container
-    app.state.limiter = RateLimiter(container.settings.api.rate_limit_per_minute)
+    app.state.limiter = RateLimiter(container.settings.api.rate_limit_per_minute, lambda: container.sessions)
     metrics = app.state.metrics = ServiceMetrics()
     limit = container.settings.api.max_body_kb * 1024
 

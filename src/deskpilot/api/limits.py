@@ -1,36 +1,95 @@
-"""Per-key request rate limits (a sliding one-minute window, per worker process).
+"""Per-key request rate limits, shared by every worker through the database.
 
-The widget's public key is shared by every anonymous visitor, so its limit applies per client address.
+A sliding one-minute window estimated from two fixed minutes (the previous minute's count weighted by how
+much of it is still inside the window, plus the current minute's). Each worker adds what it admitted to the
+shared counts at most once a second, so workers together can overshoot a limit by what they admit within
+that second; without a database (tests), counts stay in the process. The widget's public key is shared by
+every anonymous visitor, so its limit applies per client address.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import sessionmaker
+
+from deskpilot.helpdesk.models import RateCountRow
 
 
 class RateLimiter:
-    """At most `per_minute` requests per bucket in any 60 s window; 0 disables."""
+    """At most `per_minute` requests per bucket in any 60 s window; 0 disables. `sync_seconds` 0 shares
+    every admitted request at once (exact, a database write per request)."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, sessions: Callable[[], sessionmaker] | None = None,  # type: ignore[type-arg]
+                 sync_seconds: float = 1.0) -> None:
         self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = {}
+        self._sessions = sessions
+        self._sync_seconds = sync_seconds
         self._lock = threading.Lock()
+        self._minute = 0
+        self._local: dict[tuple[str, int], int] = defaultdict(int)  # admitted here, not yet shared
+        self._shared: dict[tuple[str, int], int] = {}  # every worker's counts at the last sync
+        self._synced_at = 0.0
 
     def check(self, bucket: str, now: float | None = None) -> float:
         """Record a request; returns 0 when allowed, else the seconds to wait before the next one."""
         if self.per_minute <= 0:
             return 0.0
-        now = time.monotonic() if now is None else now
+        now = time.time() if now is None else now
+        minute = int(now // 60)
         with self._lock:
-            hits = self._hits.setdefault(bucket, deque())
-            while hits and hits[0] <= now - 60:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return max(0.001, hits[0] + 60 - now)
-            hits.append(now)
-            if len(self._hits) > 100_000:  # forget idle buckets
-                for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - 60]:
-                    del self._hits[key]
+            if minute != self._minute:
+                self._forget_before(minute - 1)
+                self._minute = minute
+            if self._sessions is not None and now - self._synced_at >= self._sync_seconds:
+                self._sync(minute, {bucket})  # share what this worker admitted, learn what the others did
+                self._synced_at = now
+            previous, current = self._count(bucket, minute - 1), self._count(bucket, minute)
+            overlap = 1 - (now - minute * 60) / 60  # share of the previous minute still inside the window
+            if previous * overlap + current >= self.per_minute:
+                # Wait until enough of the previous minute has slid out (or the next minute starts).
+                room = self.per_minute - current
+                wait = (minute + 1) * 60 - now if room <= 0 or previous <= 0 else \
+                    max(0.0, (1 - room / previous) * 60 - (now - minute * 60))
+                return max(0.001, min(wait, (minute + 1) * 60 - now))
+            self._local[(bucket, minute)] += 1
+            if self._sessions is not None and self._sync_seconds <= 0:
+                self._sync(minute, {bucket})  # exact mode: every admitted request is shared at once
             return 0.0
+
+    def _count(self, bucket: str, minute: int) -> int:
+        return self._shared.get((bucket, minute), 0) + self._local.get((bucket, minute), 0)
+
+    def _forget_before(self, minute: int) -> None:
+        for store in (self._local, self._shared):
+            for key in [k for k in store if k[1] < minute]:
+                del store[key]
+
+    def _sync(self, minute: int, also: Iterable[str]) -> None:
+        """Add this worker's counts to the shared rows and read back every worker's totals."""
+        assert self._sessions is not None
+        sessions = self._sessions()
+        pending = {k: n for k, n in self._local.items() if n}
+        buckets = {b for b, _ in pending} | {b for b, _ in self._shared} | set(also)
+        try:
+            with sessions.begin() as session:
+                for (bucket, at), n in sorted(pending.items()):
+                    added = session.execute(update(RateCountRow)  # an increment in SQL: no lost updates
+                                            .where(RateCountRow.bucket == bucket, RateCountRow.minute == at)
+                                            .values(count=RateCountRow.count + n))
+                    if added.rowcount == 0:  # type: ignore[attr-defined]
+                        session.add(RateCountRow(bucket=bucket, minute=at, count=n))
+                        session.flush()  # a worker inserting the same row first fails this sync; the next retries
+                if minute % 10 == 0:  # now and then, drop old minutes
+                    session.execute(delete(RateCountRow).where(RateCountRow.minute < minute - 1))
+                rows = session.execute(select(RateCountRow.bucket, RateCountRow.minute, RateCountRow.count)
+                                       .where(RateCountRow.minute >= minute - 1,
+                                              RateCountRow.bucket.in_(sorted(buckets)[:5000]))).all()
+        except Exception:  # the database is busy or away: keep counting here, share next time
+            return
+        self._local.clear()
+        self._shared = {(b, m): c for b, m, c in rows}

@@ -125,3 +125,14 @@ class IngestJobRow(Base):
     key_id: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[str] = mapped_column(String(32), default=now)
     updated_at: Mapped[str] = mapped_column(String(32), default=now)
+
+
+class RateCountRow(Base):
+    """Requests counted per rate-limit bucket (an API key, or the widget key and an address) and minute,
+    so that every worker enforces the same limit."""
+
+    __tablename__ = "rate_counts"
+
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
