@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py                          # 50 clients, 2 minutes, 1 worker
     .venv/bin/python bench/load.py --clients 50 --seconds 30 --workers 2
     .venv/bin/python bench/load.py --fresh                  # every suggest on a ticket never seen before
+    .venv/bin/python bench/load.py --clients 20 --seconds 600 --workers 2   # soak: watch the memory line
 
 The server runs as a separate process (`deskpilot serve`) with the fake LLM, so what is measured is the
 server itself: auth, database, retrieval (query embedding + hybrid search) and JSON/SSE, not generation.
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -78,6 +81,15 @@ async def client(http: aiohttp.ClientSession, url: str, keys: dict[str, str], pi
         except (TimeoutError, aiohttp.ClientError):
             status = 599
         results[route].append((time.perf_counter() - started, status))
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes, MB."""
+    try:
+        root = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 1e6
+    except psutil.Error:
+        return float("nan")
 
 
 def main() -> None:
@@ -131,9 +143,19 @@ def main() -> None:
                     await asyncio.gather(*(client(http, url, keys, pick, questions, until, args.ask_share, results,
                                                   random.Random(rng.random())) for _ in range(args.clients)))
 
+            memory: list[tuple[float, float]] = []  # (seconds into the run, server RSS in MB, all workers)
+            sampling = threading.Event()
+
+            def sample() -> None:
+                while not sampling.wait(5):
+                    memory.append((time.monotonic() - started, server_rss_mb(server.pid)))
+
             started = time.monotonic()
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
             asyncio.run(run_all())
             elapsed = time.monotonic() - started
+            sampling.set()
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -155,10 +177,16 @@ def main() -> None:
         table.add_row(r["route"], str(r["requests"]), f"{r['per_s']:.1f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}",
                       str(r["server_errors"]), json.dumps(r["statuses"]))
     console.print(table)
+    warm = [mb for at, mb in memory if at >= min(60.0, elapsed / 4)]  # after caches and the BM25 index are built
+    rss = {"after_warmup_mb": round(warm[0], 1), "end_mb": round(warm[-1], 1), "max_mb": round(max(warm), 1),
+           "growth_mb": round(warm[-1] - warm[0], 1)} if warm else {}
+    if rss:
+        console.print(f"server memory (all workers): {rss['after_warmup_mb']:.0f} MB after warm-up, {rss['end_mb']:.0f} MB "
+                      f"at the end (growth {rss['growth_mb']:+.0f} MB), max {rss['max_mb']:.0f} MB")
     out = REPO / "bench" / "results" / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"clients": args.clients, "seconds": elapsed, "workers": args.workers, "fresh": args.fresh,
-                               "routes": rows},
+                               "routes": rows, "memory": rss, "memory_samples": memory},
                               indent=1))
     console.print(f"wrote {out}")
 
