@@ -123,3 +123,18 @@ def test_rate_limit_and_prometheus_metrics(app_container: Container) -> None:
     assert 'deskpilot_http_requests_total{method="POST",route="/v1/ask",status="429"} 2.0' in text
     assert 'deskpilot_answers_total{decision="answer"} 3.0' in text
     assert "deskpilot_index_chunks" in text
+
+
+def test_cors_answers_only_the_allowed_origins(app_container: Container) -> None:
+    settings = app_container.settings.model_copy(deep=True)
+    settings.api.allowed_origins = ["https://help.example.com"]
+    client = TestClient(create_app(Container(settings)))
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    allowed = client.options("/v1/ask", headers={"Origin": "https://help.example.com", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://help.example.com"
+    refused = client.options("/v1/ask", headers={"Origin": "https://evil.example", **preflight})
+    assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+    headers = {**auth(app_container, "customer"), "Origin": "https://evil.example"}
+    simple = client.post("/v1/ask", json={"question": "How long is a password reset link valid?"}, headers=headers)
+    assert "access-control-allow-origin" not in simple.headers  # the browser will not hand the answer to that page
