@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from deskpilot.api.app import create_app
 from deskpilot.container import Container
 from deskpilot.errors import VectorStoreError
 from deskpilot.ingest.sources import SourceSpec
@@ -27,24 +29,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def start_chroma(path: Path, port: int) -> subprocess.Popen:  # type: ignore[type-arg]
+    """`chroma run` on loopback, returned once its heartbeat answers."""
     chroma = Path(sys.executable).parent / "chroma"
     if not chroma.exists():
         pytest.fail("the chroma CLI is missing from the virtualenv: run `make install`")
-    port = _free_port()
-    process = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
-                                "--host", "127.0.0.1", "--port", str(port)],
+    process = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(60):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    pytest.fail("chroma server did not start")
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    port = _free_port()
+    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
     try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("chroma server did not start")
         yield port
     finally:
         process.terminate()
@@ -74,3 +80,36 @@ def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path, models_dir: 
     settings.chroma_host, settings.chroma_port = "127.0.0.1", _free_port()
     with pytest.raises(VectorStoreError, match="Chroma"):
         Container(settings).store.count()
+
+
+def test_the_service_says_503_while_chroma_is_away_and_recovers(tmp_path: Path, models_dir: Path) -> None:
+    port, path = _free_port(), tmp_path / "chroma-server"
+    process = start_chroma(path, port)
+    settings = make_settings(tmp_path, models_dir)
+    settings.chroma_host, settings.chroma_port = "127.0.0.1", port
+    settings.llm.provider = "fake"
+    container = Container(settings)
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(KB / "articles" / "reset-password.md", articles)
+    container.ingestor.run([SourceSpec(path=articles)])
+    question = {"question": "How long is a password reset link valid?"}
+    try:
+        with TestClient(create_app(container)) as client:
+            headers = {"Authorization": f"Bearer {container.keys.create('customer', 'c')[1]}"}
+            assert client.post("/v1/ask", json=question, headers=headers).json()["decision"] == "answer"
+            process.terminate()
+            process.wait(timeout=30)
+            down = client.post("/v1/ask", json=question, headers=headers)
+            assert down.status_code == 503 and "Chroma" in down.json()["detail"]
+            other = client.post("/v1/ask", json={"question": "How do I invite a teammate?"}, headers=headers)
+            assert other.status_code == 503
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["index"]["ok"] is False
+            process = start_chroma(path, port)  # back, with the same data
+            assert client.get("/readyz").status_code == 200
+            back = client.post("/v1/ask", json=question, headers=headers)
+            assert back.status_code == 200 and back.json()["citations"][0]["source_id"] == "reset-password"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -21,11 +21,23 @@ from deskpilot.api.limits import RateLimiter
 from deskpilot.api.metrics import ServiceMetrics
 from deskpilot.api.routes import ask, health, kb, pages, qa, tickets
 from deskpilot.container import Container
-from deskpilot.errors import ConfigError, ConflictError, DeskpilotError, InvalidInputError, LLMError, NotFoundError
+from deskpilot.errors import (
+    ConfigError,
+    ConflictError,
+    DeskpilotError,
+    EmbeddingError,
+    InvalidInputError,
+    LLMError,
+    NotFoundError,
+    RetrievalError,
+    VectorStoreError,
+)
 
 logger = logging.getLogger(__name__)
 
-STATUS = ((NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 400), (LLMError, 503), (ConfigError, 500))
+# The index, the embedding model or the LLM being away is a temporary state (503), not a server bug.
+STATUS = ((NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 400), (LLMError, 503),
+          (VectorStoreError, 503), (EmbeddingError, 503), (RetrievalError, 503), (ConfigError, 500))
 
 
 def create_app(container: Container) -> FastAPI:
