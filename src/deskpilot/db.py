@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+from deskpilot.errors import StorageError
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -35,6 +45,30 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds between attempts when the database is briefly away
+
+
+def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:
+    """Run a database operation again when the database was briefly unavailable: a lost or refused
+    connection (a server restarting), or SQLite locked past its busy timeout. Each attempt is one whole
+    transaction, so a failed one left nothing behind. Raises StorageError when every attempt failed."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                return fn(*args, **kwargs)
+            except (OperationalError, InterfaceError) as exc:
+                reason = str(exc.orig or exc).splitlines()[0][:200]  # never the SQL parameters (customer text)
+                if delay is None:
+                    raise StorageError(f"the database is unavailable: {reason}") from exc
+                logger.warning("database unavailable (%s); retrying in %.1f s", reason, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 _MIGRATING = threading.Lock()  # Alembic's context is process-global: one migration at a time per process

@@ -59,3 +59,7 @@ class NotFoundError(DeskpilotError):
 
 class ConflictError(DeskpilotError):
     """The request conflicts with work in progress (e.g. an ingestion is already running)."""
+
+
+class StorageError(DeskpilotError):
+    """The database stayed unavailable (down, restarting, locked) through every retry."""

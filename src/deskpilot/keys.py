@@ -13,7 +13,7 @@ from typing import Literal
 from sqlalchemy import Boolean, String, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from deskpilot.db import Base
+from deskpilot.db import Base, retry_transient
 from deskpilot.errors import InvalidInputError, NotFoundError
 
 ROLES = ("customer", "agent", "editor", "qa", "admin")
@@ -69,6 +69,7 @@ class KeyStore:
         bind = sessions.kw.get("bind")
         self._database = str(bind.url) if bind is not None else str(id(sessions))
 
+    @retry_transient
     def create(self, role: str, name: str) -> tuple[Principal, str]:
         """A new key for role; returns it in clear once (only its hash is kept).
 
@@ -85,6 +86,7 @@ class KeyStore:
             session.add(record)
         return Principal(record.id, record.name, role), key
 
+    @retry_transient
     def ensure(self, key: str, role: str, name: str) -> Principal:
         """Make a chosen key valid for role (e.g. the widget's public key from settings); idempotent."""
         if len(key) < 16:
@@ -97,15 +99,21 @@ class KeyStore:
             session.add(record)
         return Principal(record.id, name, role)
 
+    def recently_verified(self, key: str) -> Principal | None:
+        """The principal of a key checked in the database less than VERIFY_TTL_S ago (no database access)."""
+        cached = _verified.get((self._database, hash_key(key))) if key and len(key) <= 200 else None
+        return cached[0] if cached is not None and time.monotonic() - cached[1] < VERIFY_TTL_S else None
+
+    @retry_transient
     def verify(self, key: str) -> Principal | None:
         """The principal of a valid, unrevoked key; None otherwise."""
         if not key or len(key) > 200:
             return None
+        found = self.recently_verified(key)
+        if found is not None:
+            return found
         digest = hash_key(key)
         now = time.monotonic()
-        cached = _verified.get((self._database, digest))
-        if cached is not None and now - cached[1] < VERIFY_TTL_S:
-            return cached[0]
         with self._sessions() as session:
             record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_hash == digest))
         if record is None or record.revoked or not hmac.compare_digest(record.key_hash, digest):
@@ -117,11 +125,13 @@ class KeyStore:
         _verified[(self._database, digest)] = (principal, now)
         return principal
 
+    @retry_transient
     def list(self) -> list[ApiKeyRecord]:
         """All keys (hashes only), oldest first."""
         with self._sessions() as session:
             return list(session.scalars(select(ApiKeyRecord).order_by(ApiKeyRecord.created_at)))
 
+    @retry_transient
     def revoke(self, key_id: str) -> None:
         """Revoke a key by id.
 

@@ -30,6 +30,7 @@ from deskpilot.errors import (
     LLMError,
     NotFoundError,
     RetrievalError,
+    StorageError,
     VectorStoreError,
 )
 
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 # The index, the embedding model or the LLM being away is a temporary state (503), not a server bug.
 STATUS = ((NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 400), (LLMError, 503),
-          (VectorStoreError, 503), (EmbeddingError, 503), (RetrievalError, 503), (ConfigError, 500))
+          (VectorStoreError, 503), (EmbeddingError, 503), (RetrievalError, 503), (StorageError, 503), (ConfigError, 500))
 
 
 def create_app(container: Container) -> FastAPI:

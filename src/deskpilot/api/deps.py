@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from deskpilot.container import Container
 from deskpilot.keys import Principal
 
 # The dependencies are `async` on purpose: FastAPI runs plain `def` dependencies in the thread pool, a hop per
-# dependency per request; these only read memory, or on a cache miss one indexed row.
+# dependency per request; these only read memory, and go to a thread for the database on a cache miss.
 
 
 async def get_container(request: Request) -> Container:
@@ -39,7 +40,9 @@ async def get_principal(request: Request, container: ContainerDep) -> Principal:
     if not key:
         raise HTTPException(401, "missing API key: send `Authorization: Bearer <key>`",
                             headers={"WWW-Authenticate": "Bearer"})
-    principal = container.keys.verify(key)
+    # A key checked in the last seconds is known from memory; otherwise the database is asked in a thread
+    # (retried there while the database is briefly away, never blocking the event loop).
+    principal = container.keys.recently_verified(key) or await run_in_threadpool(container.keys.verify, key)
     if principal is None:
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     bucket = principal.key_id

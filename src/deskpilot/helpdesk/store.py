@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskpilot.assist.answer import Answer
+from deskpilot.db import retry_transient
 from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.helpdesk.models import (
     ConversationRow,
@@ -61,6 +62,7 @@ class HelpdeskStore:
 
     # -- conversations ------------------------------------------------------------------------------
 
+    @retry_transient
     def conversation(self, conversation_id: str, key_id: str | None = None) -> Conversation:
         """A stored conversation. A customer key only reaches the conversations it started.
 
@@ -83,6 +85,7 @@ class HelpdeskStore:
         conversation is stored with its first turn (one write per question, not two)."""
         return secrets.token_hex(16)
 
+    @retry_transient
     def record_turn(self, conversation_id: str, question: str, answer: Answer,
                     starting: tuple[str, str] | None = None) -> int | None:
         """Store the question and the answer; an escalated answer opens (or updates) its ticket.
@@ -113,6 +116,7 @@ class HelpdeskStore:
                        for c in {c.source_id: c for c in answer.retrieved}.values()][:5]
             return self._escalate(session, row, question, answer.reasons, answer.confidence, sources)
 
+    @retry_transient
     def handoff(self, conversation_id: str, key_id: str | None, reason: str = "") -> int:
         """The customer asks for a human: open (or reuse) the conversation's ticket."""
         with self._sessions.begin() as session:
@@ -162,6 +166,7 @@ class HelpdeskStore:
 
     # -- tickets ------------------------------------------------------------------------------------
 
+    @retry_transient
     def create_ticket(self, subject: str, body: str, language: str = "") -> int:
         """A ticket opened through the API (an agent or an integration)."""
         if not body.strip():
@@ -173,6 +178,7 @@ class HelpdeskStore:
             session.add(TicketMessageRow(ticket_id=ticket.id, role="customer", content=body))
             return ticket.id
 
+    @retry_transient
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         """A ticket with its messages and hand-off packet.
 
@@ -192,6 +198,7 @@ class HelpdeskStore:
                     "messages": [{"role": m.role, "content": m.content, "at": m.created_at} for m in messages],
                     "escalation": _escalation_json(escalation) if escalation else None}
 
+    @retry_transient
     def tickets(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Tickets, newest first."""
         query = select(TicketRow).order_by(TicketRow.id.desc()).limit(max(1, min(limit, 500)))
@@ -203,6 +210,7 @@ class HelpdeskStore:
 
     # -- escalations --------------------------------------------------------------------------------
 
+    @retry_transient
     def escalations(self, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
         """The human queue, oldest first."""
         query = select(EscalationRow, TicketRow.subject).join(TicketRow, TicketRow.id == EscalationRow.ticket_id)
@@ -212,6 +220,7 @@ class HelpdeskStore:
         with self._sessions() as session:
             return [{**_escalation_json(e), "subject": subject} for e, subject in session.execute(query)]
 
+    @retry_transient
     def claim(self, ticket_id: int, agent: str) -> dict[str, Any]:
         """An agent takes an escalation (a claimed one can be taken over; a resolved one cannot)."""
         with self._sessions.begin() as session:
@@ -223,6 +232,7 @@ class HelpdeskStore:
             escalation.status, escalation.claimed_by, escalation.updated_at = "claimed", agent, now()
             return _escalation_json(escalation)
 
+    @retry_transient
     def resolve(self, ticket_id: int, agent: str, note: str = "") -> dict[str, Any]:
         """Close an escalation and its ticket."""
         with self._sessions.begin() as session:
@@ -240,6 +250,7 @@ class HelpdeskStore:
 
     # -- feedback -----------------------------------------------------------------------------------
 
+    @retry_transient
     def feedback(self, target: str, rating: str, key_id: str, comment: str = "", conversation_id: str | None = None,
                  message_index: int | None = None, ticket_id: int | None = None) -> int:
         """Store feedback on an answer (conversation + assistant turn index) or on a ticket's draft/summary."""
