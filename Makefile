@@ -12,6 +12,9 @@ export DESKPILOT_API__WIDGET_KEY ?= dp_demo_widget_public_key_local_only
 # AMX without enabling it, and its instructions then crash (SIGILL).
 export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 
+CHROMA_SERVER_TESTS = tests/integration/test_ingest_pipeline.py tests/integration/test_retrieval_audience.py \
+	tests/integration/test_assistant_fake_llm.py tests/api tests/security/test_permission_probes.py
+
 .PHONY: install models browser run test lint bench clean
 
 install: $(VENV)/.installed models
@@ -38,6 +41,8 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q
+	# The index-facing tests again, with the index on a Chroma server (`chroma run` on loopback).
+	$(BIN)/python tests/run_with_chroma_server.py $(CHROMA_SERVER_TESTS)
 	# Release gate: the smoke suite through the real local model on a temporary index of kb/.
 	$(BIN)/deskpilot eval gate eval/suites/smoke.jsonl --kb kb --judge none
 

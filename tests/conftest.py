@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,14 +34,24 @@ def models_dir() -> Path:
 
 
 def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", **ingest: object) -> Settings:
-    """Settings isolated in tmp_path (index + database), sharing the installed model files."""
-    return Settings(
+    """Settings isolated in tmp_path (index + database), sharing the installed model files.
+
+    With DESKPILOT_TEST_CHROMA=host:port the index is a collection of its own on that Chroma server instead
+    of the embedded store (`make test` runs the index-facing tests both ways).
+    """
+    settings = Settings(
         data_dir=tmp_path / "data",
         models_dir=models_dir,
         embedding=EmbeddingSettings(provider=provider),  # type: ignore[arg-type]
         ingest=IngestSettings(terms_file=REPO / "ingest" / "terms.yaml", **ingest),  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )
+    server = os.environ.get("DESKPILOT_TEST_CHROMA", "")
+    if server:
+        host, _, port = server.rpartition(":")
+        settings.chroma_host, settings.chroma_port = host, int(port)
+        settings.index.collection = "t" + hashlib.sha256(str(tmp_path.resolve()).encode()).hexdigest()[:16]
+    return settings
 
 
 @pytest.fixture
