@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.assist.answer import Assistant
@@ -18,6 +19,7 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
 from deskpilot.config import RoutingSettings, Settings, load_routing
 from deskpilot.db import make_engine, make_sessionmaker
+from deskpilot.errors import StorageError
 from deskpilot.helpdesk.jobs import IngestJobs
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.ingest.chunking import Chunker
@@ -79,8 +81,15 @@ class Container:
 
     @cached_property
     def sessions(self) -> sessionmaker:  # type: ignore[type-arg]
-        """Session factory (tables created)."""
-        return make_sessionmaker(self.engine)
+        """Session factory (schema migrated on first use; tried again on the next use if the database is away).
+
+        Raises:
+            StorageError: the database cannot be reached (the message never includes the URL or its password).
+        """
+        try:
+            return make_sessionmaker(self.engine)
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageError(f"the database is unavailable: {str(exc.orig or exc).splitlines()[0][:200]}") from exc
 
     @cached_property
     def keys(self) -> KeyStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -236,10 +237,10 @@ def test_crash_mid_run_is_repaired_by_the_next_run(container: Container, tmp_pat
 
 
 def test_killed_process_leaves_a_repairable_index(tmp_path: Path, models_dir: Path) -> None:
-    """A real process death (os._exit) between the Chroma write and the record commit."""
+    """A real SIGKILL of the ingesting process between the Chroma write and the record commit."""
     kb = small_kb(tmp_path)
     script = textwrap.dedent(f"""
-        import os, sys
+        import os, signal, sys
         sys.path.insert(0, {str(REPO)!r})
         from tests.conftest import make_settings
         from deskpilot.container import Container
@@ -248,12 +249,12 @@ def test_killed_process_leaves_a_repairable_index(tmp_path: Path, models_dir: Pa
         container = Container(make_settings(Path({str(tmp_path)!r}), Path({str(models_dir)!r})))
         real = container.record.mark_done
         def die(*args, **kwargs):
-            os._exit(9)
+            os.kill(os.getpid(), signal.SIGKILL)
         container.record.mark_done = die
         container.ingestor.run([SourceSpec(path=Path({str(kb / 'articles')!r}))])
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 9, result.stderr[-2000:]
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
     container = Container(make_settings(tmp_path, models_dir))
     assert container.store.count() > 0 and container.record.pending()  # written but not committed
     report = container.ingestor.run(small_specs(kb))
