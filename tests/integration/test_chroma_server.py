@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,37 +14,18 @@ from deskpilot.container import Container
 from deskpilot.errors import VectorStoreError
 from deskpilot.ingest.sources import SourceSpec
 from tests.conftest import KB, make_settings
+from tests.servers import free_port, start_chroma
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_chroma(path: Path, port: int) -> subprocess.Popen:  # type: ignore[type-arg]
-    """`chroma run` on loopback, returned once its heartbeat answers."""
-    chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.exists():
-        pytest.fail("the chroma CLI is missing from the virtualenv: run `make install`")
-    process = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(60):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            return process
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    pytest.fail("chroma server did not start")
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = _free_port()
-    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    port = free_port()
+    try:
+        process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     try:
         yield port
     finally:
@@ -77,13 +53,13 @@ def test_ingest_and_search_through_chroma_server(chroma_server: int, tmp_path: P
 
 def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path, models_dir: Path) -> None:
     settings = make_settings(tmp_path, models_dir)
-    settings.chroma_host, settings.chroma_port = "127.0.0.1", _free_port()
+    settings.chroma_host, settings.chroma_port = "127.0.0.1", free_port()
     with pytest.raises(VectorStoreError, match="Chroma"):
         Container(settings).store.count()
 
 
 def test_the_service_says_503_while_chroma_is_away_and_recovers(tmp_path: Path, models_dir: Path) -> None:
-    port, path = _free_port(), tmp_path / "chroma-server"
+    port, path = free_port(), tmp_path / "chroma-server"
     process = start_chroma(path, port)
     settings = make_settings(tmp_path, models_dir)
     settings.chroma_host, settings.chroma_port = "127.0.0.1", port

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from deskpilot.api.app import create_app
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from tests.conftest import KB, make_settings
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -61,12 +61,6 @@ def fake_openai() -> FastAPI:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,8 @@ Ollama or OpenAI in production)."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.providers.model_files import local_model
 from tests.conftest import KB, make_settings
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
 
@@ -32,23 +30,15 @@ def model_server(models_dir: Path) -> Iterator[str]:
     gguf = models_dir / local_model(name).target
     if not gguf.is_file():
         pytest.fail(f"local LLM missing in {models_dir}: run `make install`")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", name,
                                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail("llama_cpp.server exited")
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not start")
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/v1/models", server)
+        except RuntimeError as exc:
+            pytest.fail(f"llama_cpp.server: {exc}")
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         server.terminate()
