@@ -39,3 +39,17 @@ def test_without_a_database_counts_stay_in_the_process() -> None:
     limiter = RateLimiter(2)
     assert [limiter.check("k", T0 + i) == 0 for i in range(3)] == [True, True, False]
     assert RateLimiter(0).check("k", T0) == 0  # 0 turns limits off
+
+
+def test_a_database_that_is_away_is_not_waited_on_every_request() -> None:
+    calls = []
+
+    def away():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise ConnectionError("database down")
+
+    limiter = RateLimiter(3, away)
+    assert [limiter.check("k", T0 + i * 0.1) == 0 for i in range(4)] == [True, True, True, False]  # counted here
+    assert len(calls) == 1  # one try, then none for 10 s
+    limiter.check("k", T0 + 11)
+    assert len(calls) == 2

@@ -46,8 +46,9 @@ class RateLimiter:
                 self._forget_before(minute - 1)
                 self._minute = minute
             if self._sessions is not None and now - self._synced_at >= self._sync_seconds:
-                self._sync(minute, {bucket})  # share what this worker admitted, learn what the others did
-                self._synced_at = now
+                # Share what this worker admitted, learn what the others did; while the database is away,
+                # count here and try again in 10 s (this runs on the event loop: never wait on it every request).
+                self._synced_at = now if self._sync(minute, {bucket}) else now + 10
             previous, current = self._count(bucket, minute - 1), self._count(bucket, minute)
             overlap = 1 - (now - minute * 60) / 60  # share of the previous minute still inside the window
             if previous * overlap + current >= self.per_minute:
@@ -69,14 +70,14 @@ class RateLimiter:
             for key in [k for k in store if k[1] < minute]:
                 del store[key]
 
-    def _sync(self, minute: int, also: Iterable[str]) -> None:
-        """Add this worker's counts to the shared rows and read back every worker's totals."""
+    def _sync(self, minute: int, also: Iterable[str]) -> bool:
+        """Add this worker's counts to the shared rows and read back every worker's totals; False when the
+        database could not be reached (the counts stay here for the next sync)."""
         assert self._sessions is not None
-        sessions = self._sessions()
         pending = {k: n for k, n in self._local.items() if n}
         buckets = {b for b, _ in pending} | {b for b, _ in self._shared} | set(also)
         try:
-            with sessions.begin() as session:
+            with self._sessions().begin() as session:
                 for (bucket, at), n in sorted(pending.items()):
                     added = session.execute(update(RateCountRow)  # an increment in SQL: no lost updates
                                             .where(RateCountRow.bucket == bucket, RateCountRow.minute == at)
@@ -90,6 +91,7 @@ class RateLimiter:
                                        .where(RateCountRow.minute >= minute - 1,
                                               RateCountRow.bucket.in_(sorted(buckets)[:5000]))).all()
         except Exception:  # the database is busy or away: keep counting here, share next time
-            return
+            return False
         self._local.clear()
         self._shared = {(b, m): c for b, m, c in rows}
+        return True
