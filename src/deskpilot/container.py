@@ -18,8 +18,7 @@ from deskpilot.assist.citations import CitationChecker
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
 from deskpilot.config import RoutingSettings, Settings, load_routing
-from deskpilot.db import make_engine, make_sessionmaker
-from deskpilot.errors import StorageError
+from deskpilot.db import make_engine, make_sessionmaker, unavailable
 from deskpilot.helpdesk.jobs import IngestJobs
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.ingest.chunking import Chunker
@@ -89,7 +88,7 @@ class Container:
         try:
             return make_sessionmaker(self.engine)
         except (OperationalError, InterfaceError) as exc:
-            raise StorageError(f"the database is unavailable: {str(exc.orig or exc).splitlines()[0][:200]}") from exc
+            raise unavailable(exc) from exc
 
     @cached_property
     def keys(self) -> KeyStore:

@@ -52,6 +52,12 @@ def make_engine(url: str) -> Engine:
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds between attempts when the database is briefly away
 
 
+def unavailable(exc: OperationalError | InterfaceError) -> StorageError:
+    """The error for a database that cannot be reached: the driver's first line only, never the URL (with
+    its password) or the SQL parameters (customer text)."""
+    return StorageError(f"the database is unavailable: {str(exc.orig or exc).splitlines()[0][:200]}")
+
+
 def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:
     """Run a database operation again when the database was briefly unavailable: a lost or refused
     connection (a server restarting), or SQLite locked past its busy timeout. Each attempt is one whole
@@ -63,10 +69,10 @@ def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:
             try:
                 return fn(*args, **kwargs)
             except (OperationalError, InterfaceError) as exc:
-                reason = str(exc.orig or exc).splitlines()[0][:200]  # never the SQL parameters (customer text)
+                error = unavailable(exc)
                 if delay is None:
-                    raise StorageError(f"the database is unavailable: {reason}") from exc
-                logger.warning("database unavailable (%s); retrying in %.1f s", reason, delay)
+                    raise error from exc
+                logger.warning("database unavailable (%s); retrying in %.1f s", error, delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")
 

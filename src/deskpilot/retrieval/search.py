@@ -124,14 +124,13 @@ class HybridRetriever:
         if not queries:
             raise RetrievalError("empty query")
         normalized = [self._terms.normalize(q) for q in queries]
-        vectors = self._vectors(normalized)
         generation = self._generation()
         if self._settings.keyword_k:
             self._keyword.ensure(generation, self._store.load_all, self._terms.normalize)
         key = (generation, tuple(normalized), public_only, kind)
         ranking = self._ranking_cache.get(key)
-        if ranking is None:
-            ranking = self._rank(normalized, vectors, public_only, kind)
+        if ranking is None:  # only a new ranking needs the query vectors
+            ranking = self._rank(normalized, self._vectors(normalized), public_only, kind)
             self._ranking_cache.put(key, ranking)
         chosen = self._choose(ranking.ranked, k, ranking.facts, public_only, kind)
         chunks = [RetrievedChunk(hit.chunk_id, hit.text, hit.metadata, ranking.scores[hit.chunk_id],
