@@ -173,6 +173,34 @@ class EvalSettings(BaseModel):
     )
 
 
+class OpsSettings(BaseModel):
+    """What support managers and KB editors watch: KPIs, content gaps and knowledge hygiene."""
+
+    metrics_window_hours: int = Field(
+        24, ge=1, le=24 * 90, description="Window of the automation rate, deflection and CSAT gauges on /metrics.")
+    gap_max_confidence: float = Field(
+        0.6, ge=0, le=1, description="Answered questions below this confidence count as content gaps, with every "
+        "question escalated for want of a source (no_relevant_source, low_support).")
+    gap_similarity: float = Field(
+        0.6, ge=0, le=1, description="Questions whose average cosine similarity reaches this join one content-gap "
+        "cluster (average linkage).")
+    gap_min_size: int = Field(2, ge=1, le=1000, description="Smallest cluster listed as a content gap.")
+    gap_max_questions: int = Field(5000, ge=10, le=100_000, description="Most recent gap questions clustered.")
+    gap_proposals: int = Field(10, ge=0, le=100, description="Largest clusters that get an article proposal "
+                               "(one LLM call each).")
+    stale_after_days: int = Field(180, ge=1, description="An article not updated for longer is stale when cited often.")
+    stale_min_citations: int = Field(5, ge=1, description="Citations in the window that make an article 'often cited'.")
+    citation_window_days: int = Field(90, ge=1, description="Window in which citations are counted (stale and "
+                                      "never-cited articles).")
+    conflict_similarity: float = Field(
+        0.8, ge=0, le=1, description="Chunks of different sources at least this similar are compared for "
+        "conflicting numbers, versions and steps.")
+    conflict_max_chunks: int = Field(50_000, ge=100, description="Most chunks compared for conflicts.")
+    articles_dir: Path = Field(
+        Path("kb/articles/from-tickets"), description="Where article drafts written from solved tickets are saved "
+        "(a folder that ingestion reads).")
+
+
 class Settings(BaseSettings):
     """All of Deskpilot's settings."""
 
@@ -209,6 +237,7 @@ class Settings(BaseSettings):
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)  # type: ignore[arg-type]
     eval: EvalSettings = Field(default_factory=EvalSettings)  # type: ignore[arg-type]
     api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
+    ops: OpsSettings = Field(default_factory=OpsSettings)  # type: ignore[arg-type]
 
     @property
     def model_files(self) -> Path:

@@ -57,6 +57,8 @@ class Answer:
     reasons: list[str]
     language: str
     query: str = ""
+    standalone: str = ""  # the question rewritten to stand alone (the question itself on a first turn)
+    translation: str = ""  # the standalone question in the KB's language, when it was translated for search
     retrieved: list[RetrievedChunk] = field(default_factory=list)
     removed_claims: list[str] = field(default_factory=list)
     prompt: str = ""
@@ -170,7 +172,8 @@ class Assistant:
             decision = route("", base, self._routing)
             return finish(decision, handoff_message(language, text_signals.human_requested), [])
 
-        query, extra_queries, standalone = self._queries(question, turns, language)
+        query, extra_queries, standalone, translation = self._queries(question, turns, language)
+        asked = {"query": query, "standalone": standalone, "translation": translation}
         t0 = time.perf_counter()
         result = self._retriever.search(query, role, extra_queries=extra_queries)
         timings["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 1)
@@ -184,7 +187,7 @@ class Assistant:
         if not relevant or signals.sensitive:
             decision = route("", signals, self._routing)
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
-                          query=query, retrieved=result.chunks)
+                          **asked, retrieved=result.chunks)
 
         generation_language = self._generation_language(language, relevant)
         prompt = self._prompts.get("answer")
@@ -209,7 +212,7 @@ class Assistant:
             signals = Signals(**{**signals.__dict__, "llm_failed": True})
             decision = route("", signals, self._routing)
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
-                          query=query, retrieved=result.chunks, prompt=prompt.id)
+                          **asked, retrieved=result.chunks, prompt=prompt.id)
         timings["llm_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         if first:
             timings["first_token_ms"] = round((first[0] - t0) * 1000, 1)
@@ -227,16 +230,19 @@ class Assistant:
         removed = [c.text for c in check.removed]
         if decision.kind == "escalate":
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
-                          query=query, retrieved=result.chunks, removed_claims=removed, prompt=prompt.id,
+                          **asked, retrieved=result.chunks, removed_claims=removed, prompt=prompt.id,
                           model=self._llm().name, draft=text)
-        return finish(decision, text, citations, query=query, retrieved=result.chunks, removed_claims=removed,
+        return finish(decision, text, citations, **asked, retrieved=result.chunks, removed_claims=removed,
                       prompt=prompt.id, model=self._llm().name, draft=text)
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _queries(self, question: str, turns: Sequence[dict[str, str]], language: str) -> tuple[str, list[str], str]:
-        """The search query, extra phrasings (history, translation) and the standalone question for the prompt."""
+    def _queries(self, question: str, turns: Sequence[dict[str, str]],
+                 language: str) -> tuple[str, list[str], str, str]:
+        """The search query, extra phrasings (history, translation), the standalone question for the prompt, and
+        its translation into the KB's language ("" when not translated)."""
         extra: list[str] = []
+        translated = ""
         query = question
         standalone = question
         failed = False
@@ -261,7 +267,7 @@ class Assistant:
             translated = self._translate(standalone, self._settings.kb_language)
             if translated:
                 extra.append(translated)
-        return query, extra, standalone
+        return query, extra, standalone, translated
 
     def _translate(self, text: str, target: str) -> str:
         try:

@@ -32,7 +32,7 @@ class ConversationRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8), default="")
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    created_at: Mapped[str] = mapped_column(String(32), default=now, index=True)
     updated_at: Mapped[str] = mapped_column(String(32), default=now)
 
 
@@ -108,7 +108,34 @@ class FeedbackRow(Base):
     message_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     key_id: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    created_at: Mapped[str] = mapped_column(String(32), default=now, index=True)
+
+
+class EventRow(Base):
+    """What happened, for analytics: an answer (its routing, confidence, latency, sources), a customer's
+    hand-off request, or an agent tool's output shown to or copied by an agent.
+
+    KPIs, the review list, content gaps and citation counts are computed from these rows (and from
+    conversations and feedback), never from memory, so every worker and every database agrees.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # answer | handoff | shown | copied
+    at: Mapped[str] = mapped_column(String(32), default=now, index=True)
+    target: Mapped[str] = mapped_column(String(16), default="")  # answer | draft | summary | suggestion
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    key_id: Mapped[str] = mapped_column(String(16), default="")
+    role: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    decision: Mapped[str] = mapped_column(String(16), default="")
+    reasons: Mapped[str] = mapped_column(Text, default="[]")
+    confidence: Mapped[float | None] = mapped_column(nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(nullable=True)
+    question: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class IngestJobRow(Base):

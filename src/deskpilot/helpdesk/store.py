@@ -21,6 +21,7 @@ from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.helpdesk.models import (
     ConversationRow,
     EscalationRow,
+    EventRow,
     FeedbackRow,
     MessageRow,
     TicketMessageRow,
@@ -110,11 +111,14 @@ class HelpdeskStore:
                                    meta=dumps(meta)))
             row.updated_at = now()
             row.language = answer.language
+            event = _answer_event(row, question, answer)
+            session.add(event)
             if answer.decision != "escalate":
                 return row.ticket_id
             sources = [{"source_id": c.source_id, "title": c.title, "url": c.url}
                        for c in {c.source_id: c for c in answer.retrieved}.values()][:5]
-            return self._escalate(session, row, question, answer.reasons, answer.confidence, sources)
+            event.ticket_id = self._escalate(session, row, question, answer.reasons, answer.confidence, sources)
+            return event.ticket_id
 
     @retry_transient
     def handoff(self, conversation_id: str, key_id: str | None, reason: str = "") -> int:
@@ -126,7 +130,12 @@ class HelpdeskStore:
             first = session.scalar(select(MessageRow.content).where(MessageRow.conversation_id == row.id,
                                                                     MessageRow.role == "user").order_by(MessageRow.id))
             note = f"Customer asked for a human{': ' + reason if reason else ''}."
-            return self._escalate(session, row, first or note, ["user_requested_human"], 0.0, [], note=note)
+            ticket_id = self._escalate(session, row, first or note, ["user_requested_human"], 0.0, [], note=note)
+            session.add(EventRow(kind="handoff", conversation_id=row.id, ticket_id=ticket_id, key_id=row.key_id,
+                                 role=row.role, language=row.language, decision="escalate",
+                                 reasons=dumps(["user_requested_human"]), question=first or "",
+                                 detail=dumps({"reason": reason})))
+            return ticket_id
 
     def _escalate(self, session: Session, row: ConversationRow, question: str, reasons: Sequence[str],
                   confidence: float, sources: list[dict[str, str]], note: str = "") -> int:
@@ -269,6 +278,39 @@ class HelpdeskStore:
             session.add(row)
             session.flush()
             return row.id
+
+    # -- agent tool usage ---------------------------------------------------------------------------
+
+    @retry_transient
+    def record_event(self, kind: str, target: str, key_id: str, ticket_id: int | None = None,
+                     detail: dict[str, Any] | None = None) -> int:
+        """An agent tool's output shown to an agent (`shown`) or copied by one (`copied`).
+
+        Raises:
+            NotFoundError: unknown ticket id.
+        """
+        with self._sessions.begin() as session:
+            if ticket_id is not None and session.get(TicketRow, ticket_id) is None:
+                raise NotFoundError(f"no ticket {ticket_id}")
+            row = EventRow(kind=kind, target=target, key_id=key_id, role="agent", ticket_id=ticket_id,
+                           detail=dumps(detail or {}))
+            session.add(row)
+            session.flush()
+            return row.id
+
+
+def _answer_event(row: ConversationRow, question: str, answer: Answer) -> EventRow:
+    """The analytics event of one answered (or escalated) question."""
+    detail = {"cited": [c.source_id for c in answer.citations],
+              "retrieved": list(dict.fromkeys(c.source_id for c in answer.retrieved))[:5],
+              "standalone": answer.standalone if answer.standalone != question else "",
+              "translation": answer.translation,
+              "draft": answer.draft if answer.decision == "escalate" else "",
+              "first_token_ms": answer.timings.get("first_token_ms")}
+    return EventRow(kind="answer", target="answer", conversation_id=row.id, key_id=row.key_id, role=row.role,
+                    language=answer.language, decision=answer.decision, reasons=dumps(answer.reasons),
+                    confidence=answer.confidence, latency_ms=answer.timings.get("total_ms"), question=question,
+                    detail=dumps(detail))
 
 
 def _escalation_json(e: EscalationRow) -> dict[str, Any]:
