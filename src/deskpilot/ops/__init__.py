@@ -1,0 +1,1 @@
+"""Operations: KPIs, the review list, content gaps and knowledge hygiene, computed from stored events."""
