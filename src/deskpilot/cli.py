@@ -16,6 +16,7 @@ from deskpilot.cli_common import console, err
 from deskpilot.cli_common import fail as _fail
 from deskpilot.cli_common import load_settings as _settings
 from deskpilot.cli_eval import eval_app
+from deskpilot.cli_ops import register as _register_ops
 from deskpilot.errors import DeskpilotError
 
 app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_help=True,
@@ -23,6 +24,7 @@ app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_
 models_app = typer.Typer(help="Local model and tokenizer files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
+_register_ops(app)
 
 
 @app.command()

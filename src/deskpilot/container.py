@@ -25,8 +25,13 @@ from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.loaders import configure_unstructured
 from deskpilot.ingest.pipeline import Ingestor
 from deskpilot.ingest.records import IngestRecord
+from deskpilot.ingest.redact import Redactor
 from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.keys import KeyStore
+from deskpilot.ops.analytics import Analytics
+from deskpilot.ops.articles import TicketArticles
+from deskpilot.ops.gaps import ContentGaps
+from deskpilot.ops.review import ReviewList
 from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model
@@ -99,6 +104,30 @@ class Container:
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
         return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def analytics(self) -> Analytics:
+        """KPIs from stored events."""
+        return Analytics(self.sessions)
+
+    @cached_property
+    def review(self) -> ReviewList:
+        """The fallback review list."""
+        return ReviewList(self.sessions)
+
+    @cached_property
+    def gaps(self) -> ContentGaps:
+        """Content gaps: clusters of questions the KB could not answer well."""
+        assistant = self.settings.assistant
+        return ContentGaps(self.sessions, self.embeddings, self.retriever, lambda: self.llm, self.prompts,
+                           self.settings.ops, company=assistant.company, kb_language=assistant.kb_language,
+                           redactor=Redactor(detect_names=True))
+
+    @cached_property
+    def ticket_articles(self) -> TicketArticles:
+        """Article drafts written from solved tickets, saved into a KB folder."""
+        return TicketArticles(self.helpdesk, self.store, self.record, lambda: self.llm, self.prompts,
+                              self.settings.assistant, self.settings.ops.articles_dir)
 
     @cached_property
     def ingest_jobs(self) -> IngestJobs:

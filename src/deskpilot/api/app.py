@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deskpilot.api.deps import require
 from deskpilot.api.limits import RateLimiter
 from deskpilot.api.metrics import ServiceMetrics
-from deskpilot.api.routes import ask, health, kb, pages, qa, tickets
+from deskpilot.api.routes import ask, health, kb, knowledge, ops, pages, qa, tickets
 from deskpilot.container import Container
 from deskpilot.errors import (
     ConfigError,
@@ -93,6 +93,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(kb.router)
     app.include_router(qa.router)
+    app.include_router(ops.router)
+    app.include_router(knowledge.router)
     if (pages.WEB / "static").is_dir():
         app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.include_router(pages.router)  # last: its /{page} route must not shadow the API

@@ -121,7 +121,7 @@ async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep, req
     metrics = request.app.state.metrics
     if not body.stream:
         response = await run_in_threadpool(turn.answer)
-        metrics.answered(response.decision, response.reasons)
+        metrics.answered(response, turn.starting is not None)
         return response
     return EventSourceResponse(_stream(turn, metrics))
 
@@ -149,7 +149,7 @@ async def _stream(turn: _Turn, metrics: Any) -> AsyncIterator[dict[str, str]]:
         if kind == "token":
             yield {"event": "token", "data": json.dumps({"text": value})}
         elif kind == "final":
-            metrics.answered(value.decision, value.reasons)
+            metrics.answered(value, turn.starting is not None)
             yield {"event": "final", "data": value.model_dump_json()}
             break
         else:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from deskpilot.api.deps import Agent, AnyRole, ContainerDep
 from deskpilot.assist.language import is_handoff_text
 from deskpilot.assist.tickets import TicketText
-from deskpilot.errors import InvalidInputError
+from deskpilot.errors import DeskpilotError, InvalidInputError
+from deskpilot.keys import Principal
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["helpdesk"])
 
@@ -101,26 +105,45 @@ def _ticket_text(container: Any, ticket_id: int) -> TicketText:
     return TicketText(f"{ticket['subject']}\n\n{thread}", f"ticket {ticket_id}", ticket["subject"])
 
 
+def _shown(request: Request, agent: Principal, ticket_id: int, target: str, output: dict[str, Any]) -> dict[str, Any]:
+    """Record that an agent was shown this output (usage KPIs, and what a later flag refers to). The output is
+    returned even when the record cannot be written: the agent's draft matters more than the count."""
+    container, metrics = request.app.state.container, request.app.state.metrics
+    try:
+        container.helpdesk.record_event("shown", target, agent.key_id, ticket_id, output)
+        metrics.agent_outputs.labels(target, "shown").inc()
+    except DeskpilotError as exc:
+        logger.warning("could not record a shown %s: %s", target, exc)
+    return output
+
+
 @router.post("/tickets/{ticket_id}/draft")
-async def draft(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+async def draft(ticket_id: int, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
     """A reply draft in the ticket's language with cited sources and next steps (nothing is sent)."""
     ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
-    return (await run_in_threadpool(container.tickets.draft, ticket)).as_json()
+    output = (await run_in_threadpool(container.tickets.draft, ticket)).as_json()
+    return await run_in_threadpool(_shown, request, agent, ticket_id, "draft", output)
 
 
 @router.post("/tickets/{ticket_id}/summary")
-async def summary(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+async def summary(ticket_id: int, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
     """Problem, what was tried, status, next action, sentiment."""
     ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
-    return (await run_in_threadpool(container.tickets.summarize, ticket)).model_dump()
+    output = (await run_in_threadpool(container.tickets.summarize, ticket)).model_dump()
+    return await run_in_threadpool(_shown, request, agent, ticket_id, "summary", output)
 
 
 @router.post("/tickets/{ticket_id}/suggest")
-async def suggest(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+async def suggest(ticket_id: int, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
     """The three most relevant articles, with scores."""
-    found = await run_in_threadpool(lambda: container.tickets.suggest(_ticket_text(container, ticket_id).query))
-    return {"items": [{"source_id": s.source_id, "title": s.title, "url": s.url, "score": s.score,
-                       "snippet": s.snippet} for s in found]}
+
+    def work() -> dict[str, Any]:
+        found = container.tickets.suggest(_ticket_text(container, ticket_id).query)
+        output = {"items": [{"source_id": s.source_id, "title": s.title, "url": s.url, "score": s.score,
+                             "snippet": s.snippet} for s in found]}
+        return _shown(request, agent, ticket_id, "suggestion", output)
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/tickets/{ticket_id}/classify")
@@ -150,7 +173,7 @@ def resolve(ticket_id: int, body: ResolveRequest, agent: Agent, container: Conta
 
 
 @router.post("/feedback", status_code=201)
-def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep, request: Request) -> dict[str, Any]:
     """Store feedback; customers may only rate answers in their own conversations."""
     if body.conversation_id is None and body.ticket_id is None:
         raise InvalidInputError("feedback needs a conversation_id (answers) or a ticket_id (drafts, summaries)")
@@ -160,4 +183,5 @@ def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep)
         container.helpdesk.conversation(body.conversation_id, principal.key_id)
     feedback_id = container.helpdesk.feedback(body.target, body.rating, principal.key_id, body.comment,
                                               body.conversation_id, body.message_index, body.ticket_id)
+    request.app.state.metrics.feedback.labels(body.target, body.rating).inc()
     return {"id": feedback_id}

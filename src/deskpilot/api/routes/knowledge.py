@@ -1,0 +1,77 @@
+"""For KB editors: content gaps (`GET /v1/gaps`, `POST /v1/gaps/propose`), knowledge hygiene (stale, never-cited
+and conflicting sources) and article drafts written from solved tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from deskpilot.api.deps import ContainerDep, Editor, Staff
+from deskpilot.api.routes.ops import FROM, SINCE, TO, period_of
+
+router = APIRouter(prefix="/v1", tags=["knowledge"])
+
+
+class ProposeRequest(BaseModel):
+    """The questions of one content gap."""
+
+    model_config = ConfigDict(extra="forbid")
+    questions: list[str] = Field(min_length=1, max_length=50)
+
+
+class DraftRequest(BaseModel):
+    """Which solved ticket to write an article from (a `ref` from `GET /v1/kb/solved-tickets`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(min_length=3, max_length=600, description="helpdesk:<ticket id> or index:<source id>")
+
+
+class SaveRequest(BaseModel):
+    """An (edited) article to save into the KB folder that ingestion reads."""
+
+    model_config = ConfigDict(extra="forbid")
+    markdown: str = Field(min_length=1, max_length=200_000)
+    slug: str | None = Field(None, max_length=200, description="File name without .md (default: from the title).")
+    overwrite: bool = False
+
+
+@router.get("/gaps")
+async def gaps(_staff: Staff, container: ContainerDep, start: str | None = FROM, end: str | None = TO,
+               ago: str | None = SINCE,
+               propose: bool = Query(False, description="Also propose an article for the largest clusters (one LLM "
+                                     "call each; slow with a local model).")) -> dict[str, Any]:
+    """Unanswered and low-confidence questions of a period, clustered and ranked by volume (default: 7 days)."""
+    period = period_of(start, end, ago, default_days=7)
+    report = await run_in_threadpool(container.gaps.report, period, propose)
+    return report.as_json()  # type: ignore[no-any-return]
+
+
+@router.post("/gaps/propose")
+async def propose(body: ProposeRequest, _staff: Staff, container: ContainerDep) -> dict[str, Any]:
+    """A proposed article title and outline for a content gap, grounded in its questions."""
+    questions = [q[:2000] for q in body.questions]
+    return (await run_in_threadpool(container.gaps.propose, questions)).as_json()  # type: ignore[no-any-return]
+
+
+@router.get("/kb/solved-tickets")
+async def solved_tickets(_editor: Editor, container: ContainerDep,
+                         limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    """Solved tickets an article can be written from: the helpdesk's and the indexed ones, newest first."""
+    return {"items": await run_in_threadpool(container.ticket_articles.solved, limit)}
+
+
+@router.post("/kb/drafts")
+async def article_draft(body: DraftRequest, _editor: Editor, container: ContainerDep) -> dict[str, Any]:
+    """A redacted article draft written from a solved ticket, with its provenance (nothing is saved)."""
+    return (await run_in_threadpool(container.ticket_articles.draft, body.ref)).as_json()  # type: ignore[no-any-return]
+
+
+@router.post("/kb/articles", status_code=201)
+async def save_article(body: SaveRequest, _editor: Editor, container: ContainerDep) -> dict[str, Any]:
+    """Save an article into the KB folder (409 when the file exists and overwrite is false); the next ingestion
+    indexes it."""
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        container.ticket_articles.save, body.markdown, body.slug, body.overwrite)

@@ -1,0 +1,139 @@
+"""Operations commands: `deskpilot analytics`, `deskpilot review`, `deskpilot gaps`, `deskpilot hygiene`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from deskpilot.cli_common import console, fail, load_settings
+from deskpilot.errors import DeskpilotError
+from deskpilot.ops.period import Period, between, since
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC)")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD)")]
+
+
+def _container():  # type: ignore[no-untyped-def]
+    from deskpilot.container import Container
+
+    return Container(load_settings())
+
+
+def _period(start: str | None, end: str | None, ago: str | None, default_days: int) -> Period:
+    try:
+        return since(ago) if ago else between(start, end, default_days)
+    except DeskpilotError as exc:
+        raise fail(str(exc)) from None
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def analytics(
+    start: FromOpt = None, end: ToOpt = None,
+    ago: Annotated[str | None, typer.Option("--since", help="A duration back from now: 24h, 7d, 4w")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Helpdesk KPIs of a period (default: the last 30 days)."""
+    period = _period(start, end, ago, 30)
+    try:
+        kpis = _container().analytics.kpis(period)
+    except DeskpilotError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(kpis, ensure_ascii=False))
+        return
+    c, a = kpis["conversations"], kpis["answers"]
+    table = Table(title=f"KPIs {period.start[:10]} to {period.end[:10]}", show_header=False)
+    rows: list[tuple[str, Any]] = [
+        ("conversations started", c["started"]), ("automation rate", _pct(c["automation_rate"])),
+        ("deflection rate", _pct(c["deflection_rate"])), ("conversations escalated", _pct(c["escalation_rate"])),
+        ("answers", a["total"]), ("answers escalated", _pct(a["escalation_rate"])),
+        ("CSAT", f"{_pct(kpis['csat']['score'])} ({kpis['csat']['up']} up, {kpis['csat']['down']} down)"),
+        ("latency p50 / p95", f"{a['latency_ms']['p50']} / {a['latency_ms']['p95']} ms"),
+        ("mean confidence", a["confidence"]["mean"]),
+    ]
+    rows += [(f"escalated: {reason}", n) for reason, n in kpis["escalations"]["by_reason"].items()]
+    rows += [(f"{target}s shown / copied / flagged", f"{u['shown']} / {u['copied']} / {u['flagged']}")
+             for target, u in kpis["agents"].items()]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+
+
+def review(
+    start: FromOpt = None, end: ToOpt = None,
+    ago: Annotated[str | None, typer.Option("--since", help="A duration back from now: 24h, 7d, 4w")] = None,
+    reason: Annotated[str | None, typer.Option(help="A routing reason, thumbs_down or agent_flag")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the list to this CSV file")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The fallback review list: escalations, thumbs-down answers and agents' flags (default: the last 7 days)."""
+    from deskpilot.ops.review import to_csv
+
+    period = _period(start, end, ago, 7)
+    try:
+        items = _container().review.items(period, reason, limit=50_000)
+    except DeskpilotError as exc:
+        raise fail(str(exc)) from None
+    if csv is not None:
+        csv.write_text(to_csv(items), encoding="utf-8")
+    if as_json:
+        print(json.dumps({"period": period.as_json(), "items": items}, ensure_ascii=False))
+        return
+    table = Table(title=f"Review {period.start[:10]} to {period.end[:10]}: {len(items)} items")
+    for column in ("when", "kind", "reasons", "question", "comment"):
+        table.add_column(column, overflow="fold")
+    for item in items[:200]:
+        table.add_row(item["at"][:16], item["kind"], ", ".join(item["reasons"]), item["question"][:160],
+                      item["comment"][:80])
+    console.print(table)
+    if csv is not None:
+        console.print(f"wrote {len(items)} items to {csv}", highlight=False)
+
+
+def gaps(
+    ago: Annotated[str, typer.Option("--since", help="A duration back from now: 24h, 7d, 4w")] = "7d",
+    propose: Annotated[bool, typer.Option("--propose/--no-propose", help="Propose an article title and outline "
+                                          "for the largest clusters (one LLM call each)")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Content gaps: unanswered and low-confidence questions, clustered and ranked by volume."""
+    period = _period(None, None, ago, 7)
+    try:
+        report = _container().gaps.report(period, propose).as_json()
+    except DeskpilotError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    console.print(f"{report['total']} gap questions from {period.start[:10]} to {period.end[:10]}: "
+                  f"{len(report['clusters'])} clusters, {report['unclustered']} questions on their own", highlight=False)
+    for cluster in report["clusters"]:
+        proposal = cluster["proposal"]
+        heading = proposal["title"] if proposal else "(no proposal)"
+        console.print(f"\n[bold]{cluster['rank']}. {heading}[/bold] · {cluster['size']} questions · "
+                      f"{', '.join(f'{k} {v}' for k, v in cluster['reasons'].items())}", highlight=False)
+        for example in cluster["examples"]:
+            console.print(f"  - {example}", highlight=False)
+        if proposal:
+            console.print("  Outline: " + " / ".join(proposal["outline"]), highlight=False)
+        elif cluster["proposal_error"]:
+            console.print(f"  proposal failed: {cluster['proposal_error']}", style="yellow", highlight=False)
+        if cluster["article"]:
+            article = cluster["article"]
+            console.print(f"  Closest article: {article['title']} ({article['source_id']}, similarity "
+                          f"{article['similarity']:.2f})", style="dim", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operations commands to the main app."""
+    app.command()(analytics)
+    app.command()(review)
+    app.command()(gaps)
