@@ -1,0 +1,64 @@
+"""`deskpilot analytics`, `deskpilot review` and `deskpilot gaps` as a support manager and a KB editor run them
+(real subprocesses on a database with recorded conversations)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deskpilot.api.app import create_app
+from deskpilot.container import Container
+from deskpilot.ingest.sources import SourceSpec
+from tests.conftest import KB, make_settings
+from tests.integration.test_cli_ingest import deskpilot
+
+pytestmark = pytest.mark.integration
+
+
+def test_operations_commands(tmp_path: Path, models_dir: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(KB / "articles" / "reset-password.md", articles)
+    settings = make_settings(tmp_path, models_dir)
+    settings.llm.provider = "fake"
+    container = Container(settings)
+    container.ingestor.run([SourceSpec(path=articles)])
+    with TestClient(create_app(container)) as client:
+        customer = {"Authorization": f"Bearer {container.keys.create('customer', 'c')[1]}"}
+        decisions = [client.post("/v1/ask", json={"question": q}, headers=customer).json()["decision"]
+                     for q in ("How do I reset my password?", "Can I pay my invoice with bitcoin?",
+                               "Do you accept bitcoin or other cryptocurrencies?", "Is bitcoin accepted as payment?")]
+    data = settings.data_dir
+    env = {"DESKPILOT_LLM__PROVIDER": "fake"}
+
+    kpis = deskpilot(["analytics", "--since", "1h", "--json"], data, models_dir, tmp_path, env)
+    assert kpis.returncode == 0, kpis.stderr
+    assert json.loads(kpis.stdout)["conversations"]["started"] == 4
+    assert json.loads(kpis.stdout)["answers"]["escalated"] == decisions.count("escalate")
+    table = deskpilot(["analytics", "--from", "2020-01-01", "--to", "2020-01-31"], data, models_dir, tmp_path, env)
+    assert table.returncode == 0 and "conversations started" in table.stdout
+    bad = deskpilot(["analytics", "--from", "last tuesday"], data, models_dir, tmp_path, env)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+
+    exported = tmp_path / "review.csv"
+    review = deskpilot(["review", "--since", "1d", "--csv", str(exported)], data, models_dir, tmp_path, env)
+    assert review.returncode == 0, review.stderr
+    rows = list(csv.DictReader(exported.open(encoding="utf-8")))
+    assert len(rows) == decisions.count("escalate") and all(r["kind"] == "escalation" for r in rows)
+
+    gaps = deskpilot(["gaps", "--since", "7d", "--json"], data, models_dir, tmp_path, env)
+    assert gaps.returncode == 0, gaps.stderr
+    report = json.loads(gaps.stdout)
+    bitcoin = [c for c in report["clusters"] if any("bitcoin" in e for e in c["examples"])]
+    assert len(bitcoin) == 1 and bitcoin[0]["size"] == 3
+    # The fake model cannot write a proposal: the cluster says so, and the report is still complete.
+    assert bitcoin[0]["proposal"] is None and bitcoin[0]["proposal_error"]
+    text = deskpilot(["gaps", "--since", "7d", "--no-propose"], data, models_dir, tmp_path, env)
+    assert text.returncode == 0 and "bitcoin" in text.stdout
+    wrong = deskpilot(["gaps", "--since", "soon"], data, models_dir, tmp_path, env)
+    assert wrong.returncode == 2 and "not a duration" in wrong.stderr
