@@ -12,7 +12,8 @@ from deskpilot.api.deps import ContainerDep
 from deskpilot.errors import NotFoundError
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-PAGES = {"": "index.html", "widget": "widget.html", "agent": "agent.html", "editor": "editor.html", "qa": "qa.html"}
+PAGES = {"": "index.html", "widget": "widget.html", "agent": "agent.html", "editor": "editor.html", "qa": "qa.html",
+         "ops": "ops.html"}
 
 router = APIRouter(tags=["pages"])
 
@@ -38,7 +39,7 @@ def index() -> FileResponse:
 
 @router.get("/{page}", include_in_schema=False)
 def page(page: str) -> FileResponse:
-    """Customer widget demo, agent console, KB editor page, QA page."""
+    """Customer widget demo, agent console, KB editor page, QA page, operations dashboard."""
     if page not in PAGES:
         raise NotFoundError(f"no page /{page}")
     return _page(page)

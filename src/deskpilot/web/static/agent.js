@@ -159,10 +159,24 @@ async function loadSummary(id, signal) {
   try {
     const s = await dpLoadInto(box, "Summarising", () => dpApi(`/v1/tickets/${id}/summary`, { method: "POST", signal }));
     if (id !== agent.ticketId) return;
-    box.replaceChildren(dpEl("dl", { class: "dp-dl", id: "dp-summary-fields" },
-      ...field("Problem", s.problem), ...field("Tried", s.tried), ...field("Status", s.status),
-      ...field("Next action", s.next_action), ...field("Sentiment", s.sentiment)));
+    const fields = [["Problem", s.problem], ["Tried", s.tried], ["Status", s.status], ["Next action", s.next_action],
+      ["Sentiment", s.sentiment]];
+    const text = fields.map(([label, value]) => `${label}: ${plainText(value)}`).join("\n");
+    const status = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-summary-status" });
+    const flag = flagControl("summary", id, "dp-flag-summary", "Flag summary", "What is wrong with this summary?",
+      "Flagged: thank you, this helps improve the summaries.");
+    box.replaceChildren(dpEl("dl", { class: "dp-dl", id: "dp-summary-fields" }, ...fields.flatMap(([label, value]) => field(label, value))),
+      dpEl("div", { class: "dp-row" },
+        dpEl("button", { type: "button", id: "dp-copy-summary", onclick: () => copyAndReport(text, status, "summary", id), text: "Copy" }),
+        flag.button, status),
+      flag.form);
   } catch (_err) { /* shown */ }
+}
+
+function plainText(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (Array.isArray(value)) return value.join("; ");
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 async function loadSuggest(id, signal) {
@@ -171,10 +185,21 @@ async function loadSuggest(id, signal) {
     const data = await dpLoadInto(box, "Finding articles", () => dpApi(`/v1/tickets/${id}/suggest`, { method: "POST", signal }));
     if (id !== agent.ticketId) return;
     const items = (data && data.items) || [];
-    box.replaceChildren(items.length
-      ? dpEl("ol", { id: "dp-suggest-list" }, ...items.map((a) => dpEl("li", {}, sourceLink(a, "dp-suggestion"),
-        typeof a.score === "number" ? dpEl("span", { class: "dp-muted", text: ` (score ${a.score.toFixed(2)})` }) : null)))
-      : dpEl("p", { class: "dp-empty", text: "No relevant article found." }));
+    if (!items.length) { box.replaceChildren(dpEl("p", { class: "dp-empty", text: "No relevant article found." })); return; }
+    const status = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-suggestion-status" });
+    const flag = flagControl("suggestion", id, "dp-flag-suggestion", "Flag suggestions", "What is wrong with these suggestions?",
+      "Flagged: thank you, this helps improve the suggestions.");
+    box.replaceChildren(
+      dpEl("ol", { id: "dp-suggest-list" }, ...items.map((a) => {
+        const url = dpSafeUrl(a.url);
+        return dpEl("li", {}, sourceLink(a, "dp-suggestion"),
+          typeof a.score === "number" ? dpEl("span", { class: "dp-muted", text: ` (score ${a.score.toFixed(2)}) ` }) : " ",
+          url ? dpEl("button", { type: "button", class: "dp-small dp-copy-link", dataset: { sourceId: a.source_id || "" },
+            "aria-label": `Copy link to ${a.title || a.source_id || "the article"}`,
+            onclick: () => copyAndReport(url, status, "suggestion", id, a.source_id), text: "Copy link" }) : null);
+      })),
+      dpEl("div", { class: "dp-row" }, flag.button, status),
+      flag.form);
   } catch (_err) { /* shown */ }
 }
 
@@ -197,27 +222,17 @@ async function loadDraft() {
 function renderDraft(box, id, d) {
   const textarea = dpEl("textarea", { id: "dp-draft", rows: "10", value: d.reply || "", lang: d.language || null });
   const copyStatus = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-status" });
-  const flagComment = dpEl("input", { type: "text", id: "dp-flag-comment", class: "dp-grow", maxlength: "4000", placeholder: "What is wrong with this draft?" });
-  const flagForm = dpEl("form", { id: "dp-flag-form", class: "dp-row", hidden: true },
-    dpEl("label", { for: "dp-flag-comment", class: "dp-visually-hidden", text: "What is wrong with this draft?" }),
-    flagComment, dpEl("button", { type: "submit", id: "dp-flag-send", class: "dp-danger", text: "Send flag" }));
-  flagForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await dpApi("/v1/feedback", { body: { ticket_id: Number(id), target: "draft", rating: "down", comment: flagComment.value.trim() } });
-      flagForm.replaceChildren(dpEl("span", { class: "dp-notice", id: "dp-flag-done", text: "Flagged: thank you, this helps improve the drafts." }));
-    } catch (err) { dpShowError(err, "Flag draft"); }
-  });
+  const flag = flagControl("draft", id, "dp-flag", "Flag this draft", "What is wrong with this draft?",
+    "Flagged: thank you, this helps improve the drafts.");
   const sources = (d.citations || []);
   box.replaceChildren(
     dpEl("label", { for: "dp-draft", text: `Reply${d.language ? ` (${d.language})` : ""}: edit before sending` }),
     textarea,
     dpEl("div", { class: "dp-row" },
-      dpEl("button", { type: "button", id: "dp-copy", onclick: () => copyText(textarea, copyStatus), text: "Copy" }),
-      dpEl("button", { type: "button", id: "dp-flag", class: "dp-danger",
-        onclick: () => { flagForm.hidden = false; flagComment.focus(); }, text: "Flag this draft" }),
+      dpEl("button", { type: "button", id: "dp-copy", onclick: () => copyAndReport(textarea.value, copyStatus, "draft", id), text: "Copy" }),
+      flag.button,
       copyStatus),
-    flagForm,
+    flag.form,
     (d.warnings || []).length ? dpEl("ul", { class: "dp-warnings", id: "dp-draft-warnings" },
       ...d.warnings.map((w) => dpEl("li", { text: w }))) : "",
     dpEl("h4", { text: "Sources" }),
@@ -227,14 +242,66 @@ function renderDraft(box, id, d) {
       dpEl("ul", { id: "dp-next-steps" }, ...d.next_steps.map((s) => dpEl("li", { text: s })))) : "");
 }
 
-async function copyText(textarea, status) {
+// ---- copy and flag (usage reporting) --------------------------------------------------------------
+
+/** Copy `text` to the clipboard; resolves to whether it worked. */
+async function copyToClipboard(text) {
   try {
-    await navigator.clipboard.writeText(textarea.value);
-  } catch (_e) { // no clipboard API outside secure contexts
-    textarea.select();
-    document.execCommand("copy");
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_e) { // no clipboard API outside secure contexts: copy from a hidden textarea
+    const focused = document.activeElement;
+    const area = dpEl("textarea", { value: text, readonly: true, class: "dp-visually-hidden", "aria-hidden": "true", tabindex: "-1" });
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (_e2) { ok = false; }
+    area.remove();
+    if (focused && focused.focus) focused.focus({ preventScroll: true });
+    return ok;
   }
-  status.textContent = "Copied.";
+}
+
+/** Tell the server an output was copied (usage KPIs). Never disturbs the agent: failures go to the console only. */
+function reportCopy(target, ticketId, sourceId) {
+  const body = { kind: "copied", target, ticket_id: Number(ticketId) };
+  if (sourceId) body.source_id = String(sourceId);
+  dpApi("/v1/events", { body }).catch((err) => console.warn("deskpilot: could not report a copy", err)); // eslint-disable-line no-console
+}
+
+async function copyAndReport(text, status, target, ticketId, sourceId) {
+  const ok = await copyToClipboard(text);
+  status.textContent = ok ? "Copied." : "Could not copy: select the text and copy it by hand.";
+  if (ok) reportCopy(target, ticketId, sourceId);
+}
+
+/**
+ * A "flag" button and its form (comment + send) for a tool's output: POST /v1/feedback with rating down.
+ * Ids: `${prefix}` is the button for the draft (dp-flag, dp-flag-form, …), else the form (dp-flag-summary,
+ * with dp-flag-summary-btn, -comment, -send, -done).
+ */
+function flagControl(target, ticketId, prefix, label, question, thanks) {
+  const draft = target === "draft";
+  const ids = { button: draft ? prefix : `${prefix}-btn`, form: draft ? `${prefix}-form` : prefix,
+    comment: `${prefix}-comment`, send: `${prefix}-send`, done: `${prefix}-done` };
+  const comment = dpEl("input", { type: "text", id: ids.comment, class: "dp-grow", maxlength: "4000", placeholder: question });
+  const send = dpEl("button", { type: "submit", id: ids.send, class: "dp-danger", text: "Send flag" });
+  const form = dpEl("form", { id: ids.form, class: "dp-row dp-flag-box", hidden: true },
+    dpEl("label", { for: ids.comment, class: "dp-visually-hidden", text: question }), comment, send);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    send.disabled = true;
+    try {
+      await dpApi("/v1/feedback", { body: { ticket_id: Number(ticketId), target, rating: "down", comment: comment.value.trim() } });
+      form.replaceChildren(dpEl("span", { class: "dp-notice", id: ids.done, role: "status", text: thanks }));
+    } catch (err) {
+      send.disabled = false;
+      dpShowError(err, `Flag ${target === "suggestion" ? "suggestions" : target}`);
+    }
+  });
+  const button = dpEl("button", { type: "button", id: ids.button, class: "dp-danger", "aria-controls": ids.form,
+    onclick: () => { form.hidden = false; comment.focus(); }, text: label });
+  return { button, form };
 }
 
 /** Open a ticket: its thread at once, then the slow panels (each with its own spinner). */
