@@ -132,8 +132,43 @@ def gaps(
                           f"{article['similarity']:.2f})", style="dim", highlight=False)
 
 
+def hygiene(
+    llm_check: Annotated[bool, typer.Option("--llm-check", help="Ask the LLM whether each conflict is real (slow)")] = False,
+    limit: Annotated[int, typer.Option(help="Most conflicts listed")] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """Knowledge hygiene: stale, undated and never-cited articles, and sources that contradict each other."""
+    try:
+        container = _container()
+        stale = container.hygiene.stale().as_json()
+        conflicts = [c.as_json() for c in container.hygiene.conflicts(llm_check, limit)]
+    except DeskpilotError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps({**stale, "conflicts": conflicts}, ensure_ascii=False))
+        return
+    window = f"{stale['window']['from'][:10]} to {stale['window']['to'][:10]}"
+    for name, label in (("stale", f"Stale: cited at least {stale['min_citations']} times ({window}), not updated for "
+                         f"{stale['stale_after_days']} days"), ("undated", "Often cited, no date known"),
+                        ("never_cited", f"Never cited ({window})")):
+        table = Table(title=f"{label}: {len(stale[name])}")
+        for column in ("source", "title", "audience", "updated", "citations"):
+            table.add_column(column, overflow="fold")
+        for a in stale[name][:100]:
+            table.add_row(a["source_id"], a["title"], a["audience"], a["updated_at"] or "–", str(a["citations"]))
+        console.print(table)
+    console.print(f"\n[bold]Conflicts: {len(conflicts)}[/bold]", highlight=False)
+    for c in conflicts:
+        found = "; ".join(f"{d['kind']} {d['value_a']} vs {d['value_b']}" for d in c["disagreements"])
+        verdict = c["verdict"]
+        judged = f" · LLM: {'conflict' if verdict['conflict'] else 'no conflict'}" if verdict else ""
+        console.print(f"- {c['a']['source_id']} vs {c['b']['source_id']} (similarity {c['similarity']:.2f}): "
+                      f"{found}{judged}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the main app."""
     app.command()(analytics)
     app.command()(review)
     app.command()(gaps)
+    app.command()(hygiene)

@@ -31,6 +31,7 @@ from deskpilot.keys import KeyStore
 from deskpilot.ops.analytics import Analytics
 from deskpilot.ops.articles import TicketArticles
 from deskpilot.ops.gaps import ContentGaps
+from deskpilot.ops.hygiene import KnowledgeHygiene
 from deskpilot.ops.review import ReviewList
 from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
@@ -122,6 +123,12 @@ class Container:
         return ContentGaps(self.sessions, self.embeddings, self.retriever, lambda: self.llm, self.prompts,
                            self.settings.ops, company=assistant.company, kb_language=assistant.kb_language,
                            redactor=Redactor(detect_names=True))
+
+    @cached_property
+    def hygiene(self) -> KnowledgeHygiene:
+        """Stale, never-cited and conflicting sources."""
+        return KnowledgeHygiene(self.sessions, self.store, self.record, lambda: self.llm, self.prompts,
+                                self.settings.ops)
 
     @cached_property
     def ticket_articles(self) -> TicketArticles:

@@ -184,3 +184,20 @@ def test_article_from_a_solved_ticket_is_saved_and_ingested(service: tuple[TestC
     container.ingestor.run([SourceSpec(path=container.settings.ops.articles_dir.parent)])
     found = container.retriever.search("dark mode appearance settings", "customer").chunks
     assert found and found[0].title == "Switch to dark mode"
+
+
+def test_hygiene_over_http(service: tuple[TestClient, Container, dict]) -> None:
+    client, _, keys = service
+    answered = ask(client, keys, "How do I reset my password?")
+    assert answered["decision"] == "answer"
+    cited = {c["source_id"] for c in answered["citations"]}
+    report = client.get("/v1/hygiene/stale", headers=keys["agent"])
+    assert report.status_code == 200
+    body = report.json()
+    never = {a["source_id"] for a in body["never_cited"]}
+    assert cited and not cited & never
+    assert body["min_citations"] == 5 and body["stale_after_days"] == 180
+    conflicts = client.get("/v1/hygiene/conflicts", headers=keys["agent"])
+    assert conflicts.status_code == 200 and conflicts.json() == {"items": []}  # two unrelated articles
+    assert client.get("/v1/hygiene/stale", headers=keys["customer"]).status_code == 403
+    assert client.get("/v1/hygiene/conflicts", params={"limit": 0}, headers=keys["agent"]).status_code == 422

@@ -62,3 +62,11 @@ def test_operations_commands(tmp_path: Path, models_dir: Path) -> None:
     assert text.returncode == 0 and "bitcoin" in text.stdout
     wrong = deskpilot(["gaps", "--since", "soon"], data, models_dir, tmp_path, env)
     assert wrong.returncode == 2 and "not a duration" in wrong.stderr
+
+    hygiene = deskpilot(["hygiene", "--json"], data, models_dir, tmp_path, env)
+    assert hygiene.returncode == 0, hygiene.stderr
+    found = json.loads(hygiene.stdout)
+    assert found["conflicts"] == [] and set(found) >= {"stale", "undated", "never_cited", "window"}
+    assert "reset-password" not in {a["source_id"] for a in found["never_cited"]}  # cited by the first answer
+    table = deskpilot(["hygiene"], data, models_dir, tmp_path, env)
+    assert table.returncode == 0 and "Never cited" in table.stdout and "Conflicts: 0" in table.stdout

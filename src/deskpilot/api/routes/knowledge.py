@@ -56,6 +56,21 @@ async def propose(body: ProposeRequest, _staff: Staff, container: ContainerDep) 
     return (await run_in_threadpool(container.gaps.propose, questions)).as_json()  # type: ignore[no-any-return]
 
 
+@router.get("/hygiene/stale")
+async def stale(_staff: Staff, container: ContainerDep) -> dict[str, Any]:
+    """Often-cited articles not updated for a long time, cited undated ones, and never-cited articles."""
+    return (await run_in_threadpool(container.hygiene.stale)).as_json()  # type: ignore[no-any-return]
+
+
+@router.get("/hygiene/conflicts")
+async def conflicts(_staff: Staff, container: ContainerDep, limit: int = Query(100, ge=1, le=1000),
+                    llm: bool = Query(False, description="Also ask the LLM whether each pair really disagrees (slow).")
+                    ) -> dict[str, Any]:
+    """Pairs of highly similar chunks of different sources that disagree on numbers, versions or steps."""
+    found = await run_in_threadpool(container.hygiene.conflicts, llm, limit)
+    return {"items": [c.as_json() for c in found]}
+
+
 @router.get("/kb/solved-tickets")
 async def solved_tickets(_editor: Editor, container: ContainerDep,
                          limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
