@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.db import retry_transient
@@ -49,12 +49,9 @@ def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _day(timestamp: str) -> str:
-    return timestamp[:10]
-
-
 class Analytics:
-    """KPIs from the database; each call reads what it needs in a few queries."""
+    """KPIs from the database, aggregated by the database: a handful of grouped queries whose results are as
+    small as the number of days, languages and reasons, whatever the traffic."""
 
     def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
         self._sessions = sessions
@@ -62,88 +59,69 @@ class Analytics:
     @retry_transient
     def kpis(self, period: Period) -> dict[str, Any]:
         """Every KPI of the period (see the module docstring for the definitions)."""
-        start, end = period.start, period.end
         with self._sessions() as session:
-            conversations = session.execute(
-                select(ConversationRow.id, ConversationRow.language, ConversationRow.ticket_id,
-                       ConversationRow.created_at)
-                .where(ConversationRow.role == "customer", ConversationRow.created_at >= start,
-                       ConversationRow.created_at < end)).all()
-            started = {c.id for c in conversations}
-            outcome = session.execute(
-                select(EventRow.conversation_id, EventRow.kind, EventRow.decision)
-                .join(ConversationRow, ConversationRow.id == EventRow.conversation_id)
-                .where(ConversationRow.role == "customer", ConversationRow.created_at >= start,
-                       ConversationRow.created_at < end, EventRow.kind.in_(("answer", "handoff")))).all()
-            disliked = set(session.scalars(
-                select(FeedbackRow.conversation_id)
-                .join(ConversationRow, ConversationRow.id == FeedbackRow.conversation_id)
-                .where(ConversationRow.created_at >= start, ConversationRow.created_at < end,
-                       FeedbackRow.target == "answer", FeedbackRow.rating == "down")))
-            events = session.execute(
-                select(EventRow.kind, EventRow.at, EventRow.decision, EventRow.reasons, EventRow.confidence,
-                       EventRow.latency_ms, EventRow.target, EventRow.language)
-                .where(EventRow.at >= start, EventRow.at < end,
-                       (EventRow.role == "customer") | EventRow.kind.in_(("shown", "copied")))).all()
+            groups = session.execute(_conversation_groups(period)).all()
+            events = session.execute(_event_groups(period)).all()
             feedback = session.execute(
-                select(FeedbackRow.target, FeedbackRow.rating, FeedbackRow.created_at)
-                .where(FeedbackRow.created_at >= start, FeedbackRow.created_at < end)).all()
+                select(FeedbackRow.target, FeedbackRow.rating, _day(FeedbackRow.created_at), func.count())
+                .where(FeedbackRow.created_at >= period.start, FeedbackRow.created_at < period.end)
+                .group_by(FeedbackRow.target, FeedbackRow.rating, _day(FeedbackRow.created_at))).all()
+            answers = _answers_in(period)
+            total_answers = session.scalar(select(func.count()).where(answers)) or 0
+            latency = {p: _nearest_rank(session, answers, p, total_answers) for p in (50, 95)}
+            bucket_counts = session.execute(select(
+                func.avg(EventRow.confidence),
+                *[func.sum(case((and_(EventRow.confidence >= i / CONFIDENCE_BUCKETS,
+                                      EventRow.confidence < (i + 1) / CONFIDENCE_BUCKETS), 1), else_=0))
+                  for i in range(CONFIDENCE_BUCKETS - 1)],
+                func.sum(case((EventRow.confidence >= (CONFIDENCE_BUCKETS - 1) / CONFIDENCE_BUCKETS, 1), else_=0)),
+            ).where(answers, EventRow.confidence.is_not(None))).one()
 
-        answered: set[str] = set()
-        escalated: set[str] = set()
-        for conversation_id, kind, decision in outcome:
-            if kind == "handoff" or decision == "escalate":
-                escalated.add(conversation_id)
-            elif decision == "answer":
-                answered.add(conversation_id)
-        with_ticket = {c.id for c in conversations if c.ticket_id is not None} | escalated
-        automated = {c for c in answered if c not in escalated and c not in with_ticket and c not in disliked}
         by_day: dict[str, Counter[str]] = {day: Counter() for day in period.days}
         by_language: dict[str, Counter[str]] = defaultdict(Counter)
-        for c in conversations:
-            for bucket in (by_day.setdefault(_day(c.created_at), Counter()), by_language[c.language or "unknown"]):
-                bucket["conversations"] += 1
-                bucket["automated"] += c.id in automated
-                bucket["escalated"] += c.id in escalated
-                bucket["deflected"] += c.id not in with_ticket
+        totals: Counter[str] = Counter()
+        for day, language, count, automated, escalated, ticketed, disliked in groups:
+            values = {"conversations": count, "automated": automated or 0, "escalated": escalated or 0,
+                      "deflected": count - (ticketed or 0), "disliked": disliked or 0}
+            for bucket in (by_day.setdefault(day, Counter()), by_language[language or "unknown"], totals):
+                bucket.update(values)
 
-        answers = [e for e in events if e.kind == "answer"]
         reasons: Counter[str] = Counter()
-        for e in events:
-            if e.kind == "handoff" or (e.kind == "answer" and e.decision == "escalate"):
-                reasons.update(json.loads(e.reasons or "[]"))
-                by_day.setdefault(_day(e.at), Counter())["escalations"] += 1
-            if e.kind == "answer":
-                by_day.setdefault(_day(e.at), Counter())["answers"] += 1
-        escalations = sum(1 for e in events if e.kind == "handoff" or (e.kind == "answer" and e.decision == "escalate"))
-        latencies = [e.latency_ms for e in answers if e.latency_ms is not None]
-        confidences = [e.confidence for e in answers if e.confidence is not None]
-        buckets = [0] * CONFIDENCE_BUCKETS
-        for value in confidences:
-            buckets[min(CONFIDENCE_BUCKETS - 1, max(0, int(value * CONFIDENCE_BUCKETS)))] += 1
+        usage: Counter[tuple[str, str]] = Counter()
+        escalated_answers = escalations = 0
+        for day, kind, decision, reason_text, target, count in events:
+            if kind in ("shown", "copied"):
+                usage[target, kind] += count
+                continue
+            if kind == "handoff" or decision == "escalate":
+                reasons.update({r: count for r in json.loads(reason_text or "[]")})
+                by_day.setdefault(day, Counter())["escalations"] += count
+                escalations += count
+            if kind == "answer":
+                by_day.setdefault(day, Counter())["answers"] += count
+                escalated_answers += count if decision == "escalate" else 0
 
-        ratings = Counter((f.target, f.rating) for f in feedback)
-        for f in feedback:
-            if f.target == "answer":
-                by_day.setdefault(_day(f.created_at), Counter())[f"thumbs_{f.rating}"] += 1
-        usage = Counter((e.target, e.kind) for e in events if e.kind in ("shown", "copied"))
+        ratings: Counter[tuple[str, str]] = Counter()
+        for target, rating, day, count in feedback:
+            ratings[target, rating] += count
+            if target == "answer":
+                by_day.setdefault(day, Counter())[f"thumbs_{rating}"] += count
+        mean, *buckets = bucket_counts
         up, down = ratings["answer", "up"], ratings["answer", "down"]
-        escalated_answers = sum(1 for e in answers if e.decision == "escalate")
-        total = len(conversations)
+        started, automated, escalated = totals["conversations"], totals["automated"], totals["escalated"]
         return {
             "period": period.as_json(),
             "conversations": {
-                "started": total, "automated": len(automated), "deflected": total - len(with_ticket),
-                "escalated": len(escalated), "with_thumbs_down": len(disliked & started),
-                "automation_rate": rate(len(automated), total), "deflection_rate": rate(total - len(with_ticket), total),
-                "escalation_rate": rate(len(escalated), total)},
+                "started": started, "automated": automated, "deflected": totals["deflected"], "escalated": escalated,
+                "with_thumbs_down": totals["disliked"], "automation_rate": rate(automated, started),
+                "deflection_rate": rate(totals["deflected"], started), "escalation_rate": rate(escalated, started)},
             "answers": {
-                "total": len(answers), "escalated": escalated_answers,
-                "escalation_rate": rate(escalated_answers, len(answers)),
-                "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+                "total": total_answers, "escalated": escalated_answers,
+                "escalation_rate": rate(escalated_answers, total_answers),
+                "latency_ms": {"p50": latency[50], "p95": latency[95]},
                 "confidence": {
-                    "mean": round(sum(confidences) / len(confidences), 4) if confidences else None,
-                    "buckets": [{"from": i / CONFIDENCE_BUCKETS, "to": (i + 1) / CONFIDENCE_BUCKETS, "count": n}
+                    "mean": None if mean is None else round(float(mean), 4),
+                    "buckets": [{"from": i / CONFIDENCE_BUCKETS, "to": (i + 1) / CONFIDENCE_BUCKETS, "count": int(n or 0)}
                                 for i, n in enumerate(buckets)]}},
             "escalations": {"total": escalations, "by_reason": dict(reasons.most_common()),
                             "share": {r: rate(n, escalations) for r, n in reasons.most_common()}},
@@ -158,6 +136,67 @@ class Analytics:
                         "thumbs_up": c["thumbs_up"], "thumbs_down": c["thumbs_down"]}
                        for day, c in sorted(by_day.items())],
         }
+
+
+def _day(column: Any) -> Any:
+    """The UTC day (YYYY-MM-DD) of a stored ISO 8601 timestamp, in SQL (constants inline, so that PostgreSQL sees
+    the same expression in SELECT and GROUP BY)."""
+    return func.substr(column, literal_column("1"), literal_column("10"))
+
+
+def _answers_in(period: Period) -> Any:
+    """The WHERE clause of the customers' answers in the period."""
+    return and_(EventRow.kind == "answer", EventRow.role == "customer", EventRow.at >= period.start,
+                EventRow.at < period.end)
+
+
+def _nearest_rank(session: Any, answers: Any, p: float, total: int) -> float | None:
+    """The p-th percentile answer latency by nearest rank, found by the database (ORDER BY ... OFFSET)."""
+    timed = session.scalar(select(func.count()).where(answers, EventRow.latency_ms.is_not(None))) if total else 0
+    if not timed:
+        return None
+    rank = max(1, math.ceil(p / 100 * timed))
+    value = session.scalar(select(EventRow.latency_ms).where(answers, EventRow.latency_ms.is_not(None))
+                           .order_by(EventRow.latency_ms).offset(rank - 1).limit(1))
+    return None if value is None else float(value)
+
+
+def _conversation_groups(period: Period) -> Any:
+    """Customer conversations started in the period, each reduced to its outcome (answered, escalated, ticket,
+    thumbs-down), then counted per day and language."""
+    outcome = (
+        select(ConversationRow.id.label("id"), ConversationRow.language.label("language"),
+               _day(ConversationRow.created_at).label("day"),
+               case((ConversationRow.ticket_id.is_not(None), 1), else_=0).label("ticket"),
+               func.coalesce(func.max(case((or_(EventRow.kind == "handoff", EventRow.decision == "escalate"), 1),
+                                           else_=0)), 0).label("escalated"),
+               func.coalesce(func.max(case((EventRow.decision == "answer", 1), else_=0)), 0).label("answered"),
+               case((exists().where(FeedbackRow.conversation_id == ConversationRow.id, FeedbackRow.target == "answer",
+                                    FeedbackRow.rating == "down"), 1), else_=0).label("down"))
+        .select_from(ConversationRow)
+        .outerjoin(EventRow, and_(EventRow.conversation_id == ConversationRow.id,
+                                  EventRow.kind.in_(("answer", "handoff"))))
+        .where(ConversationRow.role == "customer", ConversationRow.created_at >= period.start,
+               ConversationRow.created_at < period.end)
+        .group_by(ConversationRow.id, ConversationRow.language, ConversationRow.created_at, ConversationRow.ticket_id)
+        .subquery())
+    ticketed = case((or_(outcome.c.ticket == 1, outcome.c.escalated == 1), 1), else_=0)
+    automated = case((and_(outcome.c.answered == 1, outcome.c.escalated == 0, outcome.c.ticket == 0,
+                           outcome.c.down == 0), 1), else_=0)
+    return (select(outcome.c.day, outcome.c.language, func.count(), func.sum(automated), func.sum(outcome.c.escalated),
+                   func.sum(ticketed), func.sum(outcome.c.down))
+            .group_by(outcome.c.day, outcome.c.language))
+
+
+def _event_groups(period: Period) -> Any:
+    """The period's customer answers and hand-offs, and agents' shown/copied outputs, counted per day, kind,
+    decision, reasons and target."""
+    day = _day(EventRow.at)
+    return (select(day, EventRow.kind, EventRow.decision, EventRow.reasons, EventRow.target, func.count())
+            .where(EventRow.at >= period.start, EventRow.at < period.end,
+                   or_(and_(EventRow.role == "customer", EventRow.kind.in_(("answer", "handoff"))),
+                       EventRow.kind.in_(("shown", "copied"))))
+            .group_by(day, EventRow.kind, EventRow.decision, EventRow.reasons, EventRow.target))
 
 
 def _counts(c: Counter[str]) -> dict[str, int]:
