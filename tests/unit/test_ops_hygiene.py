@@ -231,10 +231,11 @@ def test_citations_and_stale_report_on_seeded_events(tmp_path: Path) -> None:
 # -- the LLM check ------------------------------------------------------------------------------------------------
 
 
-class RecordingLLM:
-    """Answers complete_json with scripted values (an exception is raised) and keeps the prompts."""
+class RecordingLLM(LLMClient):
+    """Answers complete_json with scripted values (an exception is raised) and keeps the prompts; parsing into
+    the verdict is the real client's."""
 
-    def __init__(self, *replies: Any) -> None:
+    def __init__(self, *replies: Any) -> None:  # no model behind it
         self.replies = list(replies)
         self.prompts: list[tuple[str, str]] = []
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from deskpilot.assist.answer import Citation, format_sources
 from deskpilot.assist.citations import CitationChecker
@@ -19,7 +19,7 @@ from deskpilot.assist.language import language_name
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.signals import detect_sensitive, negativity
 from deskpilot.config import AssistantSettings
-from deskpilot.errors import InvalidInputError, LLMOutputError, NotFoundError
+from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.ingest.tickets import parse_ticket
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
@@ -217,11 +217,7 @@ class TicketServices:
             text = "\n".join(f"Notes on part {i}:\n{n}" for i, n in enumerate(notes, 1))
             text = self._fit(text, budget)
         system, user = self._prompts.get("summarize").render(ticket=text)
-        value = self._llm().complete_json(system, user, SUMMARY_SCHEMA, max_tokens=300)
-        try:
-            return Summary.model_validate(value)
-        except ValidationError as exc:
-            raise LLMOutputError(f"the summary did not match the expected fields: {exc.errors()[0]['msg']}") from exc
+        return self._llm().complete_model(system, user, Summary, SUMMARY_SCHEMA, "the summary", max_tokens=300)
 
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """The k most relevant articles (distinct sources) for a ticket or text."""

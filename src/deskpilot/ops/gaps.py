@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 from sqlalchemy import and_, or_, select
@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from deskpilot.assist.language import language_name
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import OpsSettings
-from deskpilot.errors import ConfigError, InvalidInputError, LLMError, LLMOutputError, RetrievalError, VectorStoreError
+from deskpilot.errors import ConfigError, InvalidInputError, LLMError, RetrievalError, VectorStoreError
 from deskpilot.helpdesk.models import EventRow
 from deskpilot.ingest.redact import Redactor
 from deskpilot.ops.period import Period
@@ -244,13 +244,8 @@ class ContentGaps:
         system, user = self._prompts.get("gap_article").render(
             company=self._company, language=language_name(self._kb_language),
             questions="\n".join(f"- {text}" for text in texts))
-        value = self._llm().complete_json(system, user, PROPOSAL_SCHEMA, max_tokens=300)
-        try:
-            return Proposal.model_validate(value)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"])
-            raise LLMOutputError(f"the article proposal did not match the expected fields: {where}: {error['msg']}") from exc
+        return self._llm().complete_model(system, user, Proposal, PROPOSAL_SCHEMA, "the article proposal",
+                                          max_tokens=300)
 
     def _cluster(self, groups: list[list[GapQuestion]], vectors: np.ndarray) -> GapCluster:
         counts = np.array([len(g) for g in groups], dtype=np.float64)

@@ -24,14 +24,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, StringConstraints, ValidationError
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import OpsSettings
 from deskpilot.db import retry_transient
-from deskpilot.errors import ConfigError, LLMError, LLMOutputError, PromptError, VectorStoreError
+from deskpilot.errors import ConfigError, LLMError, PromptError, VectorStoreError
 from deskpilot.helpdesk.models import EventRow
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ops.conflicts import Disagreement, Facts, compare, extract
@@ -293,13 +293,7 @@ class KnowledgeHygiene:
         system, user = self._prompts.get("conflict_check").render(
             title_a=conflict.a.title, passage_a=_fence(conflict.a.text), title_b=conflict.b.title,
             passage_b=_fence(conflict.b.text), differences=differences)
-        value = self._llm().complete_json(system, user, VERDICT_SCHEMA, max_tokens=200)
-        try:
-            return Verdict.model_validate(value)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"])
-            raise LLMOutputError(f"the conflict verdict did not match the expected fields: {where}: {error['msg']}") from exc
+        return self._llm().complete_model(system, user, Verdict, VERDICT_SCHEMA, "the conflict verdict", max_tokens=200)
 
     def _chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
         """Ids, texts, metadata and vectors of at most `conflict_max_chunks` chunks, articles first."""

@@ -13,16 +13,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from deskpilot.config import LLMSettings
 from deskpilot.errors import ConfigError, LLMError, LLMOutputError, LLMTimeout
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 logger = logging.getLogger(__name__)
 
@@ -219,3 +221,21 @@ class LLMClient:
         if not isinstance(value, dict):
             raise LLMOutputError("the language model returned JSON that is not an object")
         return value
+
+    def complete_model(self, system: str, user: str, model: type[ModelT], schema: dict[str, Any], what: str,
+                       max_tokens: int | None = None) -> ModelT:
+        """The model's JSON reply parsed into a pydantic model.
+
+        Args:
+            what: what the reply is, for the error message (e.g. "the summary").
+
+        Raises:
+            LLMOutputError: the reply is not JSON, or does not match the model's fields.
+        """
+        value = self.complete_json(system, user, schema, max_tokens=max_tokens)
+        try:
+            return model.model_validate(value)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            raise LLMOutputError(f"{what} did not match the expected fields: {where}: {error['msg']}") from exc
