@@ -119,6 +119,7 @@ function poll(jobId) {
   editor.polling = setTimeout(tick, 0);
 }
 
+/** Start a run (also the article editor's "Ingest now"); resolves to whether it started. */
 async function startIngest() {
   const button = $("dp-ingest");
   button.disabled = true;
@@ -127,9 +128,11 @@ async function startIngest() {
     dpClearError();
     renderProgress({ state: "queued", progress: {} });
     poll(started.job_id);
+    return true;
   } catch (err) {
     button.disabled = false;
     dpShowError(err, "Start ingestion"); // 409: another run is in progress
+    return false;
   }
 }
 
@@ -152,7 +155,8 @@ $("dp-filter").addEventListener("input", renderSources);
 $("dp-sources-refresh").addEventListener("click", loadSources);
 $("dp-ingest").addEventListener("click", startIngest);
 
-dpKeyBar(() => {
+dpKeyBar((me) => {
   loadSources();
   if (!editor.polling) loadLatest();
+  document.dispatchEvent(new CustomEvent("dp:ready", { detail: me })); // editor-tools.js
 });
