@@ -19,6 +19,7 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
 from deskpilot.config import RoutingSettings, Settings, load_routing
 from deskpilot.db import make_engine, make_sessionmaker, unavailable
+from deskpilot.helpdesk.events import EventWriter
 from deskpilot.helpdesk.jobs import IngestJobs
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.ingest.chunking import Chunker
@@ -105,6 +106,11 @@ class Container:
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
         return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def events(self) -> EventWriter:
+        """Usage events written behind the request (agent tool outputs shown)."""
+        return EventWriter(lambda: self.sessions)
 
     @cached_property
     def analytics(self) -> Analytics:

@@ -53,6 +53,7 @@ def create_app(container: Container) -> FastAPI:
         if container.settings.api.widget_key:
             container.keys.ensure(container.settings.api.widget_key, "customer", "widget (public)")
         yield
+        container.events.close()  # usage events still queued
 
     app = FastAPI(title="Deskpilot", version="0.1.0", lifespan=lifespan,
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")

@@ -68,6 +68,7 @@ class ServiceMetrics:
         try:
             self.open_escalations.set(len(container.helpdesk.escalations("open", 500)))
             self.index_chunks.set(container.store.count())
+            container.events.flush()
             kpis = container.analytics.kpis(since(f"{container.settings.ops.metrics_window_hours}h"))
             values = {"conversations_started": kpis["conversations"]["started"],
                       "automation_rate": kpis["conversations"]["automation_rate"],

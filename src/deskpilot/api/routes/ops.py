@@ -42,10 +42,12 @@ async def analytics(_staff: Staff, container: ContainerDep, start: str | None = 
     """KPIs of a period: conversations, automation, deflection, escalations by reason, CSAT, latency,
     confidence, agent tool usage, per language and per day (default: the last 30 days)."""
     period = period_of(start, end, ago)
+    await run_in_threadpool(container.events.flush)
     return await run_in_threadpool(container.analytics.kpis, period)
 
 
 def _review(container: Any, period: Period, reason: str | None, limit: int) -> list[dict[str, Any]]:
+    container.events.flush()  # a flag may refer to an output shown a moment ago
     return container.review.items(period, reason or None, limit)  # type: ignore[no-any-return]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -12,10 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from deskpilot.api.deps import Agent, AnyRole, ContainerDep
 from deskpilot.assist.language import is_handoff_text
 from deskpilot.assist.tickets import TicketText
-from deskpilot.errors import DeskpilotError, InvalidInputError
+from deskpilot.errors import InvalidInputError
 from deskpilot.keys import Principal
-
-logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["helpdesk"])
 
@@ -105,15 +102,13 @@ def _ticket_text(container: Any, ticket_id: int) -> TicketText:
     return TicketText(f"{ticket['subject']}\n\n{thread}", f"ticket {ticket_id}", ticket["subject"])
 
 
-def _shown(request: Request, agent: Principal, ticket_id: int, target: str, output: dict[str, Any]) -> dict[str, Any]:
-    """Record that an agent was shown this output (usage KPIs, and what a later flag refers to). The output is
-    returned even when the record cannot be written: the agent's draft matters more than the count."""
-    container, metrics = request.app.state.container, request.app.state.metrics
-    try:
-        container.helpdesk.record_event("shown", target, agent.key_id, ticket_id, output)
-        metrics.agent_outputs.labels(target, "shown").inc()
-    except DeskpilotError as exc:
-        logger.warning("could not record a shown %s: %s", target, exc)
+def _shown(request: Request, agent: Principal, ticket_id: int, target: str, output: dict[str, Any],
+           recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record that an agent was shown this output, or the `recorded` part of it (usage KPIs, and what a later
+    flag refers to): queued and written within a second, so the suggest path adds no write of its own."""
+    request.app.state.container.events.add("shown", target, agent.key_id, ticket_id,
+                                           output if recorded is None else recorded)
+    request.app.state.metrics.agent_outputs.labels(target, "shown").inc()
     return output
 
 
@@ -141,7 +136,8 @@ async def suggest(ticket_id: int, agent: Agent, container: ContainerDep, request
         found = container.tickets.suggest(_ticket_text(container, ticket_id).query)
         output = {"items": [{"source_id": s.source_id, "title": s.title, "url": s.url, "score": s.score,
                              "snippet": s.snippet} for s in found]}
-        return _shown(request, agent, ticket_id, "suggestion", output)
+        recorded = {"items": [{"source_id": s.source_id, "title": s.title, "score": s.score} for s in found]}
+        return _shown(request, agent, ticket_id, "suggestion", output, recorded)
 
     return await run_in_threadpool(work)
 
