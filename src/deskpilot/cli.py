@@ -353,7 +353,7 @@ def serve(
 
     base = f"http://{host}:{port}"
     for label, path in (("home", "/"), ("customer chat widget", "/widget"), ("agent console", "/agent"),
-                        ("KB editor", "/editor"), ("QA reports", "/qa"), ("API docs", "/docs")):
+                        ("KB editor", "/editor"), ("operations", "/ops"), ("QA reports", "/qa"), ("API docs", "/docs")):
         console.print(f"{label:>22}: {base}{path}", highlight=False)
     if workers > 1:
         _settings()
