@@ -202,6 +202,23 @@ class OpsSettings(BaseModel):
         "(a folder that ingestion reads).")
 
 
+class IntegrationSettings(BaseModel):
+    """The helpdesk system Deskpilot plugs into: the new-ticket webhook, its callback, and actions."""
+
+    webhook_secret: SecretStr | None = Field(
+        None, description="Shared HMAC-SHA256 secret of `POST /v1/webhooks/ticket` (unset: the webhook is off, 503).")
+    webhook_tolerance_s: int = Field(300, ge=1, le=86400, description="A signed request older or newer than this "
+                                     "many seconds is refused (replay protection).")
+    callback_url: str | None = Field(None, description="Where the webhook's result (classification, summary, "
+                                     "suggestions, draft) is delivered (POST, signed with the same secret).")
+    delivery_attempts: int = Field(6, ge=1, le=50, description="Delivery attempts before a result is marked failed.")
+    delivery_backoff_s: float = Field(2.0, gt=0, le=3600, description="First retry delay; it doubles each attempt.")
+    delivery_timeout_s: float = Field(10.0, gt=0, le=300, description="Seconds one delivery attempt may take.")
+    actions_file: Path | None = Field(Path("deploy/actions.yaml"), description="Declared actions (name, description, "
+                                      "JSON schema of parameters, endpoint, auth header, confirmation); unset: none.")
+    action_timeout_s: float = Field(10.0, gt=0, le=300, description="Seconds an action's endpoint may take.")
+
+
 class Settings(BaseSettings):
     """All of Deskpilot's settings."""
 
@@ -239,6 +256,7 @@ class Settings(BaseSettings):
     eval: EvalSettings = Field(default_factory=EvalSettings)  # type: ignore[arg-type]
     api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
     ops: OpsSettings = Field(default_factory=OpsSettings)  # type: ignore[arg-type]
+    integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)  # type: ignore[arg-type]
 
     @property
     def model_files(self) -> Path:

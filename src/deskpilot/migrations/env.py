@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 
 import deskpilot.helpdesk.models
 import deskpilot.ingest.records
+import deskpilot.integrations.models
 import deskpilot.keys  # noqa: F401  (the imports register the tables)
 from deskpilot.db import Base
 

@@ -1,0 +1,1 @@
+"""Integrations with helpdesk systems: vendor exports, the new-ticket webhook, and actions on other services."""
