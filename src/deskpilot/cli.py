@@ -32,6 +32,7 @@ def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files; default: every source in sources.yaml")] = None,
     kind: Annotated[str, typer.Option(help="article|ticket (with PATHs)")] = "article",
     audience: Annotated[str, typer.Option(help="public|internal (with PATHs)")] = "public",
+    fmt: Annotated[str, typer.Option("--format", help="auto|zendesk|freshdesk (with PATHs): vendor export files")] = "auto",
     full: Annotated[bool, typer.Option("--full", help="Drop the index and rebuild from scratch")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table")] = False,
 ) -> None:
@@ -43,10 +44,13 @@ def ingest(
         raise _fail(f"--kind must be article or ticket, not {kind!r}")
     if audience not in ("public", "internal"):
         raise _fail(f"--audience must be public or internal, not {audience!r}")
+    if fmt not in ("auto", "zendesk", "freshdesk"):
+        raise _fail(f"--format must be auto, zendesk or freshdesk, not {fmt!r}")
     settings = _settings()
     try:
         if paths:
-            specs = [SourceSpec(path=p, kind=kind, audience=audience) for p in paths]  # type: ignore[arg-type]
+            specs = [SourceSpec(path=p, kind=kind, audience=audience, format=fmt)  # type: ignore[arg-type]
+                     for p in paths]
         else:
             specs = load_sources(settings.ingest.sources_file)
         container = Container(settings)

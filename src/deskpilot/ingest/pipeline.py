@@ -25,6 +25,7 @@ from deskpilot.ingest.records import FileRecord, IngestRecord, SourceRecord
 from deskpilot.ingest.sources import FoundFile, SourceSpec, discover, root_key
 from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.ingest.tickets import load_ticket_export
+from deskpilot.ingest.vendors import load_vendor_export
 from deskpilot.retrieval.store import ChunkStore
 
 logger = logging.getLogger(__name__)
@@ -182,12 +183,15 @@ class Ingestor:
         parts = [PIPELINE_VERSION, self._model_id, s.tokenizer, str(s.chunk_size), str(s.chunk_overlap),
                  str(self._redact(spec)), self._terms.fingerprint, spec.kind, spec.audience,
                  ",".join(sorted(s.solved_statuses))]
+        if spec.format != "auto":  # vendor files hold both kinds: both redaction settings apply
+            parts += [spec.format, str(self._redact(spec, "article")), str(self._redact(spec, "ticket"))]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
-    def _redact(self, spec: SourceSpec) -> bool:
+    def _redact(self, spec: SourceSpec, kind: str | None = None) -> bool:
         if spec.redact is not None:
             return spec.redact
-        return self._settings.redact_tickets if spec.kind == "ticket" else self._settings.redact_articles
+        kind = kind or spec.kind
+        return self._settings.redact_tickets if kind == "ticket" else self._settings.redact_articles
 
     def _run_source(self, spec: SourceSpec, report: IngestReport, sink: ProgressSink) -> None:
         root = root_key(spec)
@@ -249,7 +253,7 @@ class Ingestor:
         else the work queued and the file record to store once that work is written (None when some
         rows failed, so that the file is read and the failures reported again next time).
         """
-        label = found.source_id if spec.kind == "article" else found.rel_path
+        label = found.source_id if spec.kind == "article" and spec.format == "auto" else found.rel_path
         try:
             size = found.path.stat().st_size
             limit = int(self._settings.max_file_mb * 1024 * 1024)
@@ -273,7 +277,12 @@ class Ingestor:
 
         row_failures: list[Failure] = []
         try:
-            if spec.kind == "article":
+            if spec.format != "auto":
+                docs, row_failures, skipped = load_vendor_export(
+                    spec.format, data, found.path.name, found.path.suffix.lower(), found.path.as_posix(),
+                    spec.audience, self._settings.solved_statuses, label=found.rel_path)
+                report.skipped += skipped
+            elif spec.kind == "article":
                 docs = [load_article(found.path, data, found.source_id, found.path.as_posix(), spec.audience)]
             else:
                 docs, row_failures, skipped = load_ticket_export(
@@ -299,7 +308,7 @@ class Ingestor:
                 report.failed.append(Failure(doc.source_id, f"source id already used by {owner}"))
                 continue
             seen.add(doc.source_id)
-            report.redactions.update(clean_document(doc, self._redact(spec)))
+            report.redactions.update(clean_document(doc, self._redact(spec, doc.kind)))
             chunks = self._chunker.chunk(doc, salt=self._terms.fingerprint)
             content_hash = hashlib.sha256("\n".join(c.chunk_id for c in chunks).encode()).hexdigest()
             previous = existing.get(doc.source_id)

@@ -23,6 +23,9 @@ class SourceSpec(BaseModel):
     audience: Literal["public", "internal"] = "public"
     redact: bool | None = Field(None, description="Override the redaction setting for this source.")
     exclude: list[str] = Field(default_factory=list, description="Glob patterns (relative) to skip.")
+    format: Literal["auto", "zendesk", "freshdesk"] = Field(
+        "auto", description="auto: files by extension as `kind`; zendesk/freshdesk: vendor export JSON/NDJSON "
+        "files, articles and tickets told apart by content (`kind` is then ignored).")
 
     @property
     def label(self) -> str:

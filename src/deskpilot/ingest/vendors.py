@@ -1,0 +1,278 @@
+"""Helpdesk vendor exports (Zendesk, Freshdesk) -> article and ticket SourceDocuments.
+
+A vendor file is JSON (an API response or a list) or NDJSON (one record a line). Articles and tickets are
+told apart by their content, so one folder may hold both. Articles keep their audience (restricted ->
+internal), dates, language and URL; drafts are skipped. Tickets become Deskpilot's normalised `Ticket` and
+then take the same path as generic exports (`ticket_document`, source id ``ticket-<id>``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, Literal
+
+from deskpilot.errors import IngestionError, UnsupportedFormatError
+from deskpilot.ingest.documents import Audience, Failure, Section, SourceDocument
+from deskpilot.ingest.loaders import _sections_from_elements, decode_text
+from deskpilot.ingest.tickets import Ticket, ticket_document
+
+logger = logging.getLogger(__name__)
+
+VendorFormat = Literal["zendesk", "freshdesk"]
+VENDOR_EXTENSIONS = (".json", ".ndjson", ".jsonl")
+_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table"}
+
+
+@dataclass
+class Person:
+    """A user of the helpdesk (side-loaded `users`, `contacts` or `agents`)."""
+
+    name: str = ""
+    email: str = ""
+    role: str = "customer"  # "customer" or "agent"
+
+
+@dataclass
+class Record:
+    """One article or ticket object of an export, with its position and what its container says."""
+
+    kind: Literal["article", "ticket"]
+    data: dict[str, Any]
+    number: int
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Export:
+    """The records and people of one export file."""
+
+    records: list[Record] = field(default_factory=list)
+    people: dict[str, Person] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """What a vendor module provides to the common loader."""
+
+    split: Callable[[Any], Export]
+    article: Callable[[Record, Export, str, Audience], SourceDocument | None]
+    ticket: Callable[[Record, Export], Ticket]
+
+
+def read_payload(data: bytes, name: str, ext: str) -> tuple[Any, list[Failure]]:
+    """The parsed JSON of a file (NDJSON: the list of its lines) and failures of unreadable lines.
+
+    Raises:
+        UnsupportedFormatError: not a .json/.ndjson/.jsonl file.
+        IngestionError: the file as a whole is empty or not JSON.
+    """
+    if ext not in VENDOR_EXTENSIONS:
+        raise UnsupportedFormatError(f"unsupported vendor export format {ext or '(none)'}; "
+                                     "supported: " + " ".join(VENDOR_EXTENSIONS))
+    text = decode_text(data, name)
+    if not text.strip():
+        raise IngestionError("empty file")
+    if ext == ".json":
+        try:
+            return json.loads(text), []
+        except json.JSONDecodeError as exc:
+            raise IngestionError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    rows: list[Any] = []
+    failures: list[Failure] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            failures.append(Failure(f"{name}#line-{number}", f"invalid JSON ({exc.msg})"))
+    return rows, failures
+
+
+def classify(item: Any) -> Literal["article", "ticket"] | None:
+    """Whether an export object is a ticket (has a subject or requester) or an article (has a title)."""
+    if not isinstance(item, dict):
+        return None
+    if any(k in item for k in ("subject", "requester_id", "comments", "conversations")):
+        return "ticket"
+    if "title" in item:
+        return "article"
+    return None
+
+
+def records_of(items: list[Any], context: dict[str, Any] | None = None, start: int = 1) -> list[Record]:
+    """Records of a list of objects, each classified by its content (unknown ones fail later)."""
+    out = []
+    for number, item in enumerate(items, start):
+        kind = classify(item)
+        out.append(Record(kind or "article", item if isinstance(item, dict) else {"__bad__": item},
+                          number, dict(context or {})))
+    return out
+
+
+def load_vendor_export(fmt: VendorFormat, data: bytes, name: str, ext: str, rel_path: str, audience: Audience,
+                       solved_statuses: list[str], label: str = "") -> tuple[list[SourceDocument], list[Failure], int]:
+    """Parse a Zendesk or Freshdesk export file into documents.
+
+    Args:
+        fmt: "zendesk" or "freshdesk".
+        data: the file's bytes.
+        name: the file name (for messages).
+        ext: the lower-case extension, with its dot.
+        rel_path: the path shown on the documents.
+        audience: the source's audience; restricted articles become internal, never the reverse.
+        solved_statuses: ticket statuses that are indexed (after vendor status mapping).
+        label: names records in failures (default rel_path).
+
+    Returns:
+        (documents, per-record failures, number skipped: draft articles and unsolved tickets)
+
+    Raises:
+        IngestionError: the file as a whole is unreadable or not an export of that vendor.
+    """
+    from deskpilot.ingest import freshdesk, zendesk
+
+    vendor = {"zendesk": zendesk.VENDOR, "freshdesk": freshdesk.VENDOR}[fmt]
+    payload, failures = read_payload(data, name, ext)
+    export = vendor.split(payload)
+    label = label or rel_path
+    documents: list[SourceDocument] = []
+    tickets: list[tuple[int, Ticket]] = []
+    skipped = 0
+    for record in export.records:
+        row_label = f"{label}#row-{record.number}"
+        if classify(record.data) is None:
+            failures.append(Failure(row_label, f"not a {fmt} article or ticket (no title or subject)"))
+            continue
+        try:
+            if record.kind == "ticket":
+                tickets.append((record.number, vendor.ticket(record, export)))
+                continue
+            doc = vendor.article(record, export, rel_path, audience)
+        except ValueError as exc:
+            failures.append(Failure(row_label, f"malformed {fmt} {record.kind}: {exc}"))
+            continue
+        if doc is None:
+            skipped += 1
+        else:
+            documents.append(doc)
+    ticket_docs, ticket_skipped = _ticket_documents(tickets, export, rel_path, audience, solved_statuses,
+                                                    label, failures)
+    return documents + ticket_docs, failures, skipped + ticket_skipped
+
+
+def _ticket_documents(tickets: list[tuple[int, Ticket]], export: Export, rel_path: str, audience: Audience,
+                      solved_statuses: list[str], label: str,
+                      failures: list[Failure]) -> tuple[list[SourceDocument], int]:
+    # As for generic exports, every ticket is redacted with every person of the export.
+    people = {n for _, t in tickets for n in t.people()}
+    people |= {n for p in export.people.values() for n in (p.name, p.email) if n}
+    names = sorted(people)
+    solved = {s.lower() for s in solved_statuses}
+    seen: set[str] = set()
+    documents: list[SourceDocument] = []
+    skipped = 0
+    for number, ticket in tickets:
+        if ticket.source_id in seen:
+            failures.append(Failure(ticket.source_id, f"duplicate ticket id in {label} (row {number})"))
+            continue
+        seen.add(ticket.source_id)
+        if ticket.status not in solved:
+            skipped += 1
+            continue
+        document = ticket_document(ticket, rel_path, audience)
+        document.personal_names = names
+        documents.append(document)
+    return documents, skipped
+
+
+# -- shared field helpers ------------------------------------------------------------------------
+
+
+def record_id(item: dict[str, Any], what: str) -> str:
+    """The object's id as text; ValueError when missing or not a plain id."""
+    value = item.get("id")
+    if value is None or isinstance(value, bool) or not _ID_RE.fullmatch(str(value).strip()):
+        raise ValueError(f"missing or invalid {what} id")
+    return str(value).strip()
+
+
+def text(value: Any) -> str:
+    """A field as stripped text ('' for None)."""
+    return "" if value is None else str(value).strip()
+
+
+def iso_date(*values: Any) -> str:
+    """The YYYY-MM-DD date of the first value that has one ('' when none)."""
+    for value in values:
+        match = _DATE_RE.match(text(value))
+        if match:
+            return match.group(0)
+    return ""
+
+
+def language(locale: Any) -> str:
+    """A locale as Deskpilot's language code: ``en-us`` -> ``en``, ``pt_BR`` -> ``pt``."""
+    return re.split(r"[-_]", text(locale).lower(), maxsplit=1)[0]
+
+
+def tags(value: Any) -> str:
+    """Labels or tags as one comma-separated string."""
+    if isinstance(value, list):
+        return ",".join(text(t) for t in value if text(t))
+    return text(value)
+
+
+def html_sections(html: str) -> list[Section]:
+    """HTML cleaned to sections exactly as .html articles are (headings kept as section headings)."""
+    from unstructured.partition.html import partition_html
+
+    if not html.strip():
+        return []
+    _, sections = _sections_from_elements(partition_html(text=html, languages=[""]), False)
+    return [s for s in sections if s.text.strip()]
+
+
+class _TextParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of a short HTML fragment (a ticket message): tags dropped, one line per block."""
+    if "<" not in html:
+        return html.strip()
+    parser = _TextParser()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def message_text(item: dict[str, Any], *plain_keys: str, html_key: str) -> str:
+    """A message's plain text: the first plain-text field present, else the HTML field cleaned."""
+    for key in plain_keys:
+        value = text(item.get(key))
+        if value:
+            return value
+    return html_to_text(text(item.get(html_key)))
