@@ -8,6 +8,9 @@ export DO_NOT_TRACK := 1
 export RAGAS_DO_NOT_TRACK := true
 # The chat widget's public key for the local demo (customer role only). Set your own in production.
 export DESKPILOT_API__WIDGET_KEY ?= dp_demo_widget_public_key_local_only
+# The demo identity service that the password-reset action (deploy/actions.yaml) calls. Point the action at
+# your own service, with your own token, in production.
+export DESKPILOT_IDENTITY_TOKEN ?= dp_demo_identity_token_local_only
 # llama-cpp-python compiles llama.cpp for this CPU. AMX is switched off: virtual machines often advertise
 # AMX without enabling it, and its instructions then crash (SIGILL).
 export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
@@ -31,6 +34,8 @@ models: $(VENV)/.installed
 run: install
 	$(BIN)/deskpilot ingest
 	$(BIN)/deskpilot keys demo
+	$(BIN)/python -m deskpilot.integrations.identity --port 8765 & identity=$$!; \
+	trap 'kill $$identity 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/deskpilot serve --host 127.0.0.1 --port 8000
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).

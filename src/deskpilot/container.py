@@ -28,6 +28,7 @@ from deskpilot.ingest.pipeline import Ingestor
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.redact import Redactor
 from deskpilot.ingest.terms import TermNormalizer
+from deskpilot.integrations.webhooks import WebhookService
 from deskpilot.keys import KeyStore
 from deskpilot.ops.analytics import Analytics
 from deskpilot.ops.articles import TicketArticles
@@ -106,6 +107,18 @@ class Container:
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
         return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def actions(self) -> Any:  # actions: deskpilot.integrations.actions.Actions
+        """Declared actions (password reset, ...) run for customers in a conversation.
+
+        Raises:
+            ConfigError: the actions file is invalid.
+        """
+        from deskpilot.integrations.actions import Actions, load_actions
+
+        integrations = self.settings.integrations
+        return Actions(load_actions(integrations.actions_file), self.sessions, integrations.action_timeout_s)
 
     @cached_property
     def events(self) -> EventWriter:
@@ -249,3 +262,9 @@ class Container:
         configure_unstructured(self.settings.model_files)
         return Ingestor(self.store, self.record, self.chunker, self.terms, self.settings.ingest,
                         self.embedding_model_id, batch_chunks=self.settings.index.upsert_batch)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        """The new-ticket webhook: intake, processing and delivery to the callback URL."""
+        return WebhookService(lambda: self.sessions, lambda: self.tickets, lambda: self.helpdesk,
+                              self.settings.integrations)

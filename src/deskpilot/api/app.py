@@ -20,6 +20,7 @@ from deskpilot.api.deps import require
 from deskpilot.api.limits import RateLimiter
 from deskpilot.api.metrics import ServiceMetrics
 from deskpilot.api.routes import ask, health, kb, knowledge, ops, pages, qa, tickets
+from deskpilot.api.routes import webhooks as webhook_routes
 from deskpilot.container import Container
 from deskpilot.errors import (
     ConfigError,
@@ -47,13 +48,16 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.sessions  # noqa: B018  (tables exist before the first request)
+        container.actions  # noqa: B018  (a bad actions file is a clear error at start, not on a customer's ask)
         if container.settings.api.threads:
             # Blocking work (retrieval, the model, the database) runs in this many threads per worker.
             to_thread.current_default_thread_limiter().total_tokens = container.settings.api.threads
         if container.settings.api.widget_key:
             container.keys.ensure(container.settings.api.widget_key, "customer", "widget (public)")
+        container.webhooks.start()  # resumes processing and deliveries left by a previous run
         yield
         container.events.close()  # usage events still queued
+        container.webhooks.close()
 
     app = FastAPI(title="Deskpilot", version="0.1.0", lifespan=lifespan,
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")
@@ -96,6 +100,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(qa.router)
     app.include_router(ops.router)
     app.include_router(knowledge.router)
+    app.include_router(webhook_routes.router)
     if (pages.WEB / "static").is_dir():
         app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
     app.include_router(pages.router)  # last: its /{page} route must not shadow the API

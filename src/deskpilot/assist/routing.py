@@ -8,9 +8,9 @@ from typing import Literal
 from deskpilot.config import RoutingSettings
 
 REASONS = ("no_relevant_source", "low_support", "user_requested_human", "negative_sentiment", "sensitive_topic",
-           "injection_suspected", "llm_unavailable")
+           "injection_suspected", "llm_unavailable", "action_failed")
 Reason = Literal["no_relevant_source", "low_support", "user_requested_human", "negative_sentiment",
-                 "sensitive_topic", "injection_suspected", "llm_unavailable"]
+                 "sensitive_topic", "injection_suspected", "llm_unavailable", "action_failed"]
 
 
 @dataclass(frozen=True)

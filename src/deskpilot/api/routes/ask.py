@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -54,6 +55,13 @@ class CitationOut(BaseModel):
     snippet: str
 
 
+class ActionOut(BaseModel):
+    """The declared action this turn was part of (docs/actions.md)."""
+
+    name: str
+    status: Literal["collecting", "confirming", "succeeded", "failed", "cancelled"]
+
+
 class AskResponse(BaseModel):
     """The answer (the `deskpilot ask --json` object) plus what evaluation and agents need to see."""
 
@@ -68,6 +76,7 @@ class AskResponse(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     conversation_id: str | None = Field(None, description="Send it back to continue the conversation.")
     ticket_id: int | None = Field(None, description="The ticket a human will answer, when the conversation was escalated.")
+    action: ActionOut | None = Field(None, description="Set when the turn was a step of an action (password reset...).")
 
 
 def effective_role(principal: Principal, requested: str | None) -> str:
@@ -94,6 +103,7 @@ class _Turn:
         self.question = body.question
         self.role = effective_role(principal, body.role)
         self.record = body.record or not principal.staff
+        self.key_id = principal.key_id
         self.history = [t.model_dump() for t in body.history]
         self.conversation_id = body.conversation_id
         self.starting: tuple[str, str] | None = None
@@ -106,12 +116,36 @@ class _Turn:
             self.starting = (principal.key_id, self.role)
 
     def answer(self, on_token: Any = None) -> AskResponse:
+        action = self._action(on_token)
+        if action is not None:
+            return action
         answer = self.container.assistant.answer(self.question, self.history, self.role, on_token=on_token)
         ticket_id = None
         if self.record and self.conversation_id:
             ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer,
                                                             self.starting)
         return to_response(answer, self.conversation_id, ticket_id)
+
+    # --- actions (deskpilot.integrations.actions, docs/actions.md) ---
+    def _action(self, on_token: Any) -> AskResponse | None:
+        """The turn as a step of a declared action, recorded like an answer; None for a normal answer."""
+        if self.role != "customer" or not self.record or not self.conversation_id:
+            return None
+        started = time.perf_counter()
+        turn = self.container.actions.handle(self.conversation_id, self.key_id, self.question)
+        if turn is None:
+            return None
+        answer = Answer(answer=turn.reply, citations=[], confidence=0.0 if turn.escalate else 1.0,
+                        decision="escalate" if turn.escalate else "answer", reasons=turn.reasons,
+                        language=turn.language, timings={"total_ms": (time.perf_counter() - started) * 1000})
+        ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer, self.starting)
+        answer.answer = turn.with_ticket(ticket_id)
+        if on_token is not None:
+            on_token(answer.answer)
+        response = to_response(answer, self.conversation_id, ticket_id)
+        response.action = ActionOut(name=turn.action, status=turn.status)  # type: ignore[arg-type]
+        return response
+    # --- end actions ---
 
 
 @router.post("/ask", response_model=AskResponse)

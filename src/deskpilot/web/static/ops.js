@@ -11,7 +11,7 @@ const ops = { from: "", to: "", reason: "", data: null, drawnWidth: 0, figures: 
 const REASONS = {
   no_relevant_source: "No relevant source", low_support: "Low support", user_requested_human: "Asked for a person",
   negative_sentiment: "Negative sentiment", sensitive_topic: "Sensitive topic", injection_suspected: "Injection suspected",
-  llm_unavailable: "LLM unavailable",
+  llm_unavailable: "LLM unavailable", action_failed: "Action failed",
 };
 const KINDS = { escalation: "Escalation", thumbs_down: "Thumbs-down", agent_flag: "Agent flag" };
 const TOOLS = { draft: "Drafts", summary: "Summaries", suggestion: "Suggestions" };
