@@ -124,6 +124,21 @@ def test_password_reset_end_to_end(service: tuple, identity: IdentityServer) -> 
     assert after.get("action") is None
 
 
+def test_the_audit_log_is_readable_by_admins_only(service: tuple, identity: IdentityServer) -> None:
+    client, container, headers = service
+    chat = Chat(client, headers)
+    chat.say(f"I forgot my password, my e-mail is {KNOWN}")
+    chat.say("yes")
+    admin = {"Authorization": f"Bearer {container.keys.create('admin', 'a')[1]}"}
+    items = client.get("/v1/actions/audit", params={"conversation_id": chat.id}, headers=admin).json()["items"]
+    assert [(i["action"], i["outcome"], i["http_status"], i["key_id"]) for i in items] == \
+        [("password_reset", "succeeded", 202, headers["key_id"])]
+    assert KNOWN not in str(items) and items[0]["params"]["account"].startswith("j***@")
+    agent = {"Authorization": f"Bearer {container.keys.create('agent', 'g')[1]}"}
+    assert client.get("/v1/actions/audit", headers=agent).status_code == 403
+    assert client.get("/v1/actions/audit", headers={"Authorization": headers["Authorization"]}).status_code == 403
+
+
 def test_no_cancels_and_nothing_is_called(service: tuple, identity: IdentityServer) -> None:
     client, container, headers = service
     chat = Chat(client, headers)

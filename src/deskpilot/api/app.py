@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deskpilot.api.deps import require
 from deskpilot.api.limits import RateLimiter
 from deskpilot.api.metrics import ServiceMetrics
-from deskpilot.api.routes import ask, health, kb, knowledge, ops, pages, qa, tickets
+from deskpilot.api.routes import actions, ask, health, kb, knowledge, ops, pages, qa, tickets
 from deskpilot.api.routes import webhooks as webhook_routes
 from deskpilot.container import Container
 from deskpilot.errors import (
@@ -100,6 +100,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(qa.router)
     app.include_router(ops.router)
     app.include_router(knowledge.router)
+    app.include_router(actions.router)
     app.include_router(webhook_routes.router)
     if (pages.WEB / "static").is_dir():
         app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
