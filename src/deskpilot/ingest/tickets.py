@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,16 +219,29 @@ def load_ticket_export(data: bytes, name: str, ext: str, rel_path: str, audience
             tickets.append((number, parse_ticket(row)))
         except ValueError as exc:
             failures.append(Failure(row_label, f"malformed ticket row: {exc}"))
-    # Agents and customers are named across tickets (an internal note cites a colleague): every ticket
-    # is redacted with every person of the export.
-    people = sorted({name for _, ticket in tickets for name in ticket.people()})
+    documents, skipped = ticket_documents(tickets, rel_path, audience, solved_statuses, label or rel_path, failures)
+    return documents, failures, skipped
+
+
+def ticket_documents(tickets: list[tuple[int, Ticket]], rel_path: str, audience: Audience, solved_statuses: list[str],
+                     label: str, failures: list[Failure],
+                     more_names: Iterable[str] = ()) -> tuple[list[SourceDocument], int]:
+    """Documents of the solved tickets of one export (numbered rows); duplicates become failures.
+
+    Agents and customers are named across tickets (an internal note cites a colleague): every ticket is
+    redacted with every person of the export, and with `more_names` (e.g. a vendor's side-loaded users).
+
+    Returns:
+        (documents, number of unsolved tickets skipped)
+    """
+    people = sorted({name for _, ticket in tickets for name in ticket.people()} | set(more_names))
     documents: list[SourceDocument] = []
     skipped = 0
     seen: set[str] = set()
     solved = {s.lower() for s in solved_statuses}
     for number, ticket in tickets:
         if ticket.source_id in seen:
-            failures.append(Failure(ticket.source_id, f"duplicate ticket id in {label or rel_path} (row {number})"))
+            failures.append(Failure(ticket.source_id, f"duplicate ticket id in {label} (row {number})"))
             continue
         seen.add(ticket.source_id)
         if ticket.status not in solved:
@@ -236,7 +250,7 @@ def load_ticket_export(data: bytes, name: str, ext: str, rel_path: str, audience
         document = ticket_document(ticket, rel_path, audience)
         document.personal_names = people
         documents.append(document)
-    return documents, failures, skipped
+    return documents, skipped
 
 
 def ticket_document(ticket: Ticket, rel_path: str, audience: Audience) -> SourceDocument:

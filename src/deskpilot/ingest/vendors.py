@@ -19,7 +19,7 @@ from typing import Any, Literal
 from deskpilot.errors import IngestionError, UnsupportedFormatError
 from deskpilot.ingest.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import _sections_from_elements, decode_text
-from deskpilot.ingest.tickets import Ticket, ticket_document
+from deskpilot.ingest.tickets import Ticket, ticket_documents
 
 logger = logging.getLogger(__name__)
 
@@ -164,34 +164,10 @@ def load_vendor_export(fmt: VendorFormat, data: bytes, name: str, ext: str, rel_
             skipped += 1
         else:
             documents.append(doc)
-    ticket_docs, ticket_skipped = _ticket_documents(tickets, export, rel_path, audience, solved_statuses,
-                                                    label, failures)
+    vendor_names = (n for p in export.people.values() for n in (p.name, p.email) if n)
+    ticket_docs, ticket_skipped = ticket_documents(tickets, rel_path, audience, solved_statuses, label, failures,
+                                                   vendor_names)
     return documents + ticket_docs, failures, skipped + ticket_skipped
-
-
-def _ticket_documents(tickets: list[tuple[int, Ticket]], export: Export, rel_path: str, audience: Audience,
-                      solved_statuses: list[str], label: str,
-                      failures: list[Failure]) -> tuple[list[SourceDocument], int]:
-    # As for generic exports, every ticket is redacted with every person of the export.
-    people = {n for _, t in tickets for n in t.people()}
-    people |= {n for p in export.people.values() for n in (p.name, p.email) if n}
-    names = sorted(people)
-    solved = {s.lower() for s in solved_statuses}
-    seen: set[str] = set()
-    documents: list[SourceDocument] = []
-    skipped = 0
-    for number, ticket in tickets:
-        if ticket.source_id in seen:
-            failures.append(Failure(ticket.source_id, f"duplicate ticket id in {label} (row {number})"))
-            continue
-        seen.add(ticket.source_id)
-        if ticket.status not in solved:
-            skipped += 1
-            continue
-        document = ticket_document(ticket, rel_path, audience)
-        document.personal_names = names
-        documents.append(document)
-    return documents, skipped
 
 
 # -- shared field helpers ------------------------------------------------------------------------
