@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from deskpilot.cli_common import console, fail, load_settings
+from deskpilot.cli_common import console, err, fail, load_settings
 from deskpilot.errors import DeskpilotError
 from deskpilot.ops.period import Period, between, since
 
@@ -106,8 +106,13 @@ def gaps(
 ) -> None:
     """Content gaps: unanswered and low-confidence questions, clustered and ranked by volume."""
     period = _period(None, None, ago, 7)
+    container = _container()
+    if propose and container.settings.ops.gap_proposals:
+        err.print(f"proposing articles for up to {container.settings.ops.gap_proposals} clusters with the LLM "
+                  "(a local model takes 10-30 s each; --no-propose skips this)", highlight=False)
     try:
-        report = _container().gaps.report(period, propose).as_json()
+        with err.status("finding content gaps"):
+            report = container.gaps.report(period, propose).as_json()
     except DeskpilotError as exc:
         raise fail(str(exc)) from None
     if as_json:
