@@ -24,7 +24,6 @@ app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_
 models_app = typer.Typer(help="Local model and tokenizer files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
-_register_ops(app)
 
 
 @app.command()
@@ -365,6 +364,9 @@ def serve(
                     log_level="info")
     else:
         uvicorn.run(create_app(_container()), host=host, port=port, log_level="info")
+
+
+_register_ops(app)  # after the core commands, so that --help lists those first
 
 
 def main() -> None:
