@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,6 +162,29 @@ def parse_ticket(row: dict[str, Any]) -> Ticket:
     )
 
 
+def parse_json(text: str) -> Any:
+    """A whole JSON document.
+
+    Raises:
+        IngestionError: not JSON (with the line and column).
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IngestionError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+
+
+def parse_json_lines(text: str) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, value, error) for each non-blank line of NDJSON/JSONL; error is None when it parsed."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), None
+        except json.JSONDecodeError as exc:
+            yield number, None, f"invalid JSON ({exc.msg})"
+
+
 def read_rows(data: bytes, name: str, ext: str) -> list[dict[str, Any]]:
     """The raw rows of an export file; raises IngestionError when the file as a whole is unreadable."""
     if ext not in TICKET_EXTENSIONS:
@@ -171,25 +194,15 @@ def read_rows(data: bytes, name: str, ext: str) -> list[dict[str, Any]]:
     if not text.strip():
         raise IngestionError("empty file")
     if ext == ".json":
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise IngestionError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        payload = parse_json(text)
         if isinstance(payload, dict):
             payload = _first(payload, "tickets", "data", "results", "items")
         if not isinstance(payload, list):
             raise IngestionError("expected a JSON array of tickets (or an object with a 'tickets' array)")
         return payload
     if ext in (".jsonl", ".ndjson"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                rows.append({"__error__": f"line {number}: invalid JSON ({exc.msg})"})
-        return rows
+        return [value if error is None else {"__error__": f"line {number}: {error}"}
+                for number, value, error in parse_json_lines(text)]
     try:
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames:

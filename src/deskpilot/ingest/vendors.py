@@ -8,7 +8,6 @@ then take the same path as generic exports (`ticket_document`, source id ``ticke
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any, Literal
 from deskpilot.errors import IngestionError, UnsupportedFormatError
 from deskpilot.ingest.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import _sections_from_elements, decode_text
-from deskpilot.ingest.tickets import Ticket, ticket_documents
+from deskpilot.ingest.tickets import Ticket, parse_json, parse_json_lines, ticket_documents
 
 logger = logging.getLogger(__name__)
 
@@ -81,19 +80,14 @@ def read_payload(data: bytes, name: str, ext: str) -> tuple[Any, list[Failure]]:
     if not text.strip():
         raise IngestionError("empty file")
     if ext == ".json":
-        try:
-            return json.loads(text), []
-        except json.JSONDecodeError as exc:
-            raise IngestionError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        return parse_json(text), []
     rows: list[Any] = []
     failures: list[Failure] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            failures.append(Failure(f"{name}#line-{number}", f"invalid JSON ({exc.msg})"))
+    for number, value, error in parse_json_lines(text):
+        if error is None:
+            rows.append(value)
+        else:
+            failures.append(Failure(f"{name}#line-{number}", error))
     return rows, failures
 
 
