@@ -248,12 +248,16 @@ class Actions:
                 return spec, language
         return None
 
-    def handle(self, conversation_id: str, key_id: str, question: str) -> ActionTurn | None:
+    def handle(self, conversation_id: str, key_id: str, question: str, new: bool = False) -> ActionTurn | None:
         """Run one step of the conversation's action, or start one; None when the turn is not about an action
-        (nothing running and no trigger, or the customer moved on: the running action is then cancelled)."""
+        (nothing running and no trigger, or the customer moved on: the running action is then cancelled).
+
+        Args:
+            new: the conversation starts with this turn (nothing can be running: no database read).
+        """
         if not self.specs:
             return None
-        run = self._open_run(conversation_id)
+        run = None if new else self._open_run(conversation_id)
         if run is None:
             found = self.match(question)
             if found is None:

@@ -132,7 +132,8 @@ class _Turn:
         if self.role != "customer" or not self.record or not self.conversation_id:
             return None
         started = time.perf_counter()
-        turn = self.container.actions.handle(self.conversation_id, self.key_id, self.question)
+        turn = self.container.actions.handle(self.conversation_id, self.key_id, self.question,
+                                             new=self.starting is not None)
         if turn is None:
             return None
         answer = Answer(answer=turn.reply, citations=[], confidence=0.0 if turn.escalate else 1.0,
