@@ -11,9 +11,11 @@ export DESKPILOT_API__WIDGET_KEY ?= dp_demo_widget_public_key_local_only
 # The demo identity service that the password-reset action (deploy/actions.yaml) calls. Point the action at
 # your own service, with your own token, in production.
 export DESKPILOT_IDENTITY_TOKEN ?= dp_demo_identity_token_local_only
-# llama-cpp-python compiles llama.cpp for this CPU. AMX is switched off: virtual machines often advertise
-# AMX without enabling it, and its instructions then crash (SIGILL).
-export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
+# llama-cpp-python compiles llama.cpp for this CPU, AMX included where the CPU has it (prompt processing about
+# 1.5x faster on Sapphire Rapids). GCC 12 drops the stores that build the AMX tile configuration before
+# `ldtilecfg` (dead-store elimination does not see the instruction read them), which ends in SIGILL at the first
+# tile instruction; -fno-dse -fno-tree-dse keeps them. Without AMX the flags change nothing that matters.
+export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-fno-tree-dse -fno-dse' -DCMAKE_CXX_FLAGS='-fno-tree-dse -fno-dse'
 
 CHROMA_SERVER_TESTS = tests/integration/test_ingest_pipeline.py tests/integration/test_retrieval_audience.py \
 	tests/integration/test_assistant_fake_llm.py tests/api tests/security/test_permission_probes.py

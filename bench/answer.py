@@ -118,6 +118,13 @@ def answer_runs(container: Container, questions: list[str]) -> dict[str, float]:
             "overhead_p95_ms": percentile(overheads, 95), "answered": answered, "questions": len(questions)}
 
 
+def llama_cpu_features() -> str:
+    """The CPU features llama.cpp was built with (AMX_INT8 = 1 when its AMX kernels are in)."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode().strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=60)
-    parser.add_argument("--questions", type=int, default=8)
+    parser.add_argument("--questions", type=int, default=12)
     parser.add_argument("--model", default=None, help="local model name (default: the configured default)")
     parser.add_argument("--skip-llm", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
@@ -149,11 +156,13 @@ def main() -> None:
             if not args.skip_llm:
                 container.assistant.answer("warm up: how do I reset my password?")
                 result = answer_runs(container, questions)
-                out["local_llm"] = {"model": model_name, **result}
+                out["local_llm"] = {"model": model_name, "llama_cpp_cpu": llama_cpu_features(), **result}
                 rows.append((f"answer first token p50, local {model_name} (in-process)",
                              f"{result['first_token_p50_ms'] / 1000:.2f} s", "target ≤ 2 s"))
                 rows.append(("answer total p50 (local)", f"{result['total_p50_ms'] / 1000:.2f} s",
                              f"{result['answered']}/{result['questions']} answered"))
+                rows.append(("llama.cpp matrix kernels", "AMX" if "AMX_INT8 = 1" in llama_cpu_features() else "AVX",
+                             "AMX when the CPU has it (Makefile)"))
             if not args.skip_server:
                 port = free_port()
                 gguf = container.settings.model_files / local_model(model_name).target

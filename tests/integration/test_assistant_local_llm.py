@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,21 @@ def test_real_summary_of_an_ingested_ticket(assistant_container: Container) -> N
     summary = services.summarize(services.load("ticket-1016"))
     assert summary.problem and summary.status and summary.next_action
     assert summary.sentiment in ("positive", "neutral", "negative", "angry")
+
+
+def test_answers_from_several_threads_with_embeddings_in_between_stay_correct(assistant_container: Container) -> None:
+    # Regression: llama.cpp's AMX kernels trust a per-thread tile configuration that ONNX Runtime's int8
+    # kernels (the embeddings) overwrite; generations on request threads then produced garbage after the
+    # first embedding. The model now runs on its own thread; this runs answers from request threads with
+    # embeddings before, between and beside them.
+    container = assistant_container
+    questions = {"How long is a password reset link valid?": "60", "How do I connect Slack?": "Integrations"}
+
+    def ask(question: str) -> tuple[str, str]:
+        container.embeddings.embed_documents([f"{question} (embedded on this thread first)"])
+        return question, container.assistant.answer(question).answer
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(ask, [*questions, *questions]))
+    for question, answer in results:
+        assert questions[question] in answer, (question, answer)

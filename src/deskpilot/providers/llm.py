@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -33,6 +34,30 @@ def _role(message: BaseMessage) -> str:
     return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
 
 
+class _ModelThread:
+    """One daemon thread that runs every call into the llama.cpp context, in order.
+
+    llama.cpp's AMX kernels load the CPU's tile configuration once per thread and then trust it. ONNX Runtime
+    (the local embeddings) configures the same tile registers for its own int8 kernels on whatever thread
+    calls it, so a generation run on a request thread right after an embedding read garbage tiles and wrote
+    garbage text (seen on Sapphire Rapids). Keeping llama.cpp on its own thread keeps the two apart; it also
+    serialises generations, which one llama context needs anyway.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="deskpilot-llama", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._jobs.get()()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Queue job to run on the model thread."""
+        self._jobs.put(job)
+
+
 class LlamaCppChat(BaseChatModel):
     """A GGUF model run in-process with llama-cpp-python (chat template from the GGUF file)."""
 
@@ -44,13 +69,15 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 320
     temperature: float = 0.1
     _llama: Any = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _thread: Any = PrivateAttr(default=None)
+    _thread_lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
     def _model(self) -> Any:
+        """The llama context; loaded on the model thread at first use."""
         if self._llama is None:
             try:
                 from llama_cpp import Llama
@@ -61,6 +88,12 @@ class LlamaCppChat(BaseChatModel):
             self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads or os.cpu_count(),
                                 n_batch=512, verbose=False, seed=0)
         return self._llama
+
+    def _model_thread(self) -> _ModelThread:
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = _ModelThread()
+            return self._thread
 
     def _params(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -80,16 +113,36 @@ class LlamaCppChat(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        with self._lock:  # one llama context: one generation at a time
-            llama = self._model()
-            for part in llama.create_chat_completion(stream=True, **self._params(messages, stop, kwargs)):
-                delta = part["choices"][0].get("delta", {}).get("content") or ""
-                if not delta:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+        params = self._params(messages, stop, kwargs)
+        parts: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        stopped = threading.Event()  # set when the caller stops reading: the generation ends at the next token
+
+        def generate() -> None:
+            try:
+                for part in self._model().create_chat_completion(stream=True, **params):
+                    if stopped.is_set():
+                        break
+                    delta = part["choices"][0].get("delta", {}).get("content") or ""
+                    if delta:
+                        parts.put(("text", delta))
+                parts.put(("end", None))
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                parts.put(("error", exc))
+
+        self._model_thread().submit(generate)
+        try:
+            while True:
+                kind, value = parts.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=value))
                 if run_manager is not None:
-                    run_manager.on_llm_new_token(delta, chunk=chunk)
+                    run_manager.on_llm_new_token(value, chunk=chunk)
                 yield chunk
+        finally:
+            stopped.set()
 
 
 _SOURCE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
