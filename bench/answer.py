@@ -3,6 +3,7 @@ OpenAI-compatible server on loopback. Prints a table and writes JSON to bench/re
 
     .venv/bin/python bench/answer.py                      # 10k and 100k chunks, local LLM, loopback server
     .venv/bin/python bench/answer.py --sizes 10000 --skip-server
+    .venv/bin/python bench/answer.py --sizes "" --skip-server --quantization shipped   # pair with the Q4_K_M file
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 from deskpilot.config import EmbeddingSettings, IngestSettings, LLMSettings, Settings  # noqa: E402
 from deskpilot.container import Container  # noqa: E402
 from deskpilot.ingest.sources import SourceSpec  # noqa: E402
-from deskpilot.providers.model_files import local_model  # noqa: E402
+from deskpilot.providers.model_files import local_model_file  # noqa: E402
 
 QUESTIONS = [
     "How long is a password reset link valid?", "How do I turn on two-factor authentication?",
@@ -137,6 +138,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--questions", type=int, default=12)
     parser.add_argument("--model", default=None, help="local model name (default: the configured default)")
+    parser.add_argument("--quantization", default="auto", choices=["auto", "q8_0", "shipped"],
+                        help="which local GGUF file runs (DESKPILOT_LLM__QUANTIZATION)")
     parser.add_argument("--skip-llm", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
     args = parser.parse_args()
@@ -148,7 +151,9 @@ def main() -> None:
     if not args.skip_llm or not args.skip_server:
         tmp = Path(tempfile.mkdtemp())
         try:
-            llm_kwargs = {"model": args.model} if args.model else {}
+            llm_kwargs: dict[str, object] = {"quantization": args.quantization}
+            if args.model:
+                llm_kwargs["model"] = args.model
             container = Container(settings_for(tmp, **llm_kwargs))
             container.ingestor.run([SourceSpec(path=REPO / "kb" / "articles"),
                                     SourceSpec(path=REPO / "kb" / "tickets", kind="ticket")])
@@ -156,16 +161,20 @@ def main() -> None:
             if not args.skip_llm:
                 container.assistant.answer("warm up: how do I reset my password?")
                 result = answer_runs(container, questions)
-                out["local_llm"] = {"model": model_name, "llama_cpp_cpu": llama_cpu_features(), **result}
+                gguf_name = local_model_file(container.settings.model_files, model_name, args.quantization).name
+                out["local_llm"] = {"model": model_name, "gguf": gguf_name, "llama_cpp_cpu": llama_cpu_features(),
+                                    **result}
                 rows.append((f"answer first token p50, local {model_name} (in-process)",
                              f"{result['first_token_p50_ms'] / 1000:.2f} s", "target ≤ 2 s"))
                 rows.append(("answer total p50 (local)", f"{result['total_p50_ms'] / 1000:.2f} s",
                              f"{result['answered']}/{result['questions']} answered"))
-                rows.append(("llama.cpp matrix kernels", "AMX" if "AMX_INT8 = 1" in llama_cpu_features() else "AVX",
-                             "AMX when the CPU has it (Makefile)"))
+                rows.append(("llama.cpp matrix kernels / model file",
+                             f"{'AMX' if 'AMX_INT8 = 1' in llama_cpu_features() else 'AVX'} / "
+                             f"{gguf_name.rsplit('-', 1)[-1].removesuffix('.gguf').upper()}",
+                             "AMX when the CPU has it (Makefile); Q8_0 with AMX"))
             if not args.skip_server:
                 port = free_port()
-                gguf = container.settings.model_files / local_model(model_name).target
+                gguf = local_model_file(container.settings.model_files, model_name, args.quantization)
                 server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
                                            "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -195,7 +204,7 @@ def main() -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    Console(width=140).print(table)
     results = REPO / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     path = results / f"answer-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"

@@ -258,7 +258,7 @@ def models_install(
     try:
         install_models(settings.model_files, report=lambda line: console.print(line, highlight=False),
                        llm=settings.llm.model if llm and settings.llm.provider == "local" and not settings.llm.model_path
-                       else None)
+                       else None, quantization=settings.llm.quantization)
     except DeskpilotError as exc:
         raise _fail(str(exc)) from None
     console.print(f"models ready in {settings.model_files}")
@@ -270,7 +270,8 @@ def models_check() -> None:
     from deskpilot.providers.model_files import missing_files
 
     settings = _settings()
-    problems = missing_files(settings.model_files, settings.llm.model if settings.llm.provider == "local" else None)
+    problems = missing_files(settings.model_files, settings.llm.model if settings.llm.provider == "local" else None,
+                             settings.llm.quantization)
     for line in problems:
         err.print(f"missing: {line}", highlight=False)
     if problems:

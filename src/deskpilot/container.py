@@ -37,7 +37,7 @@ from deskpilot.ops.hygiene import KnowledgeHygiene
 from deskpilot.ops.review import ReviewList
 from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
-from deskpilot.providers.model_files import local_model
+from deskpilot.providers.model_files import local_model_file
 from deskpilot.retrieval.search import HybridRetriever
 from deskpilot.retrieval.store import ChunkStore, make_chroma_client
 from deskpilot.text.tokens import get_encoding
@@ -168,7 +168,7 @@ class Container:
         if llm.provider == "fake":
             return {"ok": True, "model": "fake"}
         if llm.provider == "local":
-            path = llm.model_path or self.settings.model_files / local_model(llm.model).target
+            path = llm.model_path or local_model_file(self.settings.model_files, llm.model, llm.quantization)
             return {"ok": path.is_file(), "model": llm.model} if path.is_file() else \
                 {"ok": False, "error": f"model file {path} missing: run `deskpilot models install`"}
         import httpx
@@ -208,7 +208,7 @@ class Container:
     def llm(self) -> LLMClient:
         """The chat model client (a local model loads on first generation, not here)."""
         llm = self.settings.llm
-        local_path = llm.model_path or (self.settings.model_files / local_model(llm.model).target
+        local_path = llm.model_path or (local_model_file(self.settings.model_files, llm.model, llm.quantization)
                                         if llm.provider == "local" else Path())
         model = build_chat_model(llm, local_path)
         return LLMClient(model, self.settings.llm)

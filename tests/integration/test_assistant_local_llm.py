@@ -10,7 +10,7 @@ import pytest
 
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
-from deskpilot.providers.model_files import local_model
+from deskpilot.providers.model_files import local_model_file
 from tests.conftest import KB, make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
@@ -22,7 +22,7 @@ def assistant_container(tmp_path_factory: pytest.TempPathFactory, models_dir: Pa
     kb = tmp / "kb"
     shutil.copytree(KB, kb)
     settings = make_settings(tmp, models_dir)
-    if not (models_dir / local_model(settings.llm.model).target).is_file():
+    if not local_model_file(models_dir, settings.llm.model).is_file():
         pytest.fail(f"local LLM {settings.llm.model} missing in {models_dir}: run `make install`")
     container = Container(settings)
     report = container.ingestor.run([SourceSpec(path=kb / "articles"),

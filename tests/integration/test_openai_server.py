@@ -17,7 +17,7 @@ from deskpilot.api.app import create_app
 from deskpilot.config import LLMSettings
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
-from deskpilot.providers.model_files import local_model
+from deskpilot.providers.model_files import local_model_file
 from tests.conftest import KB, make_settings
 from tests.servers import free_port, wait_until_up
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def model_server(models_dir: Path) -> Iterator[str]:
     name = LLMSettings().model
-    gguf = models_dir / local_model(name).target
+    gguf = local_model_file(models_dir, name)
     if not gguf.is_file():
         pytest.fail(f"local LLM missing in {models_dir}: run `make install`")
     port = free_port()

@@ -17,7 +17,7 @@ from deskpilot.evaluation.judge import RagasScorer
 from deskpilot.ingest.pipeline import IngestReport, ProgressSink
 from deskpilot.ingest.sources import SourceSpec, load_sources
 from deskpilot.providers.llm import build_chat_model
-from deskpilot.providers.model_files import local_model
+from deskpilot.providers.model_files import local_model_file
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def judge_model(kind: str, container: Container) -> BaseChatModel | None:
         if settings.llm.provider == "local":
             return container.llm.model  # the same loaded model: one copy in memory
         llm = settings.llm.model_copy(update={"provider": "local", "model": "qwen2.5-1.5b-instruct"})
-        return build_chat_model(llm, settings.model_files / local_model(llm.model).target)
+        return build_chat_model(llm, local_model_file(settings.model_files, llm.model, llm.quantization))
     if kind == "openai":
         judge = settings.eval
         llm = settings.llm.model_copy(update={

