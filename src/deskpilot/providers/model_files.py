@@ -209,9 +209,10 @@ def local_model_file(models_dir: Path, name: str, quantization: str = "auto") ->
 def uses_q8_0(quantization: str) -> bool:
     """Whether the local model runs the derived Q8_0 file: `q8_0`, or `auto` where llama.cpp has AMX kernels.
 
-    llama.cpp runs Q8_0 matrices on AMX tiles but K-quants such as the shipped Q4_K_M on AVX-512 VNNI: with
-    AMX, Q8_0 reads the prompt faster (see `_derive_q8_0`). Without AMX the AVX-512 build read prompts
-    slower with the re-quantized file than with the shipped one, so the shipped file stays there.
+    llama.cpp's AMX kernels load Q8_0 weight blocks into the tiles directly, while K-quant blocks (the shipped
+    Q4_K_M) are unpacked group by group first: with AMX, Q8_0 reads the prompt faster (see `_derive_q8_0`).
+    Without AMX the AVX-512 build read prompts slower with re-quantized files than with the shipped one, so
+    the shipped file stays there.
     """
     return quantization == "q8_0" or (quantization == "auto" and llama_has_amx())
 
