@@ -15,6 +15,7 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -439,8 +440,11 @@ def _derive_q8_0(model: ConcatenatedModel, models_dir: Path) -> str:
     target = models_dir / model.q8_0_target
     if _derived_current(target, model.sha256):
         return f"ok       {model.q8_0_target} (derived, already built)"
-    import llama_cpp
-    from llama_cpp import _logger
+    try:
+        import llama_cpp
+        from llama_cpp import _logger
+    except ImportError as exc:
+        raise ModelFilesError("llama-cpp-python is needed to derive the Q8_0 model: run `make install`") from exc
 
     _logger.set_verbose(False)  # llama.cpp logs every tensor it quantizes
     params = llama_cpp.llama_model_quantize_default_params()
@@ -498,7 +502,7 @@ def _next_token_log_probs(path: Path) -> Any:
     import numpy as np
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(path), n_ctx=256, logits_all=True, verbose=False, seed=0)
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=os.cpu_count(), logits_all=True, verbose=False, seed=0)
     try:
         rows = []
         for text in _PROBES + _LLM_PROBES:
