@@ -526,9 +526,8 @@ def _derive_quantized_minilm(models_dir: Path) -> str:
     """
     source = require(models_dir, f"{MINILM_DIR}/model.onnx")
     target = models_dir / MINILM_Q8_DIR / "model.onnx"
-    stamp = target.with_suffix(".source-sha256")
     source_hash = sha256_of(source)
-    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == source_hash:
+    if _derived_current(target, source_hash):
         return f"ok       {MINILM_Q8_DIR}/model.onnx (derived, already built)"
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -556,7 +555,7 @@ def _derive_quantized_minilm(models_dir: Path) -> str:
         if similarity < 0.98:
             raise ModelFilesError(f"derived int8 model drifted from the source (cosine {similarity:.3f})")
         shutil.move(str(partial), target)
-    stamp.write_text(source_hash)
+    target.with_suffix(".source-sha256").write_text(source_hash)
     return f"built    {MINILM_Q8_DIR}/model.onnx (per-channel int8, cosine {similarity:.4f} to the source)"
 
 
