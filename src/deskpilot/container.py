@@ -168,7 +168,7 @@ class Container:
         if llm.provider == "fake":
             return {"ok": True, "model": "fake"}
         if llm.provider == "local":
-            path = llm.model_path or local_model_file(self.settings.model_files, llm.model, llm.quantization)
+            path = self._local_model_path()
             return {"ok": path.is_file(), "model": llm.model} if path.is_file() else \
                 {"ok": False, "error": f"model file {path} missing: run `deskpilot models install`"}
         import httpx
@@ -208,10 +208,13 @@ class Container:
     def llm(self) -> LLMClient:
         """The chat model client (a local model loads on first generation, not here)."""
         llm = self.settings.llm
-        local_path = llm.model_path or (local_model_file(self.settings.model_files, llm.model, llm.quantization)
-                                        if llm.provider == "local" else Path())
-        model = build_chat_model(llm, local_path)
+        model = build_chat_model(llm, self._local_model_path() if llm.provider == "local" else Path())
         return LLMClient(model, self.settings.llm)
+
+    def _local_model_path(self) -> Path:
+        """The GGUF file the local provider loads: the configured path, else the installed model's file."""
+        llm = self.settings.llm
+        return llm.model_path or local_model_file(self.settings.model_files, llm.model, llm.quantization)
 
     @cached_property
     def prompts(self) -> PromptLibrary:
