@@ -44,3 +44,13 @@ def test_a_stale_derived_file_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert missing_files(tmp_path, DEFAULT_LOCAL_MODEL, "q8_0") == problems
     derived.with_suffix(".source-sha256").write_text(model.sha256)
     assert missing_files(tmp_path, DEFAULT_LOCAL_MODEL, "q8_0") == []
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_the_model_file_is_read_into_memory_where_amx_copies_every_weight(monkeypatch: pytest.MonkeyPatch,
+                                                                         amx: bool) -> None:
+    from deskpilot.providers import llm
+
+    monkeypatch.setattr(llm, "llama_has_amx", lambda: amx)
+    model = llm.build_chat_model(LLMSettings(), Path("/models/llm/x.gguf"))
+    assert isinstance(model, llm.LlamaCppChat) and model.use_mmap is not amx

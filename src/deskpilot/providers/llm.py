@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from deskpilot.config import LLMSettings
 from deskpilot.errors import ConfigError, LLMError, LLMOutputError, LLMTimeout
+from deskpilot.providers.model_files import llama_has_amx
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -68,6 +69,10 @@ class LlamaCppChat(BaseChatModel):
     n_threads: int = 0
     max_tokens: int = 320
     temperature: float = 0.1
+    # False reads the file into memory instead of mapping it. Where llama.cpp copies every weight into its
+    # own layout (its AMX buffers), the mapped pages are dead weight: 3.7 GB peak RSS against 2.3 GB for
+    # the Q8_0 file, for 1 s more loading.
+    use_mmap: bool = True
     _llama: Any = PrivateAttr(default=None)
     _thread: Any = PrivateAttr(default=None)
     _thread_lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -86,7 +91,7 @@ class LlamaCppChat(BaseChatModel):
             if not Path(self.model_path).is_file():
                 raise ConfigError(f"local model {self.model_path} is missing: run `deskpilot models install`")
             self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads or os.cpu_count(),
-                                n_batch=512, verbose=False, seed=0)
+                                n_batch=512, use_mmap=self.use_mmap, verbose=False, seed=0)
         return self._llama
 
     def _model_thread(self) -> _ModelThread:
@@ -196,7 +201,8 @@ def build_chat_model(settings: LLMSettings, local_model_path: Path) -> BaseChatM
     """The configured chat model."""
     if settings.provider == "local":
         return LlamaCppChat(model_path=str(local_model_path), n_ctx=settings.context_tokens,
-                            n_threads=settings.threads, max_tokens=settings.max_tokens, temperature=settings.temperature)
+                            n_threads=settings.threads, max_tokens=settings.max_tokens, temperature=settings.temperature,
+                            use_mmap=not llama_has_amx())
     if settings.provider == "openai":
         from langchain_openai import ChatOpenAI
 
