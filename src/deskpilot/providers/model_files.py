@@ -451,19 +451,16 @@ def _derive_q8_0(model: ConcatenatedModel, models_dir: Path) -> str:
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
     params.allow_requantize = True
     partial = target.with_name(target.name + ".part")
-    if llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params)) != 0:
-        partial.unlink(missing_ok=True)
-        raise ModelFilesError(f"llama.cpp could not re-quantize {model.target} to Q8_0")
-    try:
+    try:  # whatever fails, no partial file is left behind
+        if llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params)) != 0:
+            raise ModelFilesError(f"llama.cpp could not re-quantize {model.target} to Q8_0")
         median_kl, same_top = _probe_drift(source, partial)
-    except ModelFilesError:
-        partial.unlink()
-        raise
-    if median_kl > MAX_Q8_0_MEDIAN_KL:
-        partial.unlink()
-        raise ModelFilesError(f"the Q8_0 model drifted from {model.target} (median KL {median_kl:.4f} on the probes, "
-                              f"at most {MAX_Q8_0_MEDIAN_KL} allowed)")
-    partial.replace(target)
+        if median_kl > MAX_Q8_0_MEDIAN_KL:
+            raise ModelFilesError(f"the Q8_0 model drifted from {model.target} (median KL {median_kl:.4f} on the "
+                                  f"probes, at most {MAX_Q8_0_MEDIAN_KL} allowed)")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     target.with_suffix(".source-sha256").write_text(model.sha256)
     return (f"built    {model.q8_0_target} (Q8_0; against the source: median KL {median_kl:.4f}, "
             f"same next token on {same_top:.0%} of probe tokens)")
