@@ -20,7 +20,16 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='-fno-tree-dse -fno-dse' -
 CHROMA_SERVER_TESTS = tests/integration/test_ingest_pipeline.py tests/integration/test_retrieval_audience.py \
 	tests/integration/test_assistant_fake_llm.py tests/api tests/security/test_permission_probes.py
 
-.PHONY: install models browser run test lint bench clean
+# `make test` prints how long each stage took at the end (and where it stopped, if one failed).
+TIMES := .test-times
+timed = t0=$$(date +%s); echo "== $(1)"; $(2); rc=$$?; \
+	printf '%-22s %5ss  %s\n' "$(1)" "$$(( $$(date +%s) - t0 ))" "$$( [ $$rc = 0 ] && echo ok || echo FAILED )" >> $(TIMES); \
+	if [ $$rc != 0 ]; then echo "== stage times"; cat $(TIMES); exit $$rc; fi
+# The fast loop: unit tests with the deterministic test embedder and scripted model; no browser, no servers,
+# no model files needed.
+FAST = -m "not integration and not llm and not browser and not postgres and not chroma_server"
+
+.PHONY: install models browser services run test test-fast lint bench clean
 
 install: $(VENV)/.installed models
 
@@ -46,12 +55,28 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
 
-test: install browser
-	$(BIN)/python -m pytest -q
-	# The index-facing tests again, with the index on a Chroma server (`chroma run` on loopback).
-	$(BIN)/python tests/run_with_chroma_server.py $(CHROMA_SERVER_TESTS)
-	# Release gate: the smoke suite through the real local model on a temporary index of kb/.
-	$(BIN)/deskpilot eval gate eval/suites/smoke.jsonl --kb kb --judge none
+# PostgreSQL's server binaries for the Postgres tests (Debian's package; the tests start a throw-away cluster).
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q postgresql; fi; }
+
+# Everything: unit, integration (real Chroma, real ONNX embeddings, the real local model), API, browser and
+# Postgres tests; then the index-facing tests against a Chroma server; then the release gate. Missing
+# prerequisites fail the run instead of skipping (DESKPILOT_TEST_REQUIRE).
+test:
+	@rm -f $(TIMES)
+	@$(call timed,install,$(MAKE) --no-print-directory install browser services)
+	@$(call timed,pytest,DESKPILOT_TEST_REQUIRE=postgres $(BIN)/python -m pytest -q)
+	@# The index-facing tests again, with the index on a Chroma server (`chroma run` on loopback).
+	@$(call timed,pytest on chroma server,$(BIN)/python tests/run_with_chroma_server.py $(CHROMA_SERVER_TESTS))
+	@# Release gate: the smoke suite through the real local model on a temporary index of kb/.
+	@$(call timed,release gate,$(BIN)/deskpilot eval gate eval/suites/smoke.jsonl --kb kb --judge none)
+	@echo "== stage times"; cat $(TIMES)
+
+# While working: about half a minute, nothing but .venv needed.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST) $(ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
@@ -62,4 +87,4 @@ bench: install
 	$(BIN)/python bench/eval.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache $(TIMES)

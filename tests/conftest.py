@@ -23,6 +23,18 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 
+pytest_plugins = ["tests.margins"]
+QUANTIZED_EMBEDDER = os.environ.get("DESKPILOT_EMBEDDING__QUANTIZE", "true").strip().lower() not in ("0", "false", "no")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use the Postgres server (the fixture, or a database parameter "postgres") are marked
+    `postgres`, so `make test-fast` leaves them out."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres" in getattr(item, "fixturenames", ()) or "postgres" in params.values():
+            item.add_marker(pytest.mark.postgres)
+
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
@@ -42,7 +54,8 @@ def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", **i
     settings = Settings(
         data_dir=tmp_path / "data",
         models_dir=models_dir,
-        embedding=EmbeddingSettings(provider=provider),  # type: ignore[arg-type]
+        # DESKPILOT_EMBEDDING__QUANTIZE=false runs the suite with the fp32 source model instead of the int8 one
+        embedding=EmbeddingSettings(provider=provider, quantize=QUANTIZED_EMBEDDER),  # type: ignore[arg-type]
         ingest=IngestSettings(terms_file=REPO / "ingest" / "terms.yaml", **ingest),  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )
@@ -104,6 +117,8 @@ def postgres() -> Iterator[Callable[[], str]]:
         server = postgres_server()
         url = server.__enter__()
     except RuntimeError as exc:
+        if "postgres" in os.environ.get("DESKPILOT_TEST_REQUIRE", ""):
+            pytest.fail(f"{exc} (`make test` installs Debian's postgresql package: make services)")
         pytest.skip(str(exc))
     try:
         yield lambda: new_database(url)

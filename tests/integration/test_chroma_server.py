@@ -16,7 +16,7 @@ from deskpilot.ingest.sources import SourceSpec
 from tests.conftest import KB, make_settings
 from tests.servers import free_port, start_chroma
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.chroma_server]
 
 
 @pytest.fixture(scope="module")

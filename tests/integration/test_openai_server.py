@@ -21,7 +21,7 @@ from deskpilot.providers.model_files import local_model_file
 from tests.conftest import KB, make_settings
 from tests.servers import free_port, wait_until_up
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,7 @@ def test_the_service_answers_through_an_openai_compatible_server(model_server: s
         shutil.copy(KB / "articles" / name, articles)
     settings = make_settings(tmp_path, models_dir)
     settings.llm.provider, settings.llm.base_url = "openai", model_server  # nothing else changes
+    settings.assistant.compose = "generate"  # the model writes the answer: every answer goes through the server
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles)])
     with TestClient(create_app(container)) as client:
