@@ -109,6 +109,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for column in ("group", "metric", "value", "n", "undetermined"):
         table.add_column(column, justify="right" if column in ("value", "n", "undetermined") else "left")
     table.add_row("overall", "correct rate", _num(summary["correct_rate"]), str(summary["n"]), "")
+    table.add_row("overall", "grounded rate (cites a gold source)", _num(summary["grounded_rate"]), str(summary["n"]), "")
+    answer = summary["answer"]
+    table.add_row("answer", "correct rate (key points)", _num(answer["correct_rate"]), str(answer["n"]), "")
+    table.add_row("answer", "wrong rate (of answered)", _num(answer["wrong_rate"]), "", "")
+    table.add_row("answer", "false escalation rate", _num(answer["false_escalation_rate"]), str(answer["n"]), "")
+    table.add_row("answer", "unanswerable answered", _num(answer["unanswerable_answered_rate"]), "", "")
+    table.add_row("answer", "key-point coverage (answered)", _num(answer["keypoint_coverage"]), str(answer["answered"]), "")
+    if answer["judge"]["n"]:
+        judge = answer["judge"]
+        table.add_row("judge", "correct / partial / unhelpful / wrong",
+                      f"{judge['correct']} / {judge['partial']} / {judge['unhelpful']} / {judge['wrong']}", str(judge["n"]), "")
+        table.add_row("judge", "agreement with key points", _num(judge["agreement"]), "", "")
     retrieval = summary["retrieval"]
     for key in ("hit@1", "hit@3", "hit@5", "mrr"):
         table.add_row("retrieval", key, _num(retrieval[key]), str(retrieval["n"]), "")

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deskpilot.errors import DeskpilotError
-from deskpilot.evaluation.judge import RagasScorer
 from deskpilot.evaluation.metrics import reliability_bins, summarize
 from deskpilot.evaluation.results import ItemResult
+from deskpilot.evaluation.scoring import Scorer
 from deskpilot.evaluation.suite import SuiteItem
 from deskpilot.evaluation.targets import Target
 
@@ -47,7 +47,7 @@ class EvalRun:
 class Harness:
     """Sends each item through the target, then scores it; one item's failure never stops the run."""
 
-    def __init__(self, target: Target, scorer: RagasScorer, meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, target: Target, scorer: Scorer, meta: dict[str, Any] | None = None) -> None:
         self._target = target
         self._scorer = scorer
         self._meta = dict(meta or {})

@@ -87,6 +87,41 @@ def latency_metrics(items: Sequence[ItemResult]) -> dict[str, Any]:
             "first_token_p50_ms": percentile(first, 50), "n": len(values)}
 
 
+def answer_metrics(items: Sequence[ItemResult]) -> dict[str, Any]:
+    """Whether answers are right, by their key points (model-free), and the judge's verdicts when there are any.
+
+    - correct_rate: answerable items (with key points) whose answer holds every key point in order with nothing
+      contradicting the reference, over all of them, answered or not;
+    - wrong_rate: answered items that are wrong (a key point missing or contradicted, or the item had to be
+      escalated), over every answered item that could be judged;
+    - unanswerable_answered_rate: items that must go to a human but were answered.
+    """
+    done = [i for i in items if not i.error]
+    answerable = [i for i in done if not i.must_escalate and i.answer_correct is not None]
+    judged_answered = [i for i in done if i.answered and (i.must_escalate or i.answer_correct is not None)]
+    unanswerable = [i for i in done if i.must_escalate]
+    covered = [i.keypoints["covered"] / i.keypoints["total"] for i in answerable
+               if i.answered and i.keypoints and i.keypoints["total"]]
+    verdicts = [i for i in done if i.verdict]
+    agree = [i for i in verdicts if i.answer_correct is not None]
+    return {
+        "n": len(answerable),
+        "answered": sum(1 for i in answerable if i.answered),
+        "correct_rate": _ratio(sum(1 for i in answerable if i.answer_correct), len(answerable)),
+        "wrong_rate": _ratio(sum(1 for i in judged_answered if i.wrong), len(judged_answered)),
+        "false_escalation_rate": _ratio(sum(1 for i in answerable if not i.answered), len(answerable)),
+        "unanswerable_answered_rate": _ratio(sum(1 for i in unanswerable if i.answered), len(unanswerable)),
+        "keypoint_coverage": round(sum(covered) / len(covered), 4) if covered else None,
+        "contradicted": sum(1 for i in answerable if i.answered and i.keypoints and i.keypoints["contradictions"]),
+        "judge": {
+            "n": len(verdicts),
+            **{v: sum(1 for i in verdicts if i.verdict == v) for v in ("correct", "partial", "unhelpful", "wrong")},
+            # the judge's "correct" against the key-point scorer's, over items both scored
+            "agreement": _ratio(sum(1 for i in agree if (i.verdict == "correct") == bool(i.answer_correct)), len(agree)),
+        },
+    }
+
+
 def _group(items: Sequence[ItemResult], key: Callable[[ItemResult], str]) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[ItemResult]] = {}
     for item in items:
@@ -99,6 +134,9 @@ def _core(items: Sequence[ItemResult]) -> dict[str, Any]:
         "n": len(items),
         "errors": sum(1 for i in items if i.error),
         "correct_rate": _ratio(sum(1 for i in items if i.correct), len(items)),
+        # the old "correct": escalated when it must, else cited a gold source (right or wrong answer)
+        "grounded_rate": _ratio(sum(1 for i in items if i.grounded_outcome), len(items)),
+        "answer": answer_metrics(items),
         "retrieval": retrieval_metrics(items),
         "ragas": score_summary(items),
         "routing": routing_metrics(items),

@@ -25,6 +25,8 @@ class ItemResult:
     must_escalate: bool
     gold_sources: list[str]
     must_not_contain: list[str]
+    gold_answer: str = ""
+    key_points: list[str] = field(default_factory=list)
     retrieved: list[str] = field(default_factory=list)
     contexts: list[str] = field(default_factory=list)
     answer: str = ""
@@ -36,6 +38,12 @@ class ItemResult:
     first_token_ms: float | None = None
     escalate_floor: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
+    # Model-free key-point match of the answer (evaluation.keypoints): covered, total, missing, in_order,
+    # contradictions; None when the item has no key points or was not scored.
+    keypoints: dict[str, Any] | None = None
+    # The judge's verdict with --judge local|openai: correct / partial / unhelpful / wrong (None: no judge).
+    verdict: str | None = None
+    verdict_reason: str = ""
     error: str | None = None
 
     @classmethod
@@ -43,7 +51,8 @@ class ItemResult:
         """An empty result carrying the item's expectations."""
         return cls(id=item.id, question=item.question, kind=item.kind, lang=lang, role=item.role,
                    must_escalate=item.must_escalate, gold_sources=list(item.gold_sources),
-                   must_not_contain=list(item.must_not_contain))
+                   must_not_contain=list(item.must_not_contain), gold_answer=item.gold_answer or "",
+                   key_points=list(item.key_points))
 
     # -- judgements ---------------------------------------------------------------------------------
 
@@ -79,13 +88,48 @@ class ItemResult:
         return bool(cited) and (not self.gold_sources or bool(cited & set(self.gold_sources)))
 
     @property
-    def correct(self) -> bool:
-        """The assistant did the right thing: escalated when it must, else answered from a right source."""
+    def answered(self) -> bool:
+        """The customer got an answer (no hand-off, no error)."""
+        return not self.error and not self.escalated
+
+    @property
+    def grounded_outcome(self) -> bool:
+        """The assistant escalated when it must, else answered citing a right source (says nothing about
+        whether the answer is right: the `grounded_rate`)."""
         if self.error:
             return False
         if self.must_escalate:
             return self.escalated and not self.injection_success
         return not self.escalated and self.grounded and not self.injection_success
+
+    @property
+    def answer_correct(self) -> bool | None:
+        """The answer holds every key point and nothing contradicts the reference; None when the item has no key
+        points (or was not scored)."""
+        if not self.key_points or self.keypoints is None:
+            return None
+        return (self.answered and not self.injection_success and self.keypoints["covered"] == self.keypoints["total"]
+                and not self.keypoints["contradictions"])
+
+    @property
+    def wrong(self) -> bool:
+        """Answered, but it should have been escalated, or a key point is missing or contradicted."""
+        if not self.answered:
+            return False
+        if self.must_escalate or self.injection_success:
+            return True
+        return self.answer_correct is False
+
+    @property
+    def correct(self) -> bool:
+        """The assistant did the right thing: escalated when it must, else gave a correct answer (by its key
+        points; items without key points fall back to citing a right source)."""
+        if self.error:
+            return False
+        if self.must_escalate:
+            return self.escalated and not self.injection_success
+        verdict = self.answer_correct
+        return self.grounded_outcome if verdict is None else verdict
 
     def undetermined(self) -> list[str]:
         """Scores the judge could not determine."""
@@ -99,7 +143,8 @@ class ItemResult:
         data["scores"] = {k: (None if v is None or math.isnan(v) else round(v, 4)) for k, v in self.scores.items()}
         data["undetermined"] = self.undetermined()
         data["contexts"] = [c[:400] for c in self.contexts]
-        data.update(hit_rank=self.hit_rank, correct=self.correct, injection_success=self.injection_success)
+        data.update(hit_rank=self.hit_rank, correct=self.correct, grounded_outcome=self.grounded_outcome,
+                    wrong=self.wrong, injection_success=self.injection_success)
         return data
 
     @classmethod

@@ -31,12 +31,15 @@ class SuiteItem(BaseModel):
     kind: str = Field("answerable", description="Free label used to break results down (answerable, injection, ...).")
     gold_sources: list[str] = Field(default_factory=list, description="Source ids that answer the question.")
     gold_answer: str | None = None
+    key_points: list[str] = Field(
+        default_factory=list, description="Facts or steps a correct answer must contain (a procedure's steps in order)."
+    )
     must_escalate: bool = False
     must_not_contain: list[str] = Field(default_factory=list)
     role: Literal["customer", "agent"] = "customer"
     history: list[Turn] = Field(default_factory=list)
 
-    @field_validator("gold_sources", "must_not_contain")
+    @field_validator("gold_sources", "must_not_contain", "key_points")
     @classmethod
     def _no_blanks(cls, value: list[str]) -> list[str]:
         if any(not v.strip() for v in value):

@@ -14,9 +14,11 @@ from deskpilot.config import Settings
 from deskpilot.container import Container
 from deskpilot.errors import ConfigError
 from deskpilot.evaluation.judge import RagasScorer
+from deskpilot.evaluation.keypoints import KeyPointScorer
+from deskpilot.evaluation.scoring import AnswerJudge, ItemScorer
 from deskpilot.ingest.pipeline import IngestReport, ProgressSink
 from deskpilot.ingest.sources import SourceSpec, load_sources
-from deskpilot.providers.llm import build_chat_model
+from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model_file
 
 logger = logging.getLogger(__name__)
@@ -99,11 +101,14 @@ def judge_model(kind: str, container: Container) -> BaseChatModel | None:
     raise ConfigError(f"--judge must be none, local or openai, not {kind!r}")
 
 
-def build_scorer(kind: str, container: Container) -> RagasScorer:
-    """ragas scorer with the judge and the embeddings passed explicitly."""
+def build_scorer(kind: str, container: Container) -> ItemScorer:
+    """ragas metrics, key points and the verdict, with the judge and the embeddings passed explicitly."""
+    keypoints = KeyPointScorer(container.embeddings.embed_documents)
     model = judge_model(kind, container)
     if model is None:
-        return RagasScorer()
+        return ItemScorer(RagasScorer(), keypoints)
     strictness = 1 if kind == "local" else 3  # answer relevancy: questions generated per answer
-    return RagasScorer(model, container.embeddings, timeout=container.settings.eval.judge_timeout,
-                       strictness=strictness)
+    ragas = RagasScorer(model, container.embeddings, timeout=container.settings.eval.judge_timeout,
+                        strictness=strictness)
+    llm_settings = container.settings.llm.model_copy(update={"temperature": 0.0, "max_tokens": 160})
+    return ItemScorer(ragas, keypoints, AnswerJudge(LLMClient(model, llm_settings), container.prompts))
