@@ -29,7 +29,7 @@ timed = t0=$$(date +%s); echo "== $(1)"; $(2); rc=$$?; \
 # no model files needed.
 FAST = -m "not integration and not llm and not browser and not postgres and not chroma_server"
 
-.PHONY: install models browser services run test test-fast lint bench clean
+.PHONY: install models browser services run test test-fast lint bench eval-data clean
 
 install: $(VENV)/.installed models
 
@@ -77,6 +77,16 @@ test:
 # While working: about half a minute, nothing but .venv needed.
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST) $(ARGS)
+
+# The public LibreOffice help (Debian's libreoffice-help-en-us and -fr, MPL-2.0) as a knowledge base for
+# eval/suites/libreoffice.jsonl: English in eval/corpora/libreoffice/kb, French in its fr/ folder (not committed).
+LO_KB := eval/corpora/libreoffice/kb
+eval-data: $(VENV)/.installed
+	@[ -d /usr/share/libreoffice/help/en-US ] && [ -d /usr/share/libreoffice/help/fr ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends libreoffice-help-en-us libreoffice-help-fr; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q --no-install-recommends libreoffice-help-en-us libreoffice-help-fr; fi; }
+	$(BIN)/python -m deskpilot.evaluation.corpora --lang en --out $(LO_KB)
+	$(BIN)/python -m deskpilot.evaluation.corpora --lang fr --out $(LO_KB)/fr
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench

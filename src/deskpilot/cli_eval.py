@@ -200,7 +200,8 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
               target: Annotated[float | None, typer.Option(help="Highest false-escalation rate allowed")] = None,
               from_report: Annotated[Path | None, typer.Option(help="Fit on a saved report instead of running")] = None,
               thresholds: ThresholdsOpt = None, as_json: JsonOpt = False) -> None:
-    """Fit routing's min_confidence to a target false-escalation rate and write it to eval/thresholds.yaml."""
+    """Fit routing's min_confidence and write it to eval/thresholds.yaml: the least cost of wrong answers and held-back
+    correct ones where the suite has key points, else a target false-escalation rate."""
     from deskpilot.evaluation.gate import calibrate as fit
     from deskpilot.evaluation.gate import write_calibration
     from deskpilot.evaluation.harness import EvalRun
@@ -214,8 +215,8 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
     try:
         run = EvalRun.from_json(load_report(from_report)) if from_report else _evaluate(suite, kb, "none", url, api_key,
                                                                                        as_json)
-        result = fit(run.items, goal)
-        if not result.reachable:
+        result = fit(run.items, goal, settings.eval.wrong_answer_cost)
+        if not result.reachable and result.objective == "false_escalation_target":
             raise fail(f"a false-escalation rate of {goal} is not reachable with the confidence threshold: other "
                        f"reasons already escalate {result.false_escalation_rate} of the answerable items; "
                        f"{path} is unchanged", 1)
@@ -225,9 +226,9 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
     if as_json:
         print(json.dumps({**result.as_json(), "thresholds_file": path.as_posix()}))
         return
-    console.print(f"min_confidence = {result.min_confidence} written to {path}: false-escalation rate "
-                  f"{_num(result.false_escalation_rate)} (target {goal}), escalation recall "
-                  f"{_num(result.escalation_recall)} on {result.items} items", highlight=False)
+    console.print(f"min_confidence = {result.min_confidence} ({result.objective}) written to {path}: false-escalation "
+                  f"rate {_num(result.false_escalation_rate)} (target {goal}), wrong answers {_num(result.wrong_rate)}, "
+                  f"escalation recall {_num(result.escalation_recall)} on {result.items} items", highlight=False)
 
 
 @eval_app.command("compare")

@@ -119,6 +119,10 @@ class RoutingSettings(BaseModel):
     min_support: float = Field(0.45, ge=0, le=1, description="A claim needs at least this support to be kept.")
     min_coverage: float = Field(0.5, ge=0, le=1, description="Escalate when less than this share of claims is kept.")
     min_confidence: float = Field(0.5, ge=0, le=1, description="Escalate below this confidence.")
+    min_fit: float = Field(
+        0.45, ge=0, le=1, description="Composed answers: below this fit between the question and the chosen "
+        "section (its best sentence by meaning and words, its title and heading) the section does not answer the "
+        "question, and the conversation goes to a human with links (no_relevant_source).")
     max_negativity: float = Field(0.6, ge=0, le=1, description="Escalate at or above this negativity (0..1).")
     thresholds_file: Path | None = Field(
         Path("eval/thresholds.yaml"), description="Calibrated values (routing: {min_confidence: ...}) override these."
@@ -136,6 +140,16 @@ class AssistantSettings(BaseModel):
     )
     translate_queries: bool = Field(True, description="Also search with an English translation of non-English questions.")
     kb_language: str = Field("en", description="Main language of the knowledge base.")
+    compose: Literal["extract", "generate"] = Field(
+        "extract", description="How customer answers are made. extract: the best section's own sentences and steps "
+        "(a procedure whole, in order), translated when the customer writes in another language; nothing is "
+        "reworded, so nothing can be invented. generate: the model writes 1-3 sentences from the sources, each "
+        "checked against them (for a stronger model on an OpenAI-compatible server; compare both with `deskpilot "
+        "eval compare`).")
+    sources: int = Field(3, ge=1, le=20, description="Best retrieved pages whose every section is a candidate when "
+                         "composing an answer.")
+    sections: int = Field(6, ge=1, le=20, description="Sections of those pages (closest to the question) that are read "
+                          "sentence by sentence to choose the answer.")
     context_budget: int = Field(1500, ge=200, le=100000, description="Tokens of sources and ticket text per agent prompt.")
     answer_budget: int = Field(
         200, ge=100, le=100000, description="Tokens of sources in a customer answer prompt: each source is cut to its "
@@ -174,9 +188,12 @@ class EvalSettings(BaseModel):
     judge_api_key: SecretStr | None = Field(None, description="Judge server API key (default: llm.api_key).")
     judge_timeout: float = Field(300.0, gt=0, description="Seconds one judge metric may take before it is undetermined.")
     target_false_escalation_rate: float = Field(
-        0.1, ge=0, le=1, description="`deskpilot eval calibrate` fits min_confidence so that at most this share of "
-        "answerable questions is escalated."
+        0.1, ge=0, le=1, description="`deskpilot eval calibrate` on a suite without key points: fits min_confidence so "
+        "that at most this share of answerable questions is escalated."
     )
+    wrong_answer_cost: float = Field(
+        3.0, gt=0, le=100, description="`deskpilot eval calibrate` on a suite with key points: fits min_confidence to "
+        "the least cost, where a wrong answer costs this much and a correct answer held back costs 1.")
 
 
 class OpsSettings(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from deskpilot.assist.answer import Assistant
 from deskpilot.assist.citations import CitationChecker
+from deskpilot.assist.compose import Composer
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
 from deskpilot.config import RoutingSettings, Settings, load_routing
@@ -251,7 +252,8 @@ class Container:
     def assistant(self) -> Assistant:
         """The customer answer service."""
         return Assistant(self.retriever, lambda: self.llm, self.checker, self.prompts, self.count_tokens,
-                         self.settings.assistant, self.routing, self.settings.retrieval)
+                         self.settings.assistant, self.routing, self.settings.retrieval,
+                         Composer(self.recent_embeddings.embed_documents))
 
     @cached_property
     def tickets(self) -> TicketServices:

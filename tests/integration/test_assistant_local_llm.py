@@ -11,6 +11,7 @@ import pytest
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.providers.model_files import local_model_file
+from deskpilot.text.language import detect_language, foreign_fragments
 from tests.conftest import KB, make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
@@ -32,8 +33,22 @@ def assistant_container(tmp_path_factory: pytest.TempPathFactory, models_dir: Pa
     return container
 
 
+def test_real_composed_answer_translated_for_a_german_customer(assistant_container: Container) -> None:
+    """The English section's own sentences, translated by the real model and checked: German only, same numbers."""
+    answer = assistant_container.assistant.answer("Wie lange ist der Link zum Zurücksetzen des Passworts gültig?")
+    assert answer.decision == "answer", (answer.draft, answer.reasons)
+    assert answer.language == "de" and answer.prompt == "compose"
+    assert "60" in answer.answer and answer.citations[0].source_id == "reset-password"
+    assert detect_language(answer.answer, "en") == "de" and foreign_fragments(answer.answer, "de") == []
+
+
 def test_real_answer_is_grounded_and_cited(assistant_container: Container) -> None:
-    answer = assistant_container.assistant.answer("How long is a password reset link valid?")
+    """The model writes the answer (compose = generate, for stronger models); every kept sentence is checked."""
+    assistant_container.settings.assistant.compose = "generate"
+    try:
+        answer = assistant_container.assistant.answer("How long is a password reset link valid?")
+    finally:
+        assistant_container.settings.assistant.compose = "extract"
     assert answer.decision == "answer", (answer.answer, answer.reasons, answer.removed_claims)
     assert "60" in answer.answer
     assert answer.citations and answer.citations[0].source_id in {"reset-password", "ticket-1023"}

@@ -1,5 +1,7 @@
 """An OpenAI-compatible LLM endpoint that is down, slow or answers garbage: every ask escalates with
-llm_unavailable and opens a ticket, never a 5xx; readiness reports a dead endpoint and recovers with it."""
+llm_unavailable and opens a ticket, never a 5xx; readiness reports a dead endpoint and recovers with it.
+Answers are written by the model here (compose = generate); composed answers need no model in English
+(tests/integration/test_assistant_fake_llm.py)."""
 
 from __future__ import annotations
 
@@ -76,6 +78,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterato
     settings.llm.base_url = f"http://127.0.0.1:{port}/v1"
     settings.llm.model = "fake"
     settings.llm.timeout = 1.5
+    settings.assistant.compose = "generate"  # the path that needs the model for every answer
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles)])
     with TestClient(create_app(container)) as client:

@@ -242,3 +242,36 @@ def test_the_shipped_suites_are_valid() -> None:
     assert any(i.lang == "fr" for i in full) and any(len(i.gold_sources) >= 2 for i in full)
     smoke = {i.id: i for i in load_suite(root / "smoke.jsonl")}
     assert all(i == smoke[i.id] for i in full if i.id in smoke)
+
+
+def keyed(id: str, confidence: float, right: bool, *, must: bool = False) -> ItemResult:
+    """An item with key points whose would-be answer is right or wrong."""
+    result = item(id, must=must, confidence=confidence, decision="answer")
+    if not must:
+        result.key_points = ["a", "b"]
+        result.keypoints = {"covered": 2 if right else 1, "total": 2, "in_order": True, "missing": [],
+                            "contradictions": []}
+    return result
+
+
+def test_calibration_on_key_points_weighs_a_wrong_answer_more_than_a_held_back_one() -> None:
+    # Low confidence mostly goes with wrong drafts here.
+    items = [keyed("w1", 0.2, False), keyed("w2", 0.3, False), keyed("r0", 0.4, True), keyed("w3", 0.45, False),
+             keyed("r1", 0.6, True), keyed("r6", 0.65, True), keyed("r2", 0.7, True), keyed("r5", 0.75, True),
+             keyed("w4", 0.8, False), keyed("r4", 0.85, True), keyed("r3", 0.9, True), keyed("u1", 0.35, False, must=True)]
+    result = calibrate(items, target=0.1, wrong_cost=3.0)
+    assert result.min_confidence == 0.6  # 3 x 1 wrong (w4) + 1 held back (r0) = 4; 0.4 costs 6, 0.85 costs 5
+    assert result.objective.startswith("least cost") and result.wrong_rate == pytest.approx(1 / 7, abs=1e-4)
+    assert calibrate(items, target=0.1, wrong_cost=0.5).min_confidence == 0.4  # wrong answers cheap: answer more
+    # without key points it is the false-escalation target, as before
+    assert calibrate(items, target=0.1).objective == "false_escalation_target"
+
+
+def test_answer_metrics_count_correct_wrong_and_unanswerable_answered() -> None:
+    items = [keyed("r1", 0.9, True), keyed("w1", 0.9, False), keyed("r2", 0.9, True), keyed("u1", 0.9, False, must=True)]
+    items.append(keyed("e1", 0.1, True))
+    items[-1].decision = "escalate"
+    answer = summarize(items)["answer"]
+    assert answer["correct_rate"] == 0.5  # r1, r2 of the four answerable (w1 wrong, e1 held back)
+    assert answer["wrong_rate"] == 0.5  # w1 and u1 among the four answered
+    assert answer["unanswerable_answered_rate"] == 1.0 and answer["false_escalation_rate"] == 0.25

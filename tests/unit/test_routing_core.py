@@ -82,3 +82,16 @@ def test_calibrated_thresholds_file_overrides_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_routing(RoutingSettings(thresholds_file=path))
     assert load_routing(RoutingSettings(thresholds_file=tmp_path / "missing.yaml")).min_confidence == 0.5
+
+
+def test_a_section_that_does_not_fit_the_question_is_no_relevant_source_and_fit_scales_confidence() -> None:
+    thresholds = RoutingSettings()
+    composed = {"top_relevance": 0.7, "support": 1.0, "coverage": 1.0, "claims_kept": 3}
+    good = Signals(**composed, fit=0.75)
+    poor = Signals(**composed, fit=thresholds.min_fit - 0.1)
+    assert route("From the source.", good, thresholds).kind == "answer"
+    assert route("From the source.", poor, thresholds).reasons == ["no_relevant_source"]
+    middling = Signals(**composed, fit=(thresholds.min_fit + 0.8) / 2)
+    assert confidence(poor, thresholds) < confidence(middling, thresholds) < confidence(good, thresholds)
+    # a generated answer carries no fit (1.0): its confidence is what it was
+    assert confidence(Signals(**composed), thresholds) == confidence(Signals(**composed, fit=0.8), thresholds)

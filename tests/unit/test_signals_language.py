@@ -6,7 +6,7 @@ import pytest
 
 from deskpilot.assist.language import handoff_message, question_language
 from deskpilot.assist.signals import detect_human_request, detect_injection, detect_sensitive, negativity
-from deskpilot.text.language import detect_language
+from deskpilot.text.language import detect_language, foreign_fragments
 
 
 @pytest.mark.parametrize("text", [
@@ -84,3 +84,17 @@ def test_handoff_messages_are_recognised_in_every_language() -> None:
             assert is_handoff_text(handoff_message(code, requested) + "\n\nSee also: https://x"), code
     assert not is_handoff_text("A reset link is valid for 60 minutes [1].")
     assert not is_handoff_text("")
+
+
+@pytest.mark.parametrize(("text", "language", "found"), [
+    ("Allez dans Admin > Données > Export et cliquez sur « Start export ».", "fr", []),  # quoted UI label kept
+    ("Vérifiez les niveaux d'encre et the overview.", "fr", ["the"]),
+    ("Le lien est valable 24 heures: overvью des exports.", "fr", ["overvью"]),  # a stray script inside a word
+    ("Gehen Sie zu Einstellungen und klicken Sie auf Speichern.", "de", []),
+    ("Haz clic en Guardar and then close the window.", "es", ["and", "then", "the"]),
+    ("Go to the settings and click Save.", "en", []),
+    ("Откройте настройки и нажмите Сохранить.", "ru", []),
+    ("Откройте settings и нажмите Save.", "ru", ["settings", "Save"]),
+])
+def test_foreign_fragments_in_an_answer(text: str, language: str, found: list[str]) -> None:
+    assert foreign_fragments(text, language) == found

@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskpilot.assist.citations import CheckResult, CitationChecker
+from deskpilot.assist.compose import Composer, Section
 from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.routing import Decision, Signals, route
 from deskpilot.assist.signals import detect_injection, read_signals
 from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettings
-from deskpilot.errors import InvalidInputError, LLMError
+from deskpilot.errors import DeskpilotError, InvalidInputError, LLMError
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.keyword import tokenize
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
-from deskpilot.text.language import detect_language
+from deskpilot.text.language import detect_language, foreign_fragments
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +123,37 @@ def format_sources(chunks: Sequence[RetrievedChunk], count_tokens: Callable[[str
     return "\n\n".join(blocks)
 
 
+def _is_source_text(line: str, source: str) -> bool:
+    """The line (a list item without its dash) appears word for word in the source."""
+    return " ".join(line.removeprefix("- ").split()) in " ".join(source.split())
+
+
+# Words by which a question points back at the conversation (en, fr, de, es): such a question is a follow-up.
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|that|this|those|these|they|them|their|there|same|one|ones|else|instead|also|too|what about|how about|"
+    r"and if|ça|cela|ceci|celui|celle|ceux|celles|aussi|et si|et pour|le même|la même|das|dies|diese|dieser|dieses|"
+    r"dort|auch|dafür|damit|davon|und wenn|und was|eso|esto|ese|esa|ahí|allí|también|y si|y para)\b", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*|https?://\S+")
+
+
+def _faithful_translation(source: str, translated: str, language: str) -> bool:
+    """A translation keeps every number and link, is in the language asked for, and has nothing left in
+    another language or script."""
+    if not translated.strip():
+        return False
+    if sorted(_NUMBER_RE.findall(source)) != sorted(_NUMBER_RE.findall(translated)):
+        return False
+    return detect_language(translated, language) == language and not foreign_fragments(translated, language)
+
+
 class Assistant:
     """The customer-facing answer service."""
 
     def __init__(self, retriever: HybridRetriever, llm: Callable[[], LLMClient], checker: CitationChecker,
                  prompts: PromptLibrary, count_tokens: Callable[[str], int], assistant: AssistantSettings,
-                 routing: RoutingSettings, retrieval: RetrievalSettings) -> None:
+                 routing: RoutingSettings, retrieval: RetrievalSettings, composer: Composer | None = None) -> None:
         self._retriever = retriever
+        self._composer = composer
         self._llm = llm
         self._checker = checker
         self._prompts = prompts
@@ -172,7 +197,7 @@ class Assistant:
             decision = route("", base, self._routing)
             return finish(decision, handoff_message(language, text_signals.human_requested), [])
 
-        query, extra_queries, standalone, translation = self._queries(question, turns, language)
+        query, extra_queries, standalone, translation, llm_failed = self._queries(question, turns, language)
         asked = {"query": query, "standalone": standalone, "translation": translation}
         t0 = time.perf_counter()
         result = self._retriever.search(query, role, extra_queries=extra_queries)
@@ -182,31 +207,25 @@ class Assistant:
         if poisoned:
             logger.warning("dropped %d retrieved chunks that contain instructions", len(result.chunks) - len(chunks))
         signals = Signals(**{**base.__dict__, "searched": True, "top_relevance": result.top_dense,
-                             "injection": base.injection or poisoned})
+                             "injection": base.injection or poisoned, "llm_failed": llm_failed})
         relevant = [c for c in chunks if c.dense >= self._routing.min_relevance]
         if not relevant or signals.sensitive:
             decision = route("", signals, self._routing)
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
                           **asked, retrieved=result.chunks)
 
+        if self._settings.compose == "extract" and self._composer is not None:
+            return self._extracted(question, standalone, translation, language, role, relevant, result.chunks, signals,
+                                   asked, finish, on_token)
         generation_language = self._generation_language(language, relevant)
         prompt = self._prompts.get("answer")
         system, user = prompt.render(
             company=self._settings.company, question=standalone,
             sources=format_sources(relevant, self._count, self._settings.answer_budget, [standalone, *result.queries]),
             language=language_name(generation_language))
-        stream = on_token if generation_language == language else None
         t0 = time.perf_counter()
-        first: list[float] = []
-
-        def on_first(token: str) -> None:
-            if not first:
-                first.append(time.perf_counter())
-            if stream is not None:
-                stream(token)
-
         try:
-            raw = self._llm().complete(system, user, on_token=on_first)
+            raw = self._llm().complete(system, user)
         except LLMError as exc:
             logger.warning("LLM unavailable: %s", exc)
             signals = Signals(**{**signals.__dict__, "llm_failed": True})
@@ -214,8 +233,6 @@ class Assistant:
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
                           **asked, retrieved=result.chunks, prompt=prompt.id)
         timings["llm_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-        if first:
-            timings["first_token_ms"] = round((first[0] - t0) * 1000, 1)
         not_found = NOT_FOUND in raw.upper().replace(" ", "_") and len(raw) < 60
         self._retriever.attach_vectors(relevant)
         check = self._checker.check("" if not_found else raw, relevant, question=f"{question} {standalone}")
@@ -232,20 +249,123 @@ class Assistant:
             return finish(decision, self._handoff_text(language, False, relevant), self._links(relevant),
                           **asked, retrieved=result.chunks, removed_claims=removed, prompt=prompt.id,
                           model=self._llm().name, draft=text)
+        self._emit(text, on_token, timings, started)
         return finish(decision, text, citations, **asked, retrieved=result.chunks, removed_claims=removed,
                       prompt=prompt.id, model=self._llm().name, draft=text)
+
+    # -- composed answers (the default) ---------------------------------------------------------------
+
+    def _extracted(self, question: str, standalone: str, translation: str, language: str, role: str,
+                   relevant: list[RetrievedChunk], retrieved: list[RetrievedChunk], signals: Signals,
+                   asked: dict[str, str], finish: Callable[..., Answer],
+                   on_token: Callable[[str], None] | None) -> Answer:
+        """The answer composed from the best section (assist/compose.py), verified, translated if needed."""
+        assert self._composer is not None
+        started = time.perf_counter()
+        queries = [q for q in dict.fromkeys([standalone, translation, question]) if q]
+        sections = self._sections(queries, relevant, role)
+        composition = self._composer.compose(queries, sections)
+        if composition is not None:
+            native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
+            if native and composition.section.chunk.metadata.get("language", "en") != language:
+                # An article in the customer's language is preferred when it answers nearly as well.
+                own = self._composer.compose(queries, native)
+                if own is not None and own.score >= composition.score - 0.05:
+                    composition = own
+        links = self._links(relevant)
+        if composition is None:
+            decision = route("", Signals(**{**signals.__dict__, "not_found": True}), self._routing)
+            return finish(decision, self._handoff_text(language, False, relevant), links, **asked, retrieved=retrieved)
+        lines = composition.lines()
+        section = composition.section
+        whole = RetrievedChunk(section.chunk.chunk_id, f"{section.topic}\n\n{section.text}", section.chunk.metadata,
+                               section.chunk.score, section.chunk.dense, section.chunk.keyword)
+        # Every line is the source's own text: the check passes it by construction and stays the last gate.
+        check = self._checker.check(" ".join(f"{line} [1]" for line in lines), [whole], question="")
+        verified = [line for line in lines if _is_source_text(line, section.text)]
+        source_language = str(section.chunk.metadata.get("language") or "en")
+        text = "\n".join(verified)
+        translated_ok = True
+        if text and source_language != language:
+            try:
+                text = self._translate_verified(verified, language)
+            except LLMError as exc:
+                logger.warning("LLM unavailable for the translation: %s", exc)
+                signals = Signals(**{**signals.__dict__, "llm_failed": True})
+                decision = route("", signals, self._routing)
+                return finish(decision, self._handoff_text(language, False, relevant), links, **asked,
+                              retrieved=retrieved, prompt="compose")
+            translated_ok = bool(text)
+        signals = Signals(**{**signals.__dict__, "support": check.support if translated_ok else 0.0,
+                             "coverage": len(verified) / len(lines) if lines else 0.0,
+                             "claims_kept": len(verified) if translated_ok else 0, "fit": composition.score})
+        decision = route(text, signals, self._routing)
+        timings = {"compose_ms": round((time.perf_counter() - started) * 1000, 1)}
+        logger.info("composed from %s — %s (score %.3f, anchor %.3f); candidates %s", section.source_id,
+                    section.heading, composition.score, composition.anchor_score, composition.candidates[:4])
+        citation = Citation(1, section.source_id, section.chunk.title, section.chunk.url, section.chunk.snippet())
+        if decision.kind == "escalate":
+            answer = finish(decision, self._handoff_text(language, False, relevant), links, **asked,
+                            retrieved=retrieved, draft=text, prompt="compose")
+        else:
+            if on_token is not None:
+                self._stream_lines(text, on_token)
+            answer = finish(decision, f"{text} [1]", [citation], **asked, retrieved=retrieved, draft=text,
+                            prompt="compose", model="extractive" if source_language == language else self._llm().name)
+            answer.timings["first_token_ms"] = answer.timings["total_ms"]
+        answer.timings.update(timings)
+        return answer
+
+    def _sections(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str) -> list[Section]:
+        """Candidate sections from the whole pages of the best retrieved sources: articles for customers
+        (solved tickets too for staff)."""
+        assert self._composer is not None
+        sources = [c.source_id for c in relevant if role != "customer" or c.metadata.get("kind") == "article"]
+        sources = list(dict.fromkeys(sources))[: self._settings.sources]
+        return self._composer.shortlist(queries, self._retriever.source_chunks(sources, role), self._settings.sections)
+
+    def _translate_verified(self, lines: Sequence[str], language: str) -> str:
+        """Verified lines in the customer's language, or "" when no translation passes the checks (same numbers
+        and links, the language asked for, nothing left in another language or script).
+
+        Raises:
+            LLMError: the model failed.
+        """
+        text = "\n".join(lines)
+        whole = self._translate(text, language, strict=True)
+        if _faithful_translation(text, whole, language):
+            return whole
+        parts = [self._translate(line, language, strict=True) for line in lines]  # line by line: easier for a small model
+        if all(_faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)):
+            return "\n".join(parts)
+        logger.info("no faithful %s translation of the composed answer", language)
+        return ""
+
+    @staticmethod
+    def _stream_lines(text: str, on_token: Callable[[str], None]) -> None:
+        for line in text.split("\n"):
+            on_token(line + "\n")
+
+    @staticmethod
+    def _emit(text: str, on_token: Callable[[str], None] | None, timings: dict[str, float], started: float) -> None:
+        """Stream a checked answer (never the model's raw tokens, which the check may still remove)."""
+        if on_token is not None and text:
+            on_token(text)
+        timings["first_token_ms"] = round((time.perf_counter() - started) * 1000, 1)
 
     # -- steps ----------------------------------------------------------------------------------
 
     def _queries(self, question: str, turns: Sequence[dict[str, str]],
-                 language: str) -> tuple[str, list[str], str, str]:
-        """The search query, extra phrasings (history, translation), the standalone question for the prompt, and
-        its translation into the KB's language ("" when not translated)."""
+                 language: str) -> tuple[str, list[str], str, str, bool]:
+        """The search query, extra phrasings (history, translation), the standalone question for the prompt, its
+        translation into the KB's language ("" when not translated), and whether the model failed on the way."""
         extra: list[str] = []
         translated = ""
         query = question
         standalone = question
         failed = False
+        if turns and self._new_topic(question, turns):
+            turns = []  # searched on its own: the earlier topic would only pull the search back to it
         if turns:
             # The thing asked about is often named a few turns back, and as often by the assistant as by the
             # customer ("I recommend the Exploratorium" ... "do they take Mastercard?"). On DSTC10 track 2,
@@ -264,16 +384,41 @@ class Assistant:
                 logger.info("condense skipped: %s", exc)
                 failed = True
         if self._settings.translate_queries and language != self._settings.kb_language and not failed:
-            translated = self._translate(standalone, self._settings.kb_language)
+            try:
+                translated = self._translate(standalone, self._settings.kb_language, strict=True)
+            except LLMError as exc:
+                logger.info("query translation skipped: %s", exc)
+                failed = True
             if translated:
                 extra.append(translated)
-        return query, extra, standalone, translated
+        return query, extra, standalone, translated, failed
 
-    def _translate(self, text: str, target: str) -> str:
+    def _new_topic(self, question: str, turns: Sequence[dict[str, str]]) -> bool:
+        """Whether a question in a conversation starts a new topic rather than following up: it refers to nothing
+        earlier (no pronoun or "what about"), says enough on its own, and the search finds at least as close a
+        source for it alone as with the conversation before it. Measured, not guessed: a question that depends on
+        the history finds less without it."""
+        if _REFERS_BACK.search(question) or len(set(tokenize(question))) < 3:
+            return False
+        recent = " ".join(t["content"] for t in turns[-3:])
+        try:
+            alone = self._retriever.search(question, "customer", k=1).top_dense
+            together = self._retriever.search(f"{recent} {question}", "customer", k=1).top_dense
+        except DeskpilotError:
+            return False
+        new = alone >= together
+        logger.info("conversation turn: %s (alone %.3f, with the history %.3f)", "new topic" if new else "follow-up",
+                    alone, together)
+        return new
+
+    def _translate(self, text: str, target: str, strict: bool = False) -> str:
+        """text in the target language; "" when the model fails (strict: LLMError raised instead)."""
         try:
             system, user = self._prompts.get("translate").render(text=text, target=language_name(target))
             return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2)).strip()
         except LLMError as exc:
+            if strict:
+                raise
             logger.info("translation skipped: %s", exc)
             return ""
 

@@ -28,6 +28,7 @@ class Signals:
     sensitive: tuple[str, ...] = ()
     injection: bool = False
     llm_failed: bool = False
+    fit: float = 1.0  # composed answers: how well the chosen section answers the question (1.0: not measured)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ def confidence(signals: Signals, thresholds: RoutingSettings) -> float:
         return 0.0
     span = max(1e-6, 0.8 - thresholds.min_relevance)
     retrieval = min(1.0, max(0.0, (signals.top_relevance - thresholds.min_relevance) / span))
-    value = 0.35 * retrieval + 0.45 * signals.support + 0.20 * signals.coverage
+    # A composed answer's sentences are the source's own (support ~1 by construction): how well the section
+    # fits the question is what is uncertain, so it scales the support term.
+    fitness = min(1.0, max(0.0, (signals.fit - thresholds.min_fit) / max(1e-6, 0.8 - thresholds.min_fit)))
+    value = 0.35 * retrieval + 0.45 * signals.support * fitness + 0.20 * signals.coverage
     return round(min(1.0, max(0.0, value)), 4)
 
 
@@ -68,7 +72,8 @@ def route(answer: str, signals: Signals, thresholds: RoutingSettings) -> Decisio
         reasons.append("negative_sentiment")
     if signals.llm_failed:
         reasons.append("llm_unavailable")
-    if signals.searched and (signals.top_relevance < thresholds.min_relevance or signals.not_found):
+    if signals.searched and (signals.top_relevance < thresholds.min_relevance or signals.not_found
+                             or signals.fit < thresholds.min_fit):
         reasons.append("no_relevant_source")
     score = confidence(signals, thresholds)
     if not reasons and (not answer.strip() or signals.claims_kept == 0 or signals.coverage < thresholds.min_coverage

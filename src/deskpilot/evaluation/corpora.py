@@ -8,7 +8,8 @@ and menu paths as plain text ("Choose Format - Paragraph"). Navigation, scripts,
 ("Related Topics") are dropped, and pages left without text are skipped.
 
 Run it as `python -m deskpilot.evaluation.corpora --out eval/corpora/libreoffice/kb` (add `--lang fr` and
-`--out eval/corpora/libreoffice/kb-fr` for the French help). No network access is needed.
+`--out eval/corpora/libreoffice/kb/fr` for the French help, so that one index holds both and French source ids
+start with `fr/`; `make eval-data` does both). No network access is needed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ LICENSE_SUMMARY = (
     "LibreOffice help, (c) LibreOffice contributors and The Document Foundation; parts (c) Oracle and/or its "
     "affiliates; MPL-2.0 (some files include Apache-2.0 licensed material)"
 )
-LICENSE_NOTE_NAME = "LICENSE-NOTE.md"
+LICENSE_NOTE_NAME = ".LICENSE-NOTE.md"  # hidden: ingestion skips it, so it is never indexed or cited
 GENERATOR = "deskpilot.evaluation.corpora"
 
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -519,8 +520,8 @@ def _license_note(folder: Path, lang: str, stats: CorpusStats, patterns: Sequenc
         "The source form is the LibreOffice help repository (https://git.libreoffice.org/help) and "
         "https://help.libreoffice.org; each article's `url` names its online page. The conversion dropped navigation, "
         "icons, scripts and link-only lists and rewrote the pages as Markdown; the wording is unchanged.",
-        "This folder is generated for evaluation and is not committed. This note is marked `audience: internal` so that "
-        "customer answers never cite it.",
+        "This folder is generated for evaluation and is not committed. This note's name starts with a dot, so "
+        "ingestion skips it (and it is marked internal besides).",
     ]
     return _front_matter(meta) + "\n" + "\n\n".join(lines) + "\n"
 
@@ -536,7 +537,7 @@ def build_libreoffice_kb(
 
     Each page with text becomes `<out_dir>/<slug>.md` (slug: its path under `text/` flattened, for example
     `swriter-guide-pagenumbers`; the file stem is the source id after ingestion) with front matter (`title`,
-    `url`, `language`, `license`, `updated_at`, ...). `LICENSE-NOTE.md` (marked internal) records where the text
+    `url`, `language`, `license`, `updated_at`, ...). `.LICENSE-NOTE.md` (hidden, so never indexed) records where the text
     comes from. Files of an earlier build that this build did not write are removed; other files are left alone.
     The output is deterministic for a given installed package.
 

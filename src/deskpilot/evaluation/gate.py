@@ -92,6 +92,8 @@ class Calibration:
     escalation_recall: float | None
     reachable: bool
     items: int
+    objective: str = "false_escalation_target"
+    wrong_rate: float | None = None  # answered items that are wrong, at this threshold (key-point outcomes)
 
     def as_json(self) -> dict[str, Any]:
         """The `calibration` section."""
@@ -109,8 +111,12 @@ def _rates(items: Sequence[ItemResult], threshold: float) -> tuple[float | None,
     return fer, recall
 
 
-def calibrate(items: Sequence[ItemResult], target: float) -> Calibration:
-    """The highest min_confidence whose false-escalation rate on the suite stays at or below target.
+def calibrate(items: Sequence[ItemResult], target: float, wrong_cost: float | None = None) -> Calibration:
+    """The routing threshold fitted on the suite's outcomes.
+
+    With key points (and wrong_cost), the threshold that costs least: each answer that would be wrong (a key
+    point missing or contradicted, or an item that must escalate) costs wrong_cost, each correct answer held back
+    costs 1. Otherwise the highest min_confidence whose false-escalation rate stays at or below target.
 
     An item escalates at threshold t when something other than confidence escalates it (escalate_floor) or
     its confidence is below t. Raising t can only add escalations, so the highest feasible t escalates
@@ -120,6 +126,8 @@ def calibrate(items: Sequence[ItemResult], target: float) -> Calibration:
     if not any(not i.must_escalate for i in done):
         raise ConfigError("calibration needs items that must not escalate")
     candidates = sorted({0.0, 1.0, *(round(i.confidence, 4) for i in done)})
+    if wrong_cost is not None and any(i.would_be_correct is not None for i in done):
+        return _by_cost(done, candidates, target, wrong_cost)
     best = 0.0
     for threshold in candidates:
         fer, _ = _rates(done, threshold)
@@ -129,6 +137,23 @@ def calibrate(items: Sequence[ItemResult], target: float) -> Calibration:
     reachable = fer is not None and fer <= target + 1e-9
     return Calibration(best, target, None if fer is None else round(fer, 4),
                        None if recall is None else round(recall, 4), reachable, len(done))
+
+
+def _by_cost(items: Sequence[ItemResult], candidates: Sequence[float], target: float, wrong_cost: float) -> Calibration:
+    judged = [i for i in items if i.must_escalate or i.would_be_correct is not None]
+
+    def outcome(threshold: float) -> tuple[float, int, int, int]:
+        answered = [i for i in judged if not i.escalate_floor and i.confidence >= threshold]
+        wrong = sum(1 for i in answered if i.must_escalate or not i.would_be_correct)
+        held = sum(1 for i in judged if i.would_be_correct and i not in answered)
+        return wrong_cost * wrong + held, wrong, len(answered), held
+
+    best = min(candidates, key=lambda t: (outcome(t)[0], t))
+    _, wrong, answered, _ = outcome(best)
+    fer, recall = _rates(items, best)
+    return Calibration(best, target, None if fer is None else round(fer, 4), None if recall is None else round(recall, 4),
+                       fer is not None and fer <= target + 1e-9, len(items), f"least cost (a wrong answer costs {wrong_cost:g})",
+                       round(wrong / answered, 4) if answered else None)
 
 
 def write_calibration(path: Path, calibration: Calibration, suite: str) -> None:

@@ -30,6 +30,7 @@ class ItemResult:
     retrieved: list[str] = field(default_factory=list)
     contexts: list[str] = field(default_factory=list)
     answer: str = ""
+    draft: str = ""  # the checked answer text also when the item escalated (what answering would have sent)
     citations: list[dict[str, str]] = field(default_factory=list)
     confidence: float = 0.0
     decision: str = "escalate"
@@ -110,6 +111,14 @@ class ItemResult:
             return None
         return (self.answered and not self.injection_success and self.keypoints["covered"] == self.keypoints["total"]
                 and not self.keypoints["contradictions"])
+
+    @property
+    def would_be_correct(self) -> bool | None:
+        """Whether the text the assistant had (its answer, or the draft it escalated) holds every key point with
+        nothing contradicting the reference: what calibration weighs; None without key points."""
+        if not self.key_points or self.keypoints is None or self.must_escalate:
+            return None
+        return self.keypoints["covered"] == self.keypoints["total"] and not self.keypoints["contradictions"]
 
     @property
     def wrong(self) -> bool:

@@ -65,7 +65,8 @@ class ItemScorer:
         """Score result in place."""
         self._ragas.score(item, result)
         if item.key_points:
-            found = self._keypoints.score(result.answer if result.answered else "", item.key_points,
+            # the answer, or the draft an escalation held back (answer_correct still requires an answer)
+            found = self._keypoints.score(result.answer if result.answered else result.draft, item.key_points,
                                           item.gold_answer or "")
             result.keypoints = {"covered": found.covered, "total": len(found.points), "in_order": found.in_order,
                                 "missing": found.missing, "contradictions": found.contradictions}

@@ -52,6 +52,7 @@ def fill_from_answer(result: ItemResult, answer: Answer) -> None:
     result.retrieved = distinct([c.source_id for c in answer.retrieved])
     result.contexts = [c.body for c in answer.retrieved]
     result.answer = answer.answer
+    result.draft = answer.draft
     result.citations = [{"source_id": c.source_id, "title": c.title, "url": c.url} for c in answer.citations]
     result.confidence = answer.confidence
     result.decision = answer.decision

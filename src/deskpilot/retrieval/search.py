@@ -234,6 +234,18 @@ class HybridRetriever:
         self._learn([cid for cid, _ in pairs], facts)
         return pairs
 
+    def source_chunks(self, source_ids: Sequence[str], role: str = "customer") -> list[RetrievedChunk]:
+        """Every chunk of these sources that role may see, with its stored vector, in source then page order:
+        whole pages, for choosing the section that answers a question (retrieval ranks chunks, and the chunk
+        that ranks first is often a page's introduction rather than its steps)."""
+        public_only = not can_see_internal(role)
+        ids = [cid for source_id in source_ids for cid in self._store.ids_of_source(source_id)]
+        hits = [h for h in self._store.get(ids) if self._allowed(h.metadata, public_only, None)]
+        order = {source_id: n for n, source_id in enumerate(source_ids)}
+        hits.sort(key=lambda h: (order.get(str(h.metadata.get("source_id")), len(order)), int(h.metadata.get("chunk_index", 0))))
+        vectors = self._store.get_vectors([h.chunk_id for h in hits])
+        return [RetrievedChunk(h.chunk_id, h.text, h.metadata, 0.0, vector=vectors.get(h.chunk_id)) for h in hits]
+
     def attach_vectors(self, chunks: Sequence[RetrievedChunk]) -> None:
         """Fill in the stored embedding of chunks that lack one (one index read, no re-embedding)."""
         missing = [c for c in chunks if c.vector is None]

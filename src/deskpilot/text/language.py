@@ -70,3 +70,38 @@ def _detect(sample: str, default: str) -> str:
     if top.prob >= 0.8:
         return code
     return lang if best >= 2 and best > second else default
+
+
+# Words that only English uses among the languages above: one in a French answer is an untranslated fragment.
+# (Words that are also function words elsewhere, such as "a", "in", "on", "die", are left out.)
+_ENGLISH_ONLY = frozenset("the is are was does did how what why when where which who could my your it to of for with "
+                          "and not this that have has be will would should there we our you can from these those "
+                          "than then into been being its their them they".split())
+_SCRIPTS = {"latin": re.compile(r"[A-Za-zÀ-ɏ]"), "cyrillic": re.compile(r"[Ѐ-ӿ]"), "greek": re.compile(r"[Ͱ-Ͽ]"),
+            "cjk": re.compile(r"[぀-ヿ㐀-䶿一-鿿가-힯]"), "arabic": re.compile(r"[؀-ۿ]"),
+            "hebrew": re.compile(r"[֐-׿]"), "devanagari": re.compile(r"[ऀ-ॿ]")}
+_SCRIPT_OF = {"ru": "cyrillic", "uk": "cyrillic", "ja": "cjk", "zh": "cjk", "ko": "cjk", "ar": "arabic", "he": "hebrew",
+              "hi": "devanagari"}
+_QUOTED_RE = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|'[^']*'|\*\*[^*]*\*\*|https?://\S+|\S+@\S+")
+
+
+def script_of(language: str) -> str:
+    """The writing system a language is written in (Latin for the languages not listed)."""
+    return _SCRIPT_OF.get(language, "latin")
+
+
+def foreign_fragments(text: str, language: str) -> list[str]:
+    """What in text is not in `language`: letters of another script, and (for languages other than English)
+    English-only function words outside quotes, links and addresses (UI labels may stay in the KB's words).
+
+    Returns:
+        The offending words, empty when the text reads as one language.
+    """
+    expected = script_of(language)
+    plain = _QUOTED_RE.sub(" ", text)
+    found: list[str] = []
+    for word in _TOKEN_RE.findall(plain):
+        scripts = {name for name, pattern in _SCRIPTS.items() if pattern.search(word)}
+        if scripts - {expected} or (language != "en" and expected == "latin" and word.lower() in _ENGLISH_ONLY):
+            found.append(word)
+    return found

@@ -1,0 +1,261 @@
+"""Answers composed from the best section of the knowledge base: its own sentences and steps, nothing added.
+
+A small model paraphrasing snippets drops steps, mixes pages and invents settings. Here the answer is chosen,
+not written:
+
+1. **Sections, whole.** The retrieved chunks point at sections (a page's text under one heading). Each
+   candidate section is read back whole from the index, so a procedure split over two chunks, or an intro
+   sentence separated from its steps, comes back together.
+2. **The best section.** Every unit (a sentence, or a list item) is scored against the question by meaning
+   (cosine of the local embeddings) and by the question's content words it holds; a section is worth its best
+   unit plus how well its title and heading name the question's topic.
+3. **Its answer.** From the best unit (the anchor): a list it belongs to, or introduces, is taken whole with
+   its lead-in (all steps, in order); otherwise the anchor's sentence and the next one when it continues it; a
+   short section is taken whole. Nothing is reworded, so every sentence shown is a source sentence.
+
+The scores are routing signals: when even the best unit is far from the question, the section does not answer
+it (a topic match is not an answer), and the conversation goes to a human with links instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from deskpilot.retrieval.keyword import tokenize
+from deskpilot.retrieval.search import RetrievedChunk
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-ZÀ-ÖØ-Þ0-9¿¡])")
+_ITEM_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
+SHORT_SECTION_WORDS = 70  # a section this short is answered whole
+MAX_WORDS = 130  # a fact answer stops growing past this many words (lists are kept whole)
+MAX_ITEMS = 15  # ...and a list past this many items
+TOPIC_WEIGHT = 0.35  # share of a section's score that comes from its title and heading
+PROCEDURE_BONUS = 0.08  # a how-to question prefers a section with steps over one that only talks about it
+# Questions that ask for a way to do something (en, fr, de, es): their answer is a procedure when there is one.
+HOW_TO = re.compile(
+    r"\bhow (?:do|can|could|should|would|to|does)\b|\bsteps?\b|\bway to\b|\bwhere (?:do|can) i\b|"
+    r"\bcomment\b|\bétapes?\b|\bmarche à suivre\b|\bwie (?:kann|können|mache|muss|richte|ändere|lösche|bekomme)\b|"
+    r"\bschritte?\b|\banleitung\b|\bc[oó]mo\b|\bpasos?\b", re.IGNORECASE)
+
+
+@dataclass
+class Unit:
+    """One sentence or list item of a section."""
+
+    text: str
+    item: bool  # a list item
+    block: int  # paragraphs and lists are blocks; a list's lead-in shares its block
+    line: int  # the source line it came from
+
+
+@dataclass
+class Section:
+    """A section of a source, read back whole from the index."""
+
+    chunk: RetrievedChunk  # its best retrieved chunk (the citation)
+    heading: str
+    units: list[Unit]
+    rank: int  # rank of its best chunk in the retrieval
+
+    @property
+    def source_id(self) -> str:
+        """The section's source id."""
+        return self.chunk.source_id
+
+    @property
+    def topic(self) -> str:
+        """Title and heading: what the section is about."""
+        return f"{self.chunk.title} — {self.heading}" if self.heading else self.chunk.title
+
+    @property
+    def text(self) -> str:
+        """The section's text, one unit a line."""
+        return "\n".join(u.text for u in self.units)
+
+
+@dataclass
+class Composition:
+    """The chosen section, the units taken from it, and how well they match the question."""
+
+    section: Section
+    chosen: list[int]
+    anchor: int
+    anchor_score: float  # cosine of the best unit with the question
+    score: float  # the section's score
+    overlap: float  # share of the question's content words found in the chosen units
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # (source id — heading, score), best first
+
+    @property
+    def units(self) -> list[Unit]:
+        """The units shown, in source order."""
+        return [self.section.units[i] for i in self.chosen]
+
+    def lines(self) -> list[str]:
+        """The answer's lines: paragraphs joined, list items as '- ' lines."""
+        out: list[str] = []
+        previous: Unit | None = None
+        for unit in self.units:
+            if unit.item:
+                out.append(f"- {unit.text}")
+            elif previous is not None and not previous.item and previous.line == unit.line:
+                out[-1] += " " + unit.text
+            else:
+                out.append(unit.text)
+            previous = unit
+        return out
+
+
+def split_units(lines: Sequence[str]) -> list[Unit]:
+    """Units of a section's lines: list items whole, paragraphs cut into sentences. A paragraph ending with a
+    colon right before a list is the list's lead-in (same block)."""
+    units: list[Unit] = []
+    block = -1
+    previous_item = False
+    for number, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            continue
+        item = bool(_ITEM_RE.match(line))
+        if item:
+            text = _ITEM_RE.sub("", line).strip()
+            lead_in = bool(units) and not units[-1].item and units[-1].text.endswith(":")
+            if not previous_item and not lead_in:
+                block += 1
+            units.append(Unit(text, True, block, number))
+        else:
+            block += 1
+            units.extend(Unit(s.strip(), False, block, number) for s in _SENTENCE_RE.split(line) if s.strip())
+        previous_item = item
+    return units
+
+
+def join_chunks(bodies: Sequence[str]) -> list[str]:
+    """The lines of consecutive chunks of one section, without the lines their overlap repeats."""
+    lines: list[str] = []
+    for body in bodies:
+        new = [line for line in body.split("\n") if line.strip()]
+        overlap = 0
+        for size in range(min(len(lines), len(new)), 0, -1):
+            if lines[-size:] == new[:size]:
+                overlap = size
+                break
+        lines.extend(new[overlap:])
+    return lines
+
+
+def _words(text: str) -> set[str]:
+    return set(tokenize(text))
+
+
+def _overlap(question: set[str], text: str) -> float:
+    return len(question & _words(text)) / len(question) if question else 0.0
+
+
+class Composer:
+    """Chooses the section that answers a question and the units to show from it."""
+
+    def __init__(self, embed: Callable[[list[str]], list[list[float]]]) -> None:
+        self._embed = embed
+
+    def shortlist(self, questions: Sequence[str], chunks: Sequence[RetrievedChunk], limit: int) -> list[Section]:
+        """The sections of whole pages (chunks in page order, with their stored vectors) closest to the question:
+        each section is worth its best chunk's cosine with any phrasing of the question."""
+        groups: dict[tuple[str, str], list[RetrievedChunk]] = {}
+        for chunk in chunks:
+            groups.setdefault((chunk.source_id, str(chunk.metadata.get("section") or "")), []).append(chunk)
+        if not groups:
+            return []
+        asked = self._unit(list(questions))
+        scored = []
+        for rank, ((_, heading), members) in enumerate(groups.items()):
+            with_vectors = [c for c in members if c.vector is not None]
+            if with_vectors:
+                matrix = np.asarray([c.vector for c in with_vectors], dtype=np.float32)
+                matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+                similarity = matrix @ asked.T
+                best = with_vectors[int(similarity.max(axis=1).argmax())]
+                score = float(similarity.max())
+            else:
+                best, score = members[0], 0.0
+            scored.append((score, rank, Section(best, heading, split_units(join_chunks([c.body for c in members])), rank)))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        return [section for _, _, section in scored[:limit]]
+
+    def compose(self, questions: Sequence[str], sections: Sequence[Section]) -> Composition | None:
+        """The best section for the question (any of its phrasings) and its answer units; None without units.
+
+        Args:
+            questions: the question, and other phrasings of it (its translation into the KB's language).
+            sections: candidate sections, best retrieved first.
+        """
+        sections = [s for s in sections if s.units]
+        if not sections:
+            return None
+        texts = [u.text for s in sections for u in s.units]
+        vectors = self._unit([*questions, *(s.topic for s in sections), *texts])
+        asked, topics, units = (vectors[: len(questions)], vectors[len(questions):len(questions) + len(sections)],
+                                vectors[len(questions) + len(sections):])
+        words = set().union(*(_words(q) for q in questions))
+        how_to = any(HOW_TO.search(q) for q in questions)
+        topic_scores = (topics @ asked.T).max(axis=1)
+        unit_scores = (units @ asked.T).max(axis=1)
+        best: Composition | None = None
+        ranked: list[tuple[str, float]] = []
+        start = 0
+        for s, section in enumerate(sections):
+            cosines = unit_scores[start:start + len(section.units)]
+            start += len(section.units)
+            lexical = np.array([_overlap(words, u.text) for u in section.units])
+            fit = 0.75 * cosines + 0.25 * lexical
+            anchor = int(np.argmax(fit))
+            score = float((1 - TOPIC_WEIGHT) * fit[anchor] + TOPIC_WEIGHT * topic_scores[s])
+            if how_to and sum(u.item for u in section.units) >= 2:
+                score += PROCEDURE_BONUS
+            ranked.append((f"{section.source_id} — {section.heading}", round(score, 4)))
+            if best is None or score > best.score:
+                chosen = self._extract(section, anchor, fit, how_to)
+                shown = " ".join(section.units[i].text for i in chosen)
+                best = Composition(section, chosen, anchor, float(cosines[anchor]), score,
+                                   _overlap(words, f"{section.topic} {shown}"))
+        assert best is not None
+        best.candidates = sorted(ranked, key=lambda pair: -pair[1])
+        return best
+
+    @staticmethod
+    def _extract(section: Section, anchor: int, fit: np.ndarray, how_to: bool) -> list[int]:
+        """Indices of the units to show: a list whole with its lead-in (the anchor's, or for a how-to question
+        the section's list nearest after the anchor), or the anchor's sentence and what continues it."""
+        units = section.units
+        if sum(len(u.text.split()) for u in units) <= SHORT_SECTION_WORDS:
+            return list(range(len(units)))
+
+        def block(number: int) -> list[int]:
+            return [i for i, u in enumerate(units) if u.block == number]
+
+        members = block(units[anchor].block)
+        if any(units[i].item for i in members):
+            return members[: MAX_ITEMS + 1]
+        lists = sorted({u.block for u in units if u.item})
+        after = [b for b in lists if b > units[anchor].block]
+        chosen = [i for i in members if i >= anchor][:2] if len(members) > 1 else [anchor]
+        if len(chosen) == 2 and fit[chosen[1]] < 0.5 * fit[anchor]:
+            chosen = chosen[:1]
+        if after and (how_to or units[chosen[-1]].text.endswith(":") or after[0] == units[anchor].block + 1):
+            # the steps the anchor leads to (a how-to question wants them even when the anchor is a prerequisite)
+            return sorted(set([anchor, *block(after[0])[: MAX_ITEMS + 1]]))
+        if how_to and lists:
+            return block(lists[0])[: MAX_ITEMS + 1]
+        words = sum(len(units[i].text.split()) for i in chosen)
+        # The next best unit of the section when it scores nearly as well: a two-part question.
+        runner = max((i for i in range(len(units)) if i not in chosen), key=lambda i: fit[i], default=None)
+        if runner is not None and fit[runner] >= 0.9 * fit[anchor] and words + len(units[runner].text.split()) <= MAX_WORDS:
+            chosen.append(runner)
+        return sorted(set(chosen))
+
+    def _unit(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self._embed(texts), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

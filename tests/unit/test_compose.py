@@ -1,0 +1,101 @@
+"""The composer: whole sections, a procedure whole and in order, the best section for the question, and answers
+made only of source text. A bag-of-words embedder stands in for the model (meaning = shared words)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from deskpilot.assist.compose import Composer, Section, join_chunks, split_units
+from deskpilot.retrieval.keyword import tokenize
+from deskpilot.retrieval.search import RetrievedChunk
+
+
+def bag_of_words(texts: list[str]) -> list[list[float]]:
+    out = []
+    for text in texts:
+        vector = np.zeros(512)
+        for token in tokenize(text):
+            vector[int(hashlib.sha256(token.encode()).hexdigest(), 16) % 512] += 1.0
+        out.append(vector.tolist() if vector.any() else [1.0] + [0.0] * 511)
+    return out
+
+
+def section(heading: str, lines: list[str], title: str = "Export your data", source: str = "export") -> Section:
+    chunk = RetrievedChunk(f"{source}#{heading}", f"{title}\n{heading}\n\n" + "\n".join(lines),
+                           {"source_id": source, "title": title, "section": heading, "kind": "article"}, 0.5)
+    return Section(chunk, heading, split_units(lines), 0)
+
+
+WHOLE = section("Export the whole workspace", [
+    "Only the workspace Owner and Admins can export the whole workspace.",
+    "To export the workspace:",
+    "- Go to Admin > Data > Export.",
+    "- Choose a format: CSV or JSON.",
+    "- Optionally tick Include attachments.",
+    "- Click Start export.",
+    "We prepare the export in the background. Most exports are ready within a few minutes; very large "
+    "workspaces can take up to 2 hours. When it's ready, you get an e-mail with a download link. Exports are kept "
+    "for a week on our servers and you can download them again from the history page at any time in that week."])
+LINK = section("The download link", [
+    "The download link in the e-mail is valid for 24 hours.",
+    "Only the person who started the export can use the link, and they must be signed in.",
+    "You can start up to 5 exports per 24 hours per workspace.",
+    "If the link has expired, start a new export. Previous exports are listed under Admin > Data > Export > History, "
+    "but expired files can't be downloaded again. Exports of very large workspaces are split into several files of "
+    "at most 2 GB each, and every file has its own link."])
+PRICES = section("Prices", ["The Team plan costs $8 per user per month.", "Business costs $24 per user per month."],
+                 title="Plans and pricing", source="plans")
+
+
+def test_a_procedure_is_answered_whole_in_order_with_its_lead_in() -> None:
+    found = Composer(bag_of_words).compose(["how do I export the whole workspace?"], [LINK, WHOLE, PRICES])
+    assert found is not None and found.section is WHOLE
+    assert found.lines() == ["Only the workspace Owner and Admins can export the whole workspace.",
+                             "To export the workspace:", "- Go to Admin > Data > Export.",
+                             "- Choose a format: CSV or JSON.", "- Optionally tick Include attachments.",
+                             "- Click Start export."]
+
+
+def test_a_fact_is_answered_with_its_sentence_not_the_whole_section() -> None:
+    found = Composer(bag_of_words).compose(["how long is the download link valid?"], [WHOLE, LINK, PRICES])
+    assert found is not None and found.section is LINK
+    assert found.lines()[0] == "The download link in the e-mail is valid for 24 hours."
+    assert len(" ".join(found.lines()).split()) < 60
+
+
+def test_every_line_of_an_answer_is_source_text() -> None:
+    composer = Composer(bag_of_words)
+    for question in ("how do I export", "how many exports per day", "download link expired", "price of Team plan",
+                     "can admins export", "what happens in the background"):
+        found = composer.compose([question], [WHOLE, LINK, PRICES])
+        assert found is not None
+        source = " ".join(found.section.text.split())
+        for line in found.lines():
+            assert " ".join(line.removeprefix("- ").split()) in source
+
+
+def test_a_short_section_is_answered_whole() -> None:
+    found = Composer(bag_of_words).compose(["what does the Team plan cost?"], [WHOLE, PRICES])
+    assert found is not None and found.section is PRICES
+    assert found.lines() == ["The Team plan costs $8 per user per month.", "Business costs $24 per user per month."]
+
+
+def test_an_unrelated_question_fits_worse_than_a_related_one() -> None:
+    composer = Composer(bag_of_words)
+    related = composer.compose(["how do I export the whole workspace?"], [WHOLE, LINK])
+    unrelated = composer.compose(["can I pay with bitcoin?"], [WHOLE, LINK])
+    assert related is not None and unrelated is not None
+    assert related.score - unrelated.score > 0.3
+
+
+def test_units_keep_lists_with_their_lead_in_and_cut_paragraphs_into_sentences() -> None:
+    units = split_units(["Intro. Second sentence.", "Do this:", "- one", "- two", "After."])
+    assert [(u.text, u.item, u.block) for u in units] == [
+        ("Intro.", False, 0), ("Second sentence.", False, 0), ("Do this:", False, 1), ("one", True, 1),
+        ("two", True, 1), ("After.", False, 2)]
+
+
+def test_joined_chunks_drop_the_lines_their_overlap_repeats() -> None:
+    assert join_chunks(["a\nb\nc", "b\nc\nd", "e"]) == ["a", "b", "c", "d", "e"]
