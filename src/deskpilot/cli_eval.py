@@ -201,7 +201,8 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
               from_report: Annotated[Path | None, typer.Option(help="Fit on a saved report instead of running")] = None,
               thresholds: ThresholdsOpt = None, as_json: JsonOpt = False) -> None:
     """Fit routing's min_confidence and write it to eval/thresholds.yaml: the least cost of wrong answers and held-back
-    correct ones where the suite has key points, else a target false-escalation rate."""
+    correct ones where the suite has key points (DESKPILOT_EVAL__WRONG_ANSWER_COST), else, or with --target, the
+    highest threshold within a false-escalation rate."""
     from deskpilot.evaluation.gate import calibrate as fit
     from deskpilot.evaluation.gate import write_calibration
     from deskpilot.evaluation.harness import EvalRun
@@ -215,7 +216,8 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
     try:
         run = EvalRun.from_json(load_report(from_report)) if from_report else _evaluate(suite, kb, "none", url, api_key,
                                                                                        as_json)
-        result = fit(run.items, goal, settings.eval.wrong_answer_cost)
+        # an explicit --target asks for the false-escalation objective; otherwise key points decide by cost
+        result = fit(run.items, goal, None if target is not None else settings.eval.wrong_answer_cost)
         if not result.reachable and result.objective == "false_escalation_target":
             raise fail(f"a false-escalation rate of {goal} is not reachable with the confidence threshold: other "
                        f"reasons already escalate {result.false_escalation_rate} of the answerable items; "
