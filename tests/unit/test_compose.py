@@ -99,3 +99,22 @@ def test_units_keep_lists_with_their_lead_in_and_cut_paragraphs_into_sentences()
 
 def test_joined_chunks_drop_the_lines_their_overlap_repeats() -> None:
     assert join_chunks(["a\nb\nc", "b\nc\nd", "e"]) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_tip_between_two_steps_does_not_cut_the_procedure() -> None:
+    brochure = section("To print a brochure", [
+        "- Choose File - Print.", "- In the Print dialog, click Properties.",
+        "- In the properties dialog for your printer, set the paper orientation to landscape.",
+        "Tip: If your printer prints duplex, use the duplex - short edge setting.",
+        "- Return to the Print dialog.", "- In the Page Layout section, select Brochure.", "- Click Print.",
+        "If you print a document in portrait on a landscape page, two opposing sides are printed next to each other "
+        "so that the sheets can be folded in the middle and read as a book, without collating them by hand."],
+        title="Printing a brochure", source="brochure")
+    found = Composer(bag_of_words).compose(["how do I print a brochure?"], [brochure, PRICES])
+    assert found is not None and found.section is brochure
+    shown = found.lines()
+    assert [line for line in shown if line.startswith("- ")] == [
+        "- Choose File - Print.", "- In the Print dialog, click Properties.",
+        "- In the properties dialog for your printer, set the paper orientation to landscape.",
+        "- Return to the Print dialog.", "- In the Page Layout section, select Brochure.", "- Click Print."]
+    assert not any("opposing sides" in line for line in shown)

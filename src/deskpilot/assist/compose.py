@@ -111,26 +111,42 @@ class Composition:
 
 def split_units(lines: Sequence[str]) -> list[Unit]:
     """Units of a section's lines: list items whole, paragraphs cut into sentences. A paragraph ending with a
-    colon right before a list is the list's lead-in (same block)."""
+    colon right before a list is the list's lead-in, and a few short paragraphs between two items of a list (a
+    step's explanation, a tip) stay in the list: they share the list's block."""
+    rows = [line.strip() for line in lines if line.strip()]
     units: list[Unit] = []
     block = -1
-    previous_item = False
-    for number, raw in enumerate(lines):
-        line = raw.strip()
-        if not line:
-            continue
+    previous_item = inside_list = False
+    for number, line in enumerate(rows):
         item = bool(_ITEM_RE.match(line))
         if item:
             text = _ITEM_RE.sub("", line).strip()
             lead_in = bool(units) and not units[-1].item and units[-1].text.endswith(":")
-            if not previous_item and not lead_in:
+            inside = bool(units) and units[-1].block == block and any(u.item for u in units if u.block == block)
+            if not previous_item and not lead_in and not inside:
                 block += 1
             units.append(Unit(text, True, block, number))
         else:
-            block += 1
+            if not (inside_list and _continues_list(rows, number)):
+                block += 1
+                inside_list = False
             units.extend(Unit(s.strip(), False, block, number) for s in _SENTENCE_RE.split(line) if s.strip())
         previous_item = item
+        inside_list = inside_list or item
     return units
+
+
+def _continues_list(rows: Sequence[str], number: int, most: int = 4, words: int = 100) -> bool:
+    """Whether the paragraphs from rows[number] on are a step's explanation or a tip: a few short paragraphs
+    followed by another item of the list."""
+    size = 0
+    for row in rows[number:number + most + 1]:
+        if _ITEM_RE.match(row):
+            return True
+        size += len(row.split())
+        if size > words:
+            return False
+    return False
 
 
 def join_chunks(bodies: Sequence[str]) -> list[str]:
@@ -236,9 +252,14 @@ class Composer:
         def block(number: int) -> list[int]:
             return [i for i, u in enumerate(units) if u.block == number]
 
+        def capped(members: list[int]) -> list[int]:
+            """A list's units up to its MAX_ITEMS-th item (its lead-in, explanations and tips included)."""
+            items = [i for i in members if units[i].item]
+            return members if len(items) <= MAX_ITEMS else [i for i in members if i <= items[MAX_ITEMS - 1]]
+
         members = block(units[anchor].block)
         if any(units[i].item for i in members):
-            return members[: MAX_ITEMS + 1]
+            return capped(members)
         lists = sorted({u.block for u in units if u.item})
         after = [b for b in lists if b > units[anchor].block]
         chosen = [i for i in members if i >= anchor][:2] if len(members) > 1 else [anchor]
@@ -246,9 +267,9 @@ class Composer:
             chosen = chosen[:1]
         if after and (how_to or units[chosen[-1]].text.endswith(":") or after[0] == units[anchor].block + 1):
             # the steps the anchor leads to (a how-to question wants them even when the anchor is a prerequisite)
-            return sorted(set([anchor, *block(after[0])[: MAX_ITEMS + 1]]))
+            return sorted(set([anchor, *capped(block(after[0]))]))
         if how_to and lists:
-            return block(lists[0])[: MAX_ITEMS + 1]
+            return capped(block(lists[0]))
         words = sum(len(units[i].text.split()) for i in chosen)
         # The next best unit of the section when it scores nearly as well: a two-part question.
         runner = max((i for i in range(len(units)) if i not in chosen), key=lambda i: fit[i], default=None)
