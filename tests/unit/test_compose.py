@@ -118,3 +118,16 @@ def test_a_tip_between_two_steps_does_not_cut_the_procedure() -> None:
         "- In the properties dialog for your printer, set the paper orientation to landscape.",
         "- Return to the Print dialog.", "- In the Page Layout section, select Brochure.", "- Click Print."]
     assert not any("opposing sides" in line for line in shown)
+
+
+def test_an_answer_does_not_open_with_the_faqs_question() -> None:
+    faq = section("FAQ", ["Can I get a refund for a monthly plan?",
+                          "Monthly payments are not refunded, including partial months. You can cancel at any time and "
+                          "keep access until the end of the month you have paid for.",
+                          "Can I get a refund for a yearly plan?",
+                          "Yearly plans are refunded in full within 14 days of the renewal. After 14 days we cannot "
+                          "refund a yearly invoice, in full or in part, and the plan runs to its end date."],
+                  title="Refund policy", source="refunds")
+    found = Composer(bag_of_words).compose(["refund for a monthly plan"], [faq])
+    assert found is not None
+    assert found.lines()[0].startswith("Monthly payments are not refunded")

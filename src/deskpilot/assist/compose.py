@@ -136,6 +136,17 @@ def split_units(lines: Sequence[str]) -> list[Unit]:
     return units
 
 
+def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]:
+    """An answer does not open with a FAQ's question ("My account is locked?") or a shouted heading: the customer
+    asked the question already."""
+    while len(chosen) > 1:
+        text = section.units[chosen[0]].text
+        if not (text.endswith("?") or (text.isupper() and len(text.split()) <= 6)):
+            break
+        chosen = chosen[1:]
+    return chosen
+
+
 def _continues_list(rows: Sequence[str], number: int, most: int = 4, words: int = 100) -> bool:
     """Whether the paragraphs from rows[number] on are a step's explanation or a tip: a few short paragraphs
     followed by another item of the list."""
@@ -233,7 +244,7 @@ class Composer:
                 score += PROCEDURE_BONUS
             ranked.append((f"{section.source_id} — {section.heading}", round(score, 4)))
             if best is None or score > best.score:
-                chosen = self._extract(section, anchor, fit, how_to)
+                chosen = _without_leading_questions(section, self._extract(section, anchor, fit, how_to))
                 shown = " ".join(section.units[i].text for i in chosen)
                 best = Composition(section, chosen, anchor, float(cosines[anchor]), score,
                                    _overlap(words, f"{section.topic} {shown}"))
@@ -248,6 +259,9 @@ class Composer:
         units = section.units
         if sum(len(u.text.split()) for u in units) <= SHORT_SECTION_WORDS:
             return list(range(len(units)))
+
+        if units[anchor].text.endswith("?") and anchor + 1 < len(units):
+            anchor += 1  # a FAQ's question matches best, but its answer is what follows it
 
         def block(number: int) -> list[int]:
             return [i for i, u in enumerate(units) if u.block == number]
