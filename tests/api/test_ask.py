@@ -104,6 +104,37 @@ def test_sse_streams_tokens_then_a_final_event_with_citations(client: TestClient
     assert final["decision"] == "answer" and final["citations"][0]["source_id"] == "reset-password"
 
 
+def _stream(client: TestClient, headers: dict[str, str], question: str) -> tuple[str, dict]:
+    """The concatenated `token` events of a streamed answer, and its final event."""
+    with client.stream("POST", "/v1/ask", json={"question": question, "stream": True}, headers=headers) as response:
+        text = "".join(response.iter_text())
+    tokens, final = [], {}
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        kind = next((line[7:] for line in block.splitlines() if line.startswith("event: ")), "")
+        data = next((line[6:] for line in block.splitlines() if line.startswith("data: ")), "{}")
+        if kind == "token":
+            tokens.append(json.loads(data)["text"])
+        elif kind == "final":
+            final = json.loads(data)
+    return "".join(tokens), final
+
+
+def test_streaming_carries_only_verified_text_and_nothing_for_an_escalation(client: TestClient,
+                                                                            app_container: Container) -> None:
+    headers = auth(app_container, "customer")
+    flat = " ".join  # compare words, not line breaks
+    for compose in ("extract", "generate"):
+        app_container.settings.assistant.compose = compose  # type: ignore[assignment]
+        try:
+            streamed, final = _stream(client, headers, "How long is a password reset link valid?")
+            escalated, handoff = _stream(client, headers, "What is the weather like on Mars tomorrow?")
+        finally:
+            app_container.settings.assistant.compose = "extract"  # type: ignore[assignment]
+        assert final["decision"] == "answer" and streamed.strip(), compose
+        assert flat(streamed.split()) in flat(final["answer"].split()), compose  # nothing the final answer drops
+        assert handoff["decision"] == "escalate" and escalated == "", compose  # no draft shown, then taken back
+
+
 def test_rate_limit_and_prometheus_metrics(app_container: Container) -> None:
     settings = app_container.settings.model_copy(deep=True)
     settings.api.rate_limit_per_minute = 3

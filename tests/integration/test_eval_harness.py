@@ -140,3 +140,25 @@ def test_cli_kb_runs_in_a_temporary_index_and_gate_exit_codes(tmp_path: Path, mo
     written = yaml.safe_load((tmp_path / "thresholds.yaml").read_text())
     assert written["routing"]["min_confidence"] == json.loads(calibrated.stdout)["min_confidence"]
     assert written["gate"] == {"routing.false_escalation_rate": {"max": -1}}
+
+
+def test_no_composed_answer_states_anything_its_source_does_not(kb_container: Container) -> None:
+    """Property over every customer question of kb.jsonl (the test model; English needs none): each line shown is
+    the cited page's own text, and a procedure's steps come in the page's order."""
+    suite = load_suite(REPO / "eval" / "suites" / "kb.jsonl")
+    answered = 0
+    for item in suite:
+        if item.role != "customer" or item.lang != "en":
+            continue
+        answer = kb_container.assistant.answer(item.question, [t.model_dump() for t in item.history])
+        if answer.decision != "answer":
+            continue
+        answered += 1
+        source = kb_container.retriever.source_chunks([answer.citations[0].source_id], "customer")
+        page = " ".join(" ".join(chunk.body.split()) for chunk in source)
+        lines = [" ".join(line.removeprefix("- ").split()) for line in answer.answer.removesuffix(" [1]").splitlines()]
+        positions = [page.find(line) for line in lines]
+        assert all(p >= 0 for p in positions), (item.id, answer.answer)
+        steps = [p for line, p in zip(answer.answer.splitlines(), positions, strict=True) if line.startswith("- ")]
+        assert steps == sorted(steps), (item.id, answer.answer)  # steps in the page's order
+    assert answered >= 20
