@@ -136,12 +136,17 @@ _REFERS_BACK = re.compile(
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*|https?://\S+")
 
 
-def _faithful_translation(source: str, translated: str, language: str) -> bool:
-    """A translation keeps every number and link, is in the language asked for, and has nothing left in
-    another language or script."""
+def faithful_translation(source: str, translated: str, language: str) -> bool:
+    """A translation keeps every number and link and every line (a step per line), is about as long as its source
+    (a refusal or a fragment is not), is in the language asked for, and has nothing left in another language or
+    script."""
     if not translated.strip():
         return False
     if sorted(_NUMBER_RE.findall(source)) != sorted(_NUMBER_RE.findall(translated)):
+        return False
+    if len(source.strip().splitlines()) != len(translated.strip().splitlines()):
+        return False
+    if not 0.5 <= len(translated) / max(1, len(source)) <= 2.2:
         return False
     return detect_language(translated, language) == language and not foreign_fragments(translated, language)
 
@@ -333,10 +338,10 @@ class Assistant:
         """
         text = "\n".join(lines)
         whole = self._translate(text, language, strict=True)
-        if _faithful_translation(text, whole, language):
+        if faithful_translation(text, whole, language):
             return whole
         parts = [self._translate(line, language, strict=True) for line in lines]  # line by line: easier for a small model
-        if all(_faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)):
+        if all(faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)):
             return "\n".join(parts)
         logger.info("no faithful %s translation of the composed answer", language)
         return ""
