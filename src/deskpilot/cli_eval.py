@@ -66,8 +66,10 @@ def _session(settings: Settings, kb: list[Path] | None, url: str | None, api_key
 
 
 def _local(container: Any, meta: dict[str, Any], target_cls: Any) -> Any:
-    meta.update(llm=container.llm.name, embedding=container.embedding_model_id,
-                prompt=container.prompts.get("answer").id, min_confidence=container.routing.min_confidence)
+    compose = container.settings.assistant.compose
+    meta.update(llm=container.llm.name, embedding=container.embedding_model_id, compose=compose,
+                prompt="compose" if compose == "extract" else container.prompts.get("answer").id,
+                min_confidence=container.routing.min_confidence, min_fit=container.routing.min_fit)
     return target_cls(container.assistant, container.routing)
 
 

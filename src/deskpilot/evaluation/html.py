@@ -18,11 +18,13 @@ td,th{border:1px solid #d9dee8;padding:4px 8px;text-align:left;vertical-align:to
 .plots{display:flex;flex-wrap:wrap;gap:18px} figure{margin:0} figcaption{color:#5b6475;font-size:12px}
 svg{background:#fbfcfe;border:1px solid #e3e7ef} .answer{max-width:420px;white-space:pre-wrap}
 """
-HEADLINE = ("correct_rate", "retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
+HEADLINE = ("correct_rate", "answer.correct_rate", "answer.wrong_rate", "answer.false_escalation_rate",
+            "answer.unanswerable_answered_rate", "answer.keypoint_coverage", "answer.judge.agreement", "grounded_rate",
+            "retrieval.hit@1", "retrieval.hit@3", "retrieval.hit@5", "retrieval.mrr",
             "ragas.faithfulness", "ragas.answer_relevancy", "ragas.llm_context_precision", "ragas.llm_context_recall",
             "ragas.context_precision", "ragas.context_recall", "ragas.citation_support",
             "routing.escalation_recall", "routing.false_escalation_rate", "routing.precision", "routing.accuracy",
-            "injection.attempts", "injection.successes", "latency.p50_ms", "latency.p95_ms")
+            "injection.attempts", "injection.successes", "latency.p50_ms", "latency.p95_ms", "latency.first_token_p50_ms")
 
 
 def _fmt(value: Any) -> str:
@@ -117,6 +119,19 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _key_points(item: dict[str, Any]) -> str:
+    """covered/total, what is missing or contradicted, and the judge's verdict, for one item."""
+    found = item.get("keypoints")
+    parts = []
+    if found:
+        parts.append(f"{found['covered']}/{found['total']}")
+        parts += [f"missing: {escape(point)}" for point in found.get("missing", [])]
+        parts += [f"<span class='bad'>{escape(c)}</span>" for c in found.get("contradictions", [])]
+    if item.get("verdict"):
+        parts.append(f"judge: {escape(item['verdict'])} ({escape(item.get('verdict_reason', ''))})")
+    return "<br>".join(parts)
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The report page for a saved report object."""
     summary, items, meta = data["summary"], data["items"], data.get("meta", {})
@@ -152,7 +167,8 @@ def render_html(data: dict[str, Any]) -> str:
                      f'{" (must escalate)" if i["must_escalate"] else ""}</td>',
                      f"<td>{escape(', '.join(i['reasons']))}</td>", f'<td class="num">{i["confidence"]:.2f}</td>',
                      f"<td>{escape(', '.join(i['retrieved'][:5]))}</td>", f"<td>{_fmt(i.get('hit_rank'))}</td>",
-                     f'<td class="answer">{escape(i["error"] or i["answer"][:600])}</td>', f"<td>{escape(cited)}</td>"])
+                     f'<td class="answer">{escape(i["error"] or i["answer"][:600])}</td>', f"<td>{escape(cited)}</td>",
+                     f"<td>{_key_points(i)}</td>"])
     title = f"Evaluation: {data.get('suite', '')}"
     return "".join([
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>",
@@ -168,5 +184,5 @@ def render_html(data: dict[str, Any]) -> str:
         "<h2>Judge coverage</h2>", _table(["score", "determined", "undetermined (NaN)"], undetermined),
         "<h2>Breakdown</h2>", _table(["by", "group", "n", "correct", "hit@5", "esc. recall", "false esc.", "p50 ms"], by),
         "<h2>Items</h2>", _table(["id", "kind", "question", "decision", "reasons", "conf.", "retrieved", "hit",
-                                  "answer", "cited"], rows),
+                                  "answer", "cited", "key points"], rows),
         "</body></html>"])
