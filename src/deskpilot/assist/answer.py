@@ -132,7 +132,8 @@ def _is_source_text(line: str, source: str) -> bool:
 _REFERS_BACK = re.compile(
     r"\b(?:it|its|that|this|those|these|they|them|their|there|same|one|ones|else|instead|also|too|what about|how about|"
     r"and if|ça|cela|ceci|celui|celle|ceux|celles|aussi|et si|et pour|le même|la même|das|dies|diese|dieser|dieses|"
-    r"dort|auch|dafür|damit|davon|und wenn|und was|eso|esto|ese|esa|ahí|allí|también|y si|y para)\b", re.IGNORECASE)
+    r"dort|auch|dafür|damit|davon|und wenn|und was|eso|esto|ese|esa|ahí|allí|también|y si|y para)\b"
+    r"|^\W*(?:and|but|or|so|then|et|mais|ou|puis|und|aber|oder|y|pero|o)\b", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*|https?://\S+")
 
 
@@ -400,20 +401,21 @@ class Assistant:
 
     def _new_topic(self, question: str, turns: Sequence[dict[str, str]]) -> bool:
         """Whether a question in a conversation starts a new topic rather than following up: it refers to nothing
-        earlier (no pronoun or "what about"), says enough on its own, and the search finds at least as close a
-        source for it alone as with the conversation before it. Measured, not guessed: a question that depends on
-        the history finds less without it."""
-        if _REFERS_BACK.search(question) or len(set(tokenize(question))) < 3:
+        earlier (no pronoun or "what about"), says something on its own, and the best source for it alone is none
+        of the conversation's own best sources. (Similarities cannot decide it: the conversation's turns repeat
+        its sources' words, so adding them always raises the similarity to the old topic.)"""
+        if _REFERS_BACK.search(question) or len(set(tokenize(question))) < 2:
             return False
         recent = " ".join(t["content"] for t in turns[-3:])
         try:
-            alone = self._retriever.search(question, "customer", k=1).top_dense
-            together = self._retriever.search(f"{recent} {question}", "customer", k=1).top_dense
+            alone = self._retriever.search(question, "customer", k=1).chunks
+            before = self._retriever.search(recent, "customer", k=5).chunks
         except DeskpilotError:
             return False
-        new = alone >= together
-        logger.info("conversation turn: %s (alone %.3f, with the history %.3f)", "new topic" if new else "follow-up",
-                    alone, together)
+        topics = list(dict.fromkeys(c.source_id for c in before))[:3]
+        new = bool(alone) and alone[0].source_id not in topics
+        logger.info("conversation turn: %s (alone: %s; the conversation: %s)", "new topic" if new else "follow-up",
+                    alone[0].source_id if alone else None, topics)
         return new
 
     def _translate(self, text: str, target: str, strict: bool = False) -> str:
