@@ -192,3 +192,8 @@ def test_a_topic_switch_is_searched_without_the_old_topic_and_a_follow_up_keeps_
     follow_up = fake.assistant.answer("how long is it valid?", history)
     assert any("Forgot password" in p for p in counting.prompts)  # "it" refers back: rewritten with the history
     assert follow_up.retrieved[0].source_id == "reset-password"
+    exported = [{"role": "user", "content": "How do I export only my time entries?"},
+                {"role": "assistant", "content": "Go to Timesheets, choose the period and click Export."}]
+    counting.prompts.clear()
+    fake.assistant.answer("and for the whole workspace?", exported)
+    assert any("time entries" in p for p in counting.prompts)  # opens with "and": a follow-up, rewritten
