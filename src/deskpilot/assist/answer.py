@@ -128,6 +128,7 @@ def _is_source_text(line: str, source: str) -> bool:
     return " ".join(line.removeprefix("- ").split()) in " ".join(source.split())
 
 
+AMBIGUOUS = 0.03  # sources this close for a question alone leave it to the conversation to say which is meant
 # Words by which a question points back at the conversation (en, fr, de, es): such a question is a follow-up.
 _REFERS_BACK = re.compile(
     r"\b(?:it|its|that|this|those|these|they|them|their|there|same|one|ones|else|instead|also|too|what about|how about|"
@@ -402,18 +403,26 @@ class Assistant:
     def _new_topic(self, question: str, turns: Sequence[dict[str, str]]) -> bool:
         """Whether a question in a conversation starts a new topic rather than following up: it refers to nothing
         earlier (no pronoun or "what about"), says something on its own, and the best source for it alone is none
-        of the conversation's own best sources. (Similarities cannot decide it: the conversation's turns repeat
-        its sources' words, so adding them always raises the similarity to the old topic.)"""
+        of the conversation's own best sources and stands out from the next one. (Similarities cannot decide it:
+        the conversation's turns repeat its sources' words, so adding them always raises the similarity to the
+        old topic.)"""
         if _REFERS_BACK.search(question) or len(set(tokenize(question))) < 2:
             return False
         recent = " ".join(t["content"] for t in turns[-3:])
         try:
-            alone = self._retriever.search(question, "customer", k=1).chunks
+            alone = self._retriever.search(question, "customer", k=5).chunks
             before = self._retriever.search(recent, "customer", k=5).chunks
         except DeskpilotError:
             return False
         topics = list(dict.fromkeys(c.source_id for c in before))[:3]
-        new = bool(alone) and alone[0].source_id not in topics
+        best: dict[str, float] = {}
+        for chunk in alone:
+            best[chunk.source_id] = max(best.get(chunk.source_id, 0.0), chunk.dense)
+        ranked = sorted(best.values(), reverse=True)
+        # Several sources that answer it about equally well ("what is the check-in time?" of any hotel): the
+        # conversation says which one is meant.
+        ambiguous = len(ranked) > 1 and ranked[0] - ranked[1] < AMBIGUOUS
+        new = bool(alone) and alone[0].source_id not in topics and not ambiguous
         logger.info("conversation turn: %s (alone: %s; the conversation: %s)", "new topic" if new else "follow-up",
                     alone[0].source_id if alone else None, topics)
         return new
