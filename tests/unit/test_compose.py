@@ -25,7 +25,7 @@ def bag_of_words(texts: list[str]) -> list[list[float]]:
 def section(heading: str, lines: list[str], title: str = "Export your data", source: str = "export") -> Section:
     chunk = RetrievedChunk(f"{source}#{heading}", f"{title}\n{heading}\n\n" + "\n".join(lines),
                            {"source_id": source, "title": title, "section": heading, "kind": "article"}, 0.5)
-    return Section(chunk, heading, split_units(lines), 0)
+    return Section(chunk, heading, split_units(lines))
 
 
 WHOLE = section("Export the whole workspace", [

@@ -59,7 +59,6 @@ class Section:
     chunk: RetrievedChunk  # its best retrieved chunk (the citation)
     heading: str
     units: list[Unit]
-    rank: int  # rank of its best chunk in the retrieval
 
     @property
     def source_id(self) -> str:
@@ -86,7 +85,6 @@ class Composition:
     anchor: int
     anchor_score: float  # cosine of the best unit with the question
     score: float  # the section's score
-    overlap: float  # share of the question's content words found in the chosen units
     candidates: list[tuple[str, float]] = field(default_factory=list)  # (source id — heading, score), best first
 
     @property
@@ -198,7 +196,7 @@ class Composer:
             return []
         asked = self._unit(list(questions))
         scored = []
-        for rank, ((_, heading), members) in enumerate(groups.items()):
+        for order, ((_, heading), members) in enumerate(groups.items()):
             with_vectors = [c for c in members if c.vector is not None]
             if with_vectors:
                 matrix = np.asarray([c.vector for c in with_vectors], dtype=np.float32)
@@ -208,7 +206,7 @@ class Composer:
                 score = float(similarity.max())
             else:
                 best, score = members[0], 0.0
-            scored.append((score, rank, Section(best, heading, split_units(join_chunks([c.body for c in members])), rank)))
+            scored.append((score, order, Section(best, heading, split_units(join_chunks([c.body for c in members])))))
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [section for _, _, section in scored[:limit]]
 
@@ -245,9 +243,7 @@ class Composer:
             ranked.append((f"{section.source_id} — {section.heading}", round(score, 4)))
             if best is None or score > best.score:
                 chosen = _without_leading_questions(section, self._extract(section, anchor, fit, how_to))
-                shown = " ".join(section.units[i].text for i in chosen)
-                best = Composition(section, chosen, anchor, float(cosines[anchor]), score,
-                                   _overlap(words, f"{section.topic} {shown}"))
+                best = Composition(section, chosen, anchor, float(cosines[anchor]), score)
         assert best is not None
         best.candidates = sorted(ranked, key=lambda pair: -pair[1])
         return best
