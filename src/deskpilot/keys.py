@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import Boolean, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from deskpilot.db import Base, retry_transient
@@ -95,8 +96,15 @@ class KeyStore:
         if found is not None:
             return found
         record = ApiKeyRecord(id=secrets.token_hex(6), name=name, role=role, key_hash=hash_key(key))
-        with self._sessions.begin() as session:
-            session.add(record)
+        try:
+            with self._sessions.begin() as session:
+                session.add(record)
+        except IntegrityError:
+            # Another process (a second worker starting at the same moment) stored the same key first.
+            found = self.verify(key)
+            if found is None:
+                raise
+            return found
         return Principal(record.id, name, role)
 
     def recently_verified(self, key: str) -> Principal | None:

@@ -85,3 +85,24 @@ def test_index_generation_is_seen_at_once_here_and_within_the_ttl_from_other_pro
     assert reader.generation() == 1
     monkeypatch.setattr(records_module, "GENERATION_TTL_S", 0.0)
     assert reader.generation() == 7
+
+
+def test_two_workers_ensuring_the_same_key_at_once_both_start(
+        sessions, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    first, second = KeyStore(sessions), KeyStore(sessions)
+    widget_key = "widget-public-key-0123456789"
+    looked = []
+    real_verify = KeyStore.verify
+
+    def late_verify(self: KeyStore, key: str):  # type: ignore[no-untyped-def]
+        # The second worker looked before the first had stored the key: its first look finds nothing.
+        looked.append(key)
+        return None if len(looked) == 1 else real_verify(self, key)
+
+    stored = first.ensure(widget_key, "customer", "widget (public)")
+    keys_module._verified.clear()
+    monkeypatch.setattr(KeyStore, "verify", late_verify)
+    assert second.ensure(widget_key, "customer", "widget (public)") == stored
+    assert len(looked) == 2
+    with sessions() as session:
+        assert session.execute(text("SELECT COUNT(*) FROM api_keys")).scalar() == 1
