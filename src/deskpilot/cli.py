@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -93,11 +94,18 @@ def ingest(
         raise typer.Exit(1)
 
 
+class SearchRole(StrEnum):
+    """Whose view of the index a search shows."""
+
+    customer = "customer"
+    agent = "agent"
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     k: Annotated[int, typer.Option(help="How many chunks")] = 5,
-    role: Annotated[str, typer.Option(help="customer (public sources only) or agent")] = "customer",
+    role: Annotated[SearchRole, typer.Option(help="customer (public sources only) or agent")] = SearchRole.customer,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Semantic search over the index (the chunks the assistant would read)."""
@@ -106,7 +114,8 @@ def search(
     if not query.strip():
         raise _fail("the query is empty")
     settings = _settings()
-    where = {"audience": "public"} if role == "customer" else None
+    # Only a staff role sees internal sources (an unknown role never reaches here: typer checks the choice).
+    where = None if role is SearchRole.agent else {"audience": "public"}
     try:
         hits = Container(settings).store.search(query[:4000], k=max(1, min(k, 50)), where=where)
     except DeskpilotError as exc:
@@ -187,6 +196,11 @@ def draft(
     if result.citations:
         console.print("\nSources:")
         _print_sources([c.as_json() for c in result.citations])
+    if result.notes:
+        console.print("\nFor you only (never sent to the customer):")
+        for note in result.notes:
+            label = "solved" if note.kind == "solved_ticket" else "internal"
+            console.print(f"  [{label}] {note.title} ({note.source_id}): {note.text}", highlight=False, markup=False)
     for warning in result.warnings:
         console.print(f"warning: {warning}", style="yellow", highlight=False)
 

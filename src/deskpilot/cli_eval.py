@@ -70,7 +70,7 @@ def _local(container: Any, meta: dict[str, Any], target_cls: Any) -> Any:
     meta.update(llm=container.llm.name, embedding=container.embedding_model_id, compose=compose,
                 prompt="compose" if compose == "extract" else container.prompts.get("answer").id,
                 min_confidence=container.routing.min_confidence, min_fit=container.routing.min_fit)
-    return target_cls(container.assistant, container.routing)
+    return target_cls(container.assistant, container.routing, tickets=container.tickets)
 
 
 def _evaluate(suite: Path, kb: list[Path] | None, judge: str, url: str | None, api_key: str | None,

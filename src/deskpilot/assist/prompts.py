@@ -48,13 +48,45 @@ class Prompt:
             raise PromptError(f"prompt {self.id}: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class Phrases:
+    """Fixed texts per language (prompts/<name>.yaml with `phrases: {key: {language: text}}`)."""
+
+    name: str
+    table: dict[str, dict[str, str]]
+
+    def get(self, key: str, language: str) -> str:
+        """The phrase in language, else in English."""
+        entry = self.table.get(key)
+        if not entry or "en" not in entry:
+            raise PromptError(f"phrases {self.name}: no English text for {key!r}")
+        return entry.get(language) or entry["en"]
+
+
 class PromptLibrary:
     """Loads prompts/<name>.yaml on first use."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._cache: dict[str, Prompt] = {}
+        self._phrases: dict[str, Phrases] = {}
         self._lock = threading.Lock()
+
+    def phrases(self, name: str) -> Phrases:
+        """The phrase table called name; PromptError when the file is missing or malformed."""
+        with self._lock:
+            if name not in self._phrases:
+                path = self._folder / f"{name}.yaml"
+                try:
+                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                    table = {str(k): {str(lang): str(text) for lang, text in v.items()}
+                             for k, v in data["phrases"].items()}
+                except FileNotFoundError as exc:
+                    raise PromptError(f"phrase file {path} not found") from exc
+                except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise PromptError(f"phrase file {path} is malformed: {exc}") from exc
+                self._phrases[name] = Phrases(name, table)
+            return self._phrases[name]
 
     def get(self, name: str) -> Prompt:
         """The prompt called name; PromptError when the file is missing or malformed."""

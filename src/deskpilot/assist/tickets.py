@@ -13,21 +13,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from deskpilot.assist.answer import Citation, format_sources
+from deskpilot.assist.answer import Assistant, Citation, format_sources
 from deskpilot.assist.citations import CitationChecker
-from deskpilot.assist.language import language_name
+from deskpilot.assist.language import is_handoff_text, language_name
 from deskpilot.assist.prompts import PromptLibrary
-from deskpilot.assist.signals import detect_sensitive, negativity
-from deskpilot.config import AssistantSettings
+from deskpilot.assist.signals import detect_injection, detect_sensitive, negativity
+from deskpilot.config import AssistantSettings, RoutingSettings
 from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.ingest.tickets import parse_ticket
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
 from deskpilot.retrieval.store import ChunkStore
 from deskpilot.text.language import detect_language
+from deskpilot.text.thread import TURN_RE, thread_text
 
 logger = logging.getLogger(__name__)
 MAX_TICKET_CHARS = 200_000
+NOTE_SHARE = 0.85  # a note for the agent scores at least this share of the best one
 
 
 @dataclass
@@ -42,6 +44,26 @@ class TicketText:
     def query(self) -> str:
         """What to search with: subject and the start of the thread."""
         return (self.subject + "\n" + self.text)[:1500]
+
+    def customer_messages(self) -> list[str]:
+        """What the customer wrote, message by message (the whole text when it has no turn labels)."""
+        parts = TURN_RE.split(self.text)
+        if len(parts) == 1:
+            return [self.text.strip()] if self.text.strip() else []
+        messages = [parts[i + 1].strip() for i in range(1, len(parts) - 1, 2) if parts[i] == "Customer"]
+        return [m for m in messages if m]
+
+    def questions(self, limit: int = 800) -> list[str]:
+        """What the customer asks, to search and compose with: the subject with the first message, and the
+        latest message when it is another one."""
+        messages = self.customer_messages()
+        if not messages:
+            return [self.subject] if self.subject else []
+        first = (f"{self.subject}. " if self.subject and self.subject not in messages[0] else "") + messages[0]
+        out = [first[:limit]]
+        if len(messages) > 1 and messages[-1] != messages[0]:
+            out.append(messages[-1][:limit])
+        return out
 
 
 def load_ticket(ref: str, store: ChunkStore) -> TicketText:
@@ -72,12 +94,26 @@ def load_ticket(ref: str, store: ChunkStore) -> TicketText:
                 ticket = parse_ticket(json.loads(raw))
             except (ValueError, json.JSONDecodeError) as exc:
                 raise InvalidInputError(f"{path}: not a ticket ({exc})") from exc
-            thread = "\n".join(f"{'Agent' if c.author_role == 'agent' else 'Customer'}: {c.body}"
-                               for c in ticket.comments if c.public)
-            return TicketText(f"{ticket.subject}\n\nCustomer: {ticket.description}\n{thread}".strip(),
-                              f"ticket-{ticket.id}", ticket.subject)
+            comments = [(c.author_role, c.body) for c in ticket.comments if c.public]
+            return TicketText(thread_text(ticket.subject, ticket.description, comments), f"ticket-{ticket.id}",
+                              ticket.subject)
         return TicketText(raw)
     return TicketText(ref)
+
+
+@dataclass
+class AgentNote:
+    """Something for the agent only, never part of the reply: a similar solved ticket, an internal runbook."""
+
+    kind: Literal["solved_ticket", "internal"]
+    source_id: str
+    title: str
+    text: str
+    url: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(self)
 
 
 @dataclass
@@ -89,11 +125,14 @@ class Draft:
     next_steps: list[str]
     language: str
     warnings: list[str] = field(default_factory=list)
+    notes: list[AgentNote] = field(default_factory=list)
+    grounded: bool = False  # the reply's content is a help-centre section's own text
 
     def as_json(self) -> dict[str, Any]:
         """JSON form for `deskpilot draft --json` and the API."""
-        return {"reply": self.reply, "citations": [c.as_json() for c in self.citations],
-                "next_steps": self.next_steps, "language": self.language, "warnings": self.warnings}
+        return {"reply": self.reply, "citations": [{**c.as_json(), "audience": c.audience} for c in self.citations],
+                "next_steps": self.next_steps, "language": self.language, "warnings": self.warnings,
+                "notes": [n.as_json() for n in self.notes], "grounded": self.grounded}
 
 
 class Summary(BaseModel):
@@ -149,7 +188,7 @@ class TicketServices:
 
     def __init__(self, retriever: HybridRetriever, store: ChunkStore, llm: Callable[[], LLMClient],
                  checker: CitationChecker, prompts: PromptLibrary, count_tokens: Callable[[str], int],
-                 settings: AssistantSettings) -> None:
+                 settings: AssistantSettings, assistant: Assistant, routing: RoutingSettings) -> None:
         self._retriever = retriever
         self._store = store
         self._llm = llm
@@ -157,6 +196,8 @@ class TicketServices:
         self._prompts = prompts
         self._count = count_tokens
         self._settings = settings
+        self._assistant = assistant
+        self._routing = routing
 
     def load(self, ref: str) -> TicketText:
         """Resolve a ticket reference (see `load_ticket`)."""
@@ -167,8 +208,57 @@ class TicketServices:
         return [c for c in chunks if c.source_id != ticket.ticket_id][:k]
 
     def draft(self, ticket: TicketText) -> Draft:
-        """A reply draft in the ticket's language, citing KB articles and similar solved tickets."""
-        language = detect_language(ticket.text)
+        """A reply draft in the ticket's language, by the rules answers follow: its content is the help centre's
+        own text for what the customer asks (public articles only, verified, translated faithfully), in the
+        agent's voice; when no section answers, it asks the customer for the details needed and says so to the
+        agent. Similar solved tickets and internal runbooks are notes for the agent, never part of the reply.
+
+        Raises:
+            LLMError: the model failed (translation, or the generated draft of `assistant.compose=generate`).
+        """
+        messages = ticket.customer_messages()
+        language = detect_language("\n".join(messages) or ticket.text)
+        warnings: list[str] = []
+        if any(detect_injection(m) for m in [*messages, ticket.subject]):
+            warnings.append("the ticket contains text written like instructions to an assistant: it was treated "
+                            "as the customer's words only; check what the customer really asks")
+        notes = self._notes(ticket)
+        if self._settings.compose == "generate":
+            draft = self._generated(ticket, language, warnings)
+        else:
+            draft = self._composed(ticket, language, warnings)
+        draft.notes = notes
+        draft.next_steps = self._next_steps(ticket, draft, notes)
+        return draft
+
+    def _composed(self, ticket: TicketText, language: str, warnings: list[str]) -> Draft:
+        composed, relevant = self._assistant.compose_reply(ticket.questions(), language)
+        phrases = self._prompts.phrases("draft_phrases")
+        greeting, closing = phrases.get("greeting", language), phrases.get("closing", language)
+        fits = composed.composition is not None and composed.fit >= self._routing.min_fit
+        if fits and composed.text and composed.citation is not None:
+            citation = composed.citation
+            link = citation.url if citation.url.startswith(("https://", "http://")) else ""
+            more = f"{phrases.get('more', language)} {citation.title}" + (f" ({link})" if link else "")
+            reply = "\n\n".join([greeting, phrases.get("intro", language), f"{composed.text} [1]", more, closing])
+            return Draft(reply, [citation], [], language, warnings, grounded=True)
+        if fits and not composed.text:
+            warnings.append(f"the help centre's answer could not be translated faithfully into {language_name(language)}")
+        best = composed.composition.candidates[0][0] if composed.composition and composed.composition.candidates else \
+            (relevant[0].title if relevant else "")
+        warnings.insert(0, "no help-centre section answers this ticket well enough"
+                        + (f" (the nearest: {best})" if best else "")
+                        + ": the draft asks the customer for details; write the answer yourself if you know it")
+        signature = closing.rsplit("\n\n", 1)[-1]  # "Best regards," without "if this doesn't solve it"
+        reply = "\n\n".join([greeting, phrases.get("ask_details", language), phrases.get("follow_up", language),
+                              signature])
+        links = [Citation.of(n, c) for n, c in enumerate(
+            {c.source_id: c for c in relevant if c.metadata.get("kind") == "article"}.values(), 1)][:3]
+        return Draft(reply, links, [], language, warnings, grounded=False)
+
+    def _generated(self, ticket: TicketText, language: str, warnings: list[str]) -> Draft:
+        """The model's draft (`assistant.compose=generate`), each sentence checked against the sources; a
+        sentence backed only by an internal source is dropped and named to the agent."""
         chunks = self._context(ticket)
         prompt = self._prompts.get("draft_reply")
         budget = self._settings.context_budget
@@ -176,28 +266,83 @@ class TicketServices:
                                      sources=format_sources(chunks, self._count, budget // 2, [ticket.query]),
                                      ticket=self._fit(ticket.text, budget // 2))
         raw = self._llm().complete(system, user, max_tokens=350)
-        parts = re.split(r"(?i)\n?\s*\**next steps\**\s*:?", raw, maxsplit=1)
-        body = parts[0].strip()
-        steps_text = parts[1] if len(parts) > 1 else ""
-        steps = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", s).strip() for s in steps_text.splitlines() if s.strip()]
+        body = re.split(r"(?i)\n?\s*\**next steps\**\s*:?", raw, maxsplit=1)[0].strip()
         self._retriever.attach_vectors(chunks)
         check = self._checker.check(body, chunks)
         citations: list[Citation] = []
         numbers: dict[int, int] = {}
+        kept: list[str] = []
         for claim in check.kept:
-            if claim.supported_by is not None and claim.supported_by not in numbers:
-                chunk = chunks[claim.supported_by - 1]
+            assert claim.supported_by is not None
+            chunk = chunks[claim.supported_by - 1]
+            if chunk.metadata.get("audience") != "public" and chunk.metadata.get("kind") != "ticket":
+                warnings.append(f"dropped, it comes from an internal source ({chunk.title}): {claim.text}")
+                continue
+            if claim.supported_by not in numbers:
                 numbers[claim.supported_by] = len(citations) + 1
-                citations.append(Citation(len(citations) + 1, chunk.source_id, chunk.title, chunk.url, chunk.snippet()))
-        reply = body
-        for old, new in sorted(numbers.items(), reverse=True):
-            reply = reply.replace(f"[{old}]", f"[#{new}]")
-        reply = re.sub(r"\[(\d+)\]", "", reply).replace("[#", "[")
-        warnings = [f"not supported by the sources, check before sending: {c.text}" for c in check.removed]
-        if not check.kept:
+                citations.append(Citation.of(len(citations) + 1, chunk))
+            kept.append(f"{claim.text} [{numbers[claim.supported_by]}]")
+        warnings += [f"not supported by the sources, check before sending: {c.text}" for c in check.removed]
+        if not kept:
             warnings.insert(0, "the draft states nothing the sources support (the model may have refused or "
                                "guessed): write this reply yourself from the suggested articles")
-        return Draft(reply.strip(), citations, steps[:3], language, warnings)
+        return Draft(" ".join(kept), citations, [], language, warnings, grounded=bool(kept))
+
+    def _notes(self, ticket: TicketText, limit: int = 3) -> list[AgentNote]:
+        """How similar solved tickets were resolved, and the internal runbooks that apply: for the agent."""
+        query = "\n".join(ticket.questions()) or ticket.query
+        chunks = [c for c in self._retriever.search(query, role="agent", k=10).chunks
+                  if c.source_id != ticket.ticket_id and c.dense >= self._routing.min_relevance
+                  and (c.metadata.get("kind") == "ticket" or c.metadata.get("audience") != "public")]
+        # Only what ranks nearly as high as the closest one: a note about another problem costs the agent time.
+        best = max((c.score for c in chunks), default=0.0)
+        chunks = [c for c in chunks if c.score >= NOTE_SHARE * best]
+        notes: list[AgentNote] = []
+        seen: set[str] = set()
+        for chunk in chunks:
+            if chunk.source_id in seen or len(notes) >= limit:
+                continue
+            if chunk.metadata.get("kind") == "ticket":
+                text = self._resolution(chunk.source_id)
+                if not text:
+                    continue
+                notes.append(AgentNote("solved_ticket", chunk.source_id, chunk.title, text))
+            elif chunk.metadata.get("audience") != "public":
+                notes.append(AgentNote("internal", chunk.source_id, chunk.title, chunk.snippet(400), chunk.url))
+            else:
+                continue
+            seen.add(chunk.source_id)
+        return notes
+
+    def _resolution(self, source_id: str) -> str:
+        """How a solved ticket was resolved (its Resolution section), or "" when it has none."""
+        for chunk in self._retriever.source_chunks([source_id], "agent"):
+            body = chunk.body
+            if chunk.metadata.get("section") != "Resolution":
+                parts = re.split(r"(?m)^Resolution:\s*$", body, maxsplit=1)
+                if len(parts) < 2:
+                    continue
+                body = parts[1]
+            return " ".join(body.split())[:400]
+        return ""
+
+    @staticmethod
+    def _next_steps(ticket: TicketText, draft: Draft, notes: list[AgentNote]) -> list[str]:
+        steps: list[str] = []
+        topics = detect_sensitive("\n".join(ticket.customer_messages()))
+        runbooks = [n for n in notes if n.kind == "internal"]
+        if topics:
+            steps.append(f"The customer raises {', '.join(t.replace('_', ' ') for t in topics)}: "
+                         + (f"follow the runbook \u201c{runbooks[0].title}\u201d" if runbooks else "follow your policy")
+                         + " and promise nothing the help centre does not state")
+        if not draft.grounded:
+            steps.append("Answer the customer's question yourself, or send the draft to ask for details")
+        else:
+            steps.append("Check that the help-centre text fits the customer's plan and situation before sending")
+        solved = [n for n in notes if n.kind == "solved_ticket"]
+        if solved:
+            steps.append(f"See how {solved[0].source_id} (\u201c{solved[0].title}\u201d) was resolved")
+        return steps[:3]
 
     def summarize(self, ticket: TicketText) -> Summary:
         """Problem, what was tried, status, next action and sentiment; long threads are map-reduced.
@@ -205,7 +350,9 @@ class TicketServices:
         Raises:
             LLMOutputError: the model's summary could not be parsed.
         """
-        text = ticket.text
+        # The assistant's own hand-off sentence is not something the customer tried.
+        text = "\n".join(line for line in ticket.text.splitlines()
+                         if not is_handoff_text(line.split(":", 1)[-1]) or len(line.split(":", 1)[0]) > 20)
         budget = self._settings.context_budget
         if self._count(text) > budget:
             parts = self._split(text, budget)

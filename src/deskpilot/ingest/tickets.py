@@ -18,6 +18,7 @@ from typing import Any
 from deskpilot.errors import IngestionError, UnsupportedFormatError
 from deskpilot.ingest.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import decode_text
+from deskpilot.text.thread import quote_labels
 
 TICKET_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv")
 _AGENT_ROLES = {"agent", "admin", "staff", "support", "operator", "assistant", "team"}
@@ -275,12 +276,13 @@ def ticket_document(ticket: Ticket, rel_path: str, audience: Audience) -> Source
         public = public[1:]
     if public:
         sections.append(Section("Conversation", "\n".join(
-            f"{'Agent' if c.author_role == 'agent' else 'Customer'}: {c.body}" for c in public)))
+            f"{'Agent' if c.author_role == 'agent' else 'Customer'}: {quote_labels(c.body)}" for c in public)))
     if ticket.resolution:
         sections.append(Section("Resolution", ticket.resolution))
     internal = [c for c in ticket.comments if not c.public]
     if internal:
-        sections.append(Section("Internal notes", "\n".join(f"Agent note: {c.body}" for c in internal), "internal"))
+        sections.append(Section("Internal notes", "\n".join(f"Agent note: {quote_labels(c.body)}" for c in internal),
+                                "internal"))
     extra = {"status": ticket.status, "category": ticket.category, "priority": ticket.priority,
              "tags": ",".join(ticket.tags), "created_at": ticket.created_at}
     return SourceDocument(

@@ -34,6 +34,7 @@ from deskpilot.errors import ConfigError, ConflictError, DeskpilotError, Invalid
 from deskpilot.helpdesk.models import dumps
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.integrations.models import WebhookDeliveryRow
+from deskpilot.text.thread import thread_text
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Deskpilot-Signature"
@@ -71,11 +72,12 @@ def verify(secret: str, body: bytes, header: str | None, tolerance_s: int, now: 
         name, _, value = item.strip().partition("=")
         parts.setdefault(name, []).append(value)
     stamps, given = parts.get("t", []), parts.get("v1", [])
-    if len(stamps) != 1 or not stamps[0].isdigit() or not given:
+    if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit()) or not given:
         raise SignatureError(f"missing or malformed {SIGNATURE_HEADER} header (expected t=<unix seconds>,v1=<hex>)")
     timestamp = int(stamps[0])
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in given):
+    # Bytes, not str: compare_digest refuses non-ASCII text, which would turn a forged header into a 500.
+    if not any(hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace")) for candidate in given):
         raise SignatureError("invalid signature")
     if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
         raise SignatureError("timestamp outside the tolerance: replay?")
@@ -111,10 +113,8 @@ class IncomingTicket(BaseModel):
 
     def text(self) -> TicketText:
         """The ticket as text for the agent services (public comments only)."""
-        thread = "\n".join(f"{'Agent' if c.author_role == 'agent' else 'Customer'}: {c.body}"
-                           for c in self.comments if c.public and c.body.strip())
-        return TicketText(f"{self.subject}\n\nCustomer: {self.description}\n{thread}".strip(),
-                          f"webhook-{self.id}", self.subject)
+        comments = [(c.author_role, c.body) for c in self.comments if c.public]
+        return TicketText(thread_text(self.subject, self.description, comments), f"webhook-{self.id}", self.subject)
 
 
 class TicketEvent(BaseModel):

@@ -13,6 +13,7 @@ from deskpilot.assist.language import is_handoff_text
 from deskpilot.assist.tickets import TicketText
 from deskpilot.errors import InvalidInputError
 from deskpilot.keys import Principal
+from deskpilot.text.thread import turn_lines
 
 router = APIRouter(prefix="/v1", tags=["helpdesk"])
 
@@ -95,8 +96,8 @@ def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[s
 def _ticket_text(container: Any, ticket_id: int) -> TicketText:
     ticket = container.helpdesk.ticket(ticket_id)
     # The assistant's hand-off boilerplate is not part of the problem: leave it out of what the model reads.
-    thread = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in ticket["messages"]
-                       if m["role"] != "note" and not (m["role"] == "assistant" and is_handoff_text(m["content"])))
+    thread = turn_lines([(m["role"], m["content"]) for m in ticket["messages"]
+                         if m["role"] != "note" and not (m["role"] == "assistant" and is_handoff_text(m["content"]))])
     if not thread.strip():
         raise InvalidInputError(f"ticket {ticket_id} has no messages")
     return TicketText(f"{ticket['subject']}\n\n{thread}", f"ticket {ticket_id}", ticket["subject"])
@@ -180,4 +181,7 @@ def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep,
     feedback_id = container.helpdesk.feedback(body.target, body.rating, principal.key_id, body.comment,
                                               body.conversation_id, body.message_index, body.ticket_id)
     request.app.state.metrics.feedback.labels(body.target, body.rating).inc()
-    return {"id": feedback_id}
+    if body.conversation_id is None:
+        return {"id": feedback_id}
+    # Answers rated down twice bring a human: the ticket a person will answer, when there is one now.
+    return {"id": feedback_id, "ticket_id": container.helpdesk.conversation(body.conversation_id).ticket_id}
