@@ -124,6 +124,19 @@ class RoutingSettings(BaseModel):
         "section (its best sentence by meaning and words, its title and heading) the section does not answer the "
         "question, and the conversation goes to a human with links (no_relevant_source).")
     max_negativity: float = Field(0.6, ge=0, le=1, description="Escalate at or above this negativity (0..1).")
+    classifier: Literal["multilingual", "off"] = Field(
+        "multilingual", description="The escalation detector's example layer: `multilingual` compares each sentence "
+        "with the example messages of prompts/routing_examples.yaml (a multilingual sentence encoder shipped with "
+        "the package); `off` keeps the lexicon alone.")
+    example_min_similarity: float = Field(
+        0.6, ge=0, le=1, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
+        "reason must reach this...")
+    example_margin: float = Field(
+        0.15, ge=0, le=1, description="...and exceed its similarity to the closest ordinary questions by this much "
+        "(both chosen by `bench/escalation.py --calibrate` on half of eval/suites/routing.jsonl).")
+    repeat_similarity: float = Field(
+        0.9, ge=0, le=1, description="A question this similar to an earlier one of the conversation, after an "
+        "answer, is the customer asking again: negative_sentiment (repeated_question).")
     thresholds_file: Path | None = Field(
         Path("eval/thresholds.yaml"), description="Calibrated values (routing: {min_confidence: ...}) override these."
     )

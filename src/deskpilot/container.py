@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from deskpilot.assist.answer import Assistant
 from deskpilot.assist.citations import CitationChecker
 from deskpilot.assist.compose import Composer
+from deskpilot.assist.escalation import EscalationDetector, ExampleClassifier, Lexicon, load_examples
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
 from deskpilot.config import RoutingSettings, Settings, load_routing
@@ -39,6 +40,7 @@ from deskpilot.ops.review import ReviewList
 from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model_file
+from deskpilot.providers.sentences import shared_encoder
 from deskpilot.retrieval.search import HybridRetriever
 from deskpilot.retrieval.store import ChunkStore, make_chroma_client
 from deskpilot.text.tokens import get_encoding
@@ -249,17 +251,29 @@ class Container:
         return self.chunker.count(text)
 
     @cached_property
+    def escalation(self) -> EscalationDetector:
+        """Why a human is needed: lexicon and example messages from prompts/ (see assist/escalation.py)."""
+        folder = self.settings.assistant.prompts_dir
+        routing = self.routing
+        examples = None
+        if routing.classifier == "multilingual":
+            examples = ExampleClassifier(load_examples(folder / "routing_examples.yaml"),
+                                         shared_encoder().encode, routing.example_min_similarity,
+                                         routing.example_margin)
+        return EscalationDetector(Lexicon.load(folder / "routing_lexicon.yaml"), examples, routing.repeat_similarity)
+
+    @cached_property
     def assistant(self) -> Assistant:
         """The customer answer service."""
         return Assistant(self.retriever, lambda: self.llm, self.checker, self.prompts, self.count_tokens,
                          self.settings.assistant, self.routing, self.settings.retrieval,
-                         Composer(self.recent_embeddings.embed_documents))
+                         Composer(self.recent_embeddings.embed_documents), self.escalation)
 
     @cached_property
     def tickets(self) -> TicketServices:
         """Agent services on tickets."""
         return TicketServices(self.retriever, self.store, lambda: self.llm, self.checker, self.prompts,
-                              self.count_tokens, self.settings.assistant)
+                              self.count_tokens, self.settings.assistant, self.assistant, self.routing)
 
     @cached_property
     def ingestor(self) -> Ingestor:

@@ -100,6 +100,11 @@ def test_conversation_escalation_queue_claim_and_resolve(setup: tuple[TestClient
     queue = client.get("/v1/escalations", headers=agent).json()["items"]
     packet = next(e for e in queue if e["ticket_id"] == ticket_id)
     assert packet["reasons"] == ["sensitive_topic"] and "hacked" in packet["summary"]
+    # The agent is told the sub-reason and the customer's sentence that showed it.
+    why = packet["triggers"][0]
+    assert (why["reason"], why["sub_reason"]) == ("sensitive_topic", "account_compromise")
+    assert "hacked" in why["sentence"] and "account compromise" in packet["summary"]
+    assert second["triggers"][0]["sub_reason"] == "account_compromise"
     ticket = client.get(f"/v1/tickets/{ticket_id}", headers=agent).json()
     assert [m["role"] for m in ticket["messages"]] == ["customer", "assistant", "customer", "assistant"]
     assert client.get("/v1/escalations", headers=customer).status_code == 403
@@ -184,10 +189,34 @@ def test_eval_reports_for_qa(setup: tuple[TestClient, Container, Path]) -> None:
     qa = key(container, "qa")
     listed = client.get("/v1/eval/reports", headers=qa).json()["items"]
     assert [r["name"] for r in listed] == [second.stem, first.stem] and listed[0]["hit@5"] == 1.0
-    page = client.get(f"{listed[0]['html_url']}?key={qa['Authorization'][7:]}")
+    page = client.get(listed[0]["html_url"], headers=qa)
     assert page.status_code == 200 and "<svg" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    # A key in the URL (access logs, history, Referer) is never accepted.
+    assert client.get(f"{listed[0]['html_url']}?key={qa['Authorization'][7:]}").status_code == 401
     diff = client.get(f"/v1/eval/compare?a={first.stem}&b={second.stem}", headers=qa).json()
     assert diff["regressions"] == []
     assert client.get("/v1/eval/reports/../../etc/passwd.html", headers=qa).status_code == 404
     assert client.get("/v1/eval/reports", headers=key(container, "agent")).status_code == 403
     assert json.loads(json.dumps(diff))["items_regressed"] == []
+
+
+def test_two_answers_rated_down_bring_a_human(setup: tuple[TestClient, Container, Path]) -> None:
+    client, container, _ = setup
+    customer = key(container, "customer")
+    agent = key(container, "agent")
+    first = client.post("/v1/ask", json={"question": "How do I reset my password?"}, headers=customer).json()
+    cid = first["conversation_id"]
+    client.post("/v1/ask", json={"question": "And how long is the link valid?", "conversation_id": cid},
+                headers=customer)
+    for index in (0, 1):
+        rated = client.post("/v1/feedback", json={"rating": "down", "conversation_id": cid, "message_index": index},
+                            headers=customer)
+        assert rated.status_code == 201
+    assert rated.json()["ticket_id"] is not None  # the second one brought a human
+    conversation = container.helpdesk.conversation(cid, None)
+    assert conversation.ticket_id is not None
+    packet = next(e for e in client.get("/v1/escalations", headers=agent).json()["items"]
+                  if e["ticket_id"] == conversation.ticket_id)
+    assert packet["reasons"] == ["negative_sentiment"]
+    assert packet["triggers"][0]["sub_reason"] == "answer_not_helpful"

@@ -49,6 +49,8 @@ def create_app(container: Container) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.sessions  # noqa: B018  (tables exist before the first request)
         container.actions  # noqa: B018  (a bad actions file is a clear error at start, not on a customer's ask)
+        # A bad lexicon or examples file is a clear error at start too; the examples are embedded before the first ask.
+        await to_thread.run_sync(container.escalation.warm_up)
         if container.settings.api.threads:
             # Blocking work (retrieval, the model, the database) runs in this many threads per worker.
             to_thread.current_default_thread_limiter().total_tokens = container.settings.api.threads
@@ -108,6 +110,24 @@ def create_app(container: Container) -> FastAPI:
     return app
 
 
+# Every response: no MIME sniffing, no referrer (URLs may carry ids). Pages also get a strict policy: they load
+# only this origin's scripts (they have no inline script), cannot be framed by another site (a framed staff page
+# would act with the key in its localStorage), and frame only their own reports (in a sandbox, as srcdoc).
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+PAGE_POLICY = (b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               b"connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+               b"object-src 'none'")
+
+
+def _with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    names = {name.lower() for name, _ in headers}
+    out = headers + [(name, value) for name, value in SECURITY_HEADERS if name not in names]
+    html = any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers)
+    if html and b"content-security-policy" not in names:
+        out += [(b"content-security-policy", PAGE_POLICY), (b"x-frame-options", b"DENY")]
+    return out
+
+
 class Guard:
     """Plain ASGI middleware (no per-request task, unlike `@app.middleware`): refuses bodies over the size
     limit with 413, whether declared by Content-Length or streamed, and counts and times every request."""
@@ -143,6 +163,7 @@ class Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = _with_security_headers(list(message.get("headers", [])))
             await send(message)
 
         try:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskpilot.assist.citations import CheckResult, CitationChecker
-from deskpilot.assist.compose import Composer, Section
+from deskpilot.assist.compose import Composer, Composition, Section
+from deskpilot.assist.escalation import HUMAN, NEGATIVE, SENSITIVE, EscalationDetector, Trigger
 from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.routing import Decision, Signals, route
@@ -41,10 +42,17 @@ class Citation:
     title: str
     url: str
     snippet: str
+    audience: str = "public"  # "internal": for staff only, never shown to a customer
 
     def as_json(self) -> dict[str, Any]:
         """The citation object of the `--json` contract."""
         return {"source_id": self.source_id, "title": self.title, "url": self.url, "snippet": self.snippet}
+
+    @classmethod
+    def of(cls, number: int, chunk: RetrievedChunk) -> Citation:
+        """The citation of a retrieved chunk, with its audience."""
+        return cls(number, chunk.source_id, chunk.title, chunk.url, chunk.snippet(),
+                   str(chunk.metadata.get("audience") or "public"))
 
 
 @dataclass
@@ -67,12 +75,32 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     signals: Signals | None = None
     draft: str = ""  # the checked answer text, also when the conversation was handed to a human
+    triggers: list[Trigger] = field(default_factory=list)  # why a human is needed, with the sentence that showed it
 
     def as_json(self) -> dict[str, Any]:
         """The `deskpilot ask --json` object."""
         return {"answer": self.answer, "citations": [c.as_json() for c in self.citations],
                 "confidence": self.confidence, "decision": self.decision, "reasons": self.reasons,
                 "language": self.language}
+
+
+@dataclass
+class Composed:
+    """An answer composed from one section and verified, before any routing decision."""
+
+    composition: Composition | None  # None: no section fits
+    lines: list[str]  # the verified source lines
+    text: str  # the lines in the asker's language ("" when no faithful translation was found)
+    support: float
+    coverage: float  # share of the chosen lines that were verified
+    source_language: str
+    citation: Citation | None
+    compose_ms: float
+
+    @property
+    def fit(self) -> float:
+        """How well the chosen section answers the question (0 when none does)."""
+        return self.composition.score if self.composition is not None else 0.0
 
 
 _UNIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -158,9 +186,11 @@ class Assistant:
 
     def __init__(self, retriever: HybridRetriever, llm: Callable[[], LLMClient], checker: CitationChecker,
                  prompts: PromptLibrary, count_tokens: Callable[[str], int], assistant: AssistantSettings,
-                 routing: RoutingSettings, retrieval: RetrievalSettings, composer: Composer | None = None) -> None:
+                 routing: RoutingSettings, retrieval: RetrievalSettings, composer: Composer | None = None,
+                 escalation: EscalationDetector | None = None) -> None:
         self._retriever = retriever
         self._composer = composer
+        self._escalation = escalation
         self._llm = llm
         self._checker = checker
         self._prompts = prompts
@@ -188,23 +218,37 @@ class Assistant:
         language = question_language(question, user_turns, self._settings.kb_language)
         text_signals = read_signals(question)
         timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        # Staff asking about a customer's case ("the customer wants a chargeback: what do I do?") need the answer,
+        # not a hand-off to themselves: only a customer's own words are screened for why a human is needed.
+        triggers = self._triggers(question, turns) if role == "customer" else []
+        timings["detect_ms"] = round((time.perf_counter() - t0) * 1000, 1)
 
         def finish(decision: Decision, text: str, citations: list[Citation], **extra: Any) -> Answer:
             timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
             result = Answer(text, citations, decision.confidence, decision.kind, decision.reasons, language,
-                            timings=timings, signals=signals, **extra)
+                            timings=timings, signals=signals, triggers=triggers, **extra)
             logger.info("answer decision=%s reasons=%s confidence=%.2f prompt=%s", result.decision, result.reasons,
                         result.confidence, result.prompt)
             return result
 
-        base = Signals(searched=False, human_requested=text_signals.human_requested, negativity=text_signals.negativity,
-                       sensitive=tuple(text_signals.sensitive), injection=text_signals.injection)
+        human = any(t.reason == HUMAN for t in triggers) if self._escalation else text_signals.human_requested
+        sensitive = tuple(dict.fromkeys(t.sub_reason for t in triggers if t.reason == SENSITIVE and t.sub_reason)) \
+            if self._escalation else tuple(text_signals.sensitive)
+        negative = max(text_signals.negativity, 1.0 if any(t.reason == NEGATIVE for t in triggers) else 0.0)
+        base = Signals(searched=False, human_requested=human, negativity=negative, sensitive=sensitive,
+                       injection=text_signals.injection)
         signals = base
-        if text_signals.injection or text_signals.human_requested:
+        if text_signals.injection or human:
             decision = route("", base, self._routing)
-            return finish(decision, handoff_message(language, text_signals.human_requested), [])
+            return finish(decision, handoff_message(language, human), [])
 
-        query, extra_queries, standalone, translation, llm_failed = self._queries(question, turns, language)
+        if sensitive or negative >= self._routing.max_negativity:
+            # Going to a human whatever the sources say: search as asked, for the links only (no model call).
+            extra_queries: list[str] = []
+            query, standalone, translation, llm_failed = question, question, "", False
+        else:
+            query, extra_queries, standalone, translation, llm_failed = self._queries(question, turns, language)
         asked = {"query": query, "standalone": standalone, "translation": translation}
         t0 = time.perf_counter()
         result = self._retriever.search(query, role, extra_queries=extra_queries)
@@ -260,6 +304,16 @@ class Assistant:
         return finish(decision, text, citations, **asked, retrieved=result.chunks, removed_claims=removed,
                       prompt=prompt.id, model=self._llm().name, draft=text)
 
+    def _triggers(self, question: str, turns: Sequence[dict[str, str]]) -> list[Trigger]:
+        """Why this message needs a human (assist/escalation.py), with the sentence that shows it."""
+        if self._escalation is None:
+            return []
+        triggers = self._escalation.detect(question)
+        again = self._escalation.conversation(question, turns) if turns else None
+        if again is not None and not any(t.reason == NEGATIVE for t in triggers):
+            triggers.append(again)
+        return triggers
+
     # -- composed answers (the default) ---------------------------------------------------------------
 
     def _extracted(self, question: str, standalone: str, translation: str, language: str, role: str,
@@ -267,22 +321,61 @@ class Assistant:
                    asked: dict[str, str], finish: Callable[..., Answer],
                    on_token: Callable[[str], None] | None) -> Answer:
         """The answer composed from the best section (assist/compose.py), verified, translated if needed."""
+        queries = [q for q in dict.fromkeys([standalone, translation, question]) if q]
+        links = self._links(relevant)
+        try:
+            composed = self._composed(queries, relevant, role, language)
+        except LLMError as exc:
+            logger.warning("LLM unavailable for the translation: %s", exc)
+            signals = Signals(**{**signals.__dict__, "llm_failed": True})
+            decision = route("", signals, self._routing)
+            return finish(decision, self._handoff_text(language, False, relevant), links, **asked,
+                          retrieved=retrieved, prompt="compose")
+        composition = composed.composition
+        if composition is None:
+            decision = route("", Signals(**{**signals.__dict__, "not_found": True}), self._routing)
+            return finish(decision, self._handoff_text(language, False, relevant), links, **asked, retrieved=retrieved)
+        translated_ok = bool(composed.text) or not composed.lines
+        signals = Signals(**{**signals.__dict__, "support": composed.support if translated_ok else 0.0,
+                             "coverage": composed.coverage, "claims_kept": len(composed.lines) if translated_ok else 0,
+                             "fit": composition.score})
+        text = composed.text
+        decision = route(text, signals, self._routing)
+        timings = {"compose_ms": composed.compose_ms}
+        assert composed.citation is not None
+        if decision.kind == "escalate":
+            answer = finish(decision, self._handoff_text(language, False, relevant), links, **asked,
+                            retrieved=retrieved, draft=text, prompt="compose")
+        else:
+            if on_token is not None:
+                self._stream_lines(text, on_token)
+            answer = finish(decision, f"{text} [1]", [composed.citation], **asked, retrieved=retrieved, draft=text,
+                            prompt="compose",
+                            model="extractive" if composed.source_language == language else self._llm().name)
+            answer.timings["first_token_ms"] = answer.timings["total_ms"]
+        answer.timings.update(timings)
+        return answer
+
+    def _composed(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str,
+                  language: str) -> Composed:
+        """The best section's answer lines for the queries, verified as source text and put in the asker's
+        language (an article in that language preferred when it answers nearly as well).
+
+        Raises:
+            LLMError: the model failed while translating.
+        """
         assert self._composer is not None
         started = time.perf_counter()
-        queries = [q for q in dict.fromkeys([standalone, translation, question]) if q]
         sections = self._sections(queries, relevant, role)
         composition = self._composer.compose(queries, sections)
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:
-                # An article in the customer's language is preferred when it answers nearly as well.
                 own = self._composer.compose(queries, native)
                 if own is not None and own.score >= composition.score - 0.05:
                     composition = own
-        links = self._links(relevant)
         if composition is None:
-            decision = route("", Signals(**{**signals.__dict__, "not_found": True}), self._routing)
-            return finish(decision, self._handoff_text(language, False, relevant), links, **asked, retrieved=retrieved)
+            return Composed(None, [], "", 0.0, 0.0, language, None, 0.0)
         lines = composition.lines()
         section = composition.section
         whole = RetrievedChunk(section.chunk.chunk_id, f"{section.topic}\n\n{section.text}", section.chunk.metadata,
@@ -292,36 +385,35 @@ class Assistant:
         verified = [line for line in lines if _is_source_text(line, section.text)]
         source_language = str(section.chunk.metadata.get("language") or "en")
         text = "\n".join(verified)
-        translated_ok = True
         if text and source_language != language:
-            try:
-                text = self._translate_verified(verified, language)
-            except LLMError as exc:
-                logger.warning("LLM unavailable for the translation: %s", exc)
-                signals = Signals(**{**signals.__dict__, "llm_failed": True})
-                decision = route("", signals, self._routing)
-                return finish(decision, self._handoff_text(language, False, relevant), links, **asked,
-                              retrieved=retrieved, prompt="compose")
-            translated_ok = bool(text)
-        signals = Signals(**{**signals.__dict__, "support": check.support if translated_ok else 0.0,
-                             "coverage": len(verified) / len(lines) if lines else 0.0,
-                             "claims_kept": len(verified) if translated_ok else 0, "fit": composition.score})
-        decision = route(text, signals, self._routing)
-        timings = {"compose_ms": round((time.perf_counter() - started) * 1000, 1)}
+            text = self._translate_verified(verified, language)
         logger.info("composed from %s — %s (score %.3f, anchor %.3f); candidates %s", section.source_id,
                     section.heading, composition.score, composition.anchor_score, composition.candidates[:4])
-        citation = Citation(1, section.source_id, section.chunk.title, section.chunk.url, section.chunk.snippet())
-        if decision.kind == "escalate":
-            answer = finish(decision, self._handoff_text(language, False, relevant), links, **asked,
-                            retrieved=retrieved, draft=text, prompt="compose")
-        else:
-            if on_token is not None:
-                self._stream_lines(text, on_token)
-            answer = finish(decision, f"{text} [1]", [citation], **asked, retrieved=retrieved, draft=text,
-                            prompt="compose", model="extractive" if source_language == language else self._llm().name)
-            answer.timings["first_token_ms"] = answer.timings["total_ms"]
-        answer.timings.update(timings)
-        return answer
+        citation = Citation.of(1, section.chunk)
+        return Composed(composition, verified, text, check.support, len(verified) / len(lines) if lines else 0.0,
+                        source_language, citation, round((time.perf_counter() - started) * 1000, 1))
+
+    def compose_reply(self, questions: Sequence[str], language: str) -> tuple[Composed, list[RetrievedChunk]]:
+        """What the public help centre says to a customer's message, composed and verified as answers are, with
+        no routing: for an agent's draft reply (the agent decides). Only public articles are used, so nothing
+        internal can reach the customer. Returns the composition and the relevant chunks.
+
+        Raises:
+            LLMError: the model failed while translating the message or the answer.
+        """
+        questions = [" ".join(q.split())[: self._retrieval.max_query_chars] for q in questions if q.strip()]
+        if not questions:
+            raise InvalidInputError("the message is empty")
+        extra = list(questions[1:])
+        if self._settings.translate_queries and language != self._settings.kb_language:
+            translated = self._translate(questions[0], self._settings.kb_language, strict=True)
+            if translated:
+                extra.append(translated)
+        result = self._retriever.search(questions[0], "customer", extra_queries=extra)
+        relevant = [c for c in result.chunks if c.dense >= self._routing.min_relevance and not detect_injection(c.body)]
+        if not relevant or self._composer is None:
+            return Composed(None, [], "", 0.0, 0.0, language, None, 0.0), relevant
+        return self._composed([*questions, *extra], relevant, "customer", language), relevant
 
     def _sections(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str) -> list[Section]:
         """Candidate sections from the whole pages of the best retrieved sources: articles for customers
@@ -458,7 +550,7 @@ class Assistant:
             if claim.supported_by not in numbers:
                 chunk = chunks[claim.supported_by - 1]
                 numbers[claim.supported_by] = len(citations) + 1
-                citations.append(Citation(len(citations) + 1, chunk.source_id, chunk.title, chunk.url, chunk.snippet()))
+                citations.append(Citation.of(len(citations) + 1, chunk))
             text = claim.text if claim.text.endswith((".", "!", "?", ":")) else claim.text + "."
             sentences.append(f"{text} [{numbers[claim.supported_by]}]")
         return " ".join(sentences), citations
@@ -470,7 +562,7 @@ class Assistant:
         for chunk in chunks:
             if chunk.source_id in {c.source_id for c in out} or chunk.metadata.get("kind") != "article":
                 continue
-            out.append(Citation(len(out) + 1, chunk.source_id, chunk.title, chunk.url, chunk.snippet()))
+            out.append(Citation.of(len(out) + 1, chunk))
             if len(out) == limit:
                 break
         return out

@@ -122,6 +122,41 @@ def answer_metrics(items: Sequence[ItemResult]) -> dict[str, Any]:
     }
 
 
+def reason_metrics(items: Sequence[ItemResult]) -> dict[str, Any] | None:
+    """How well the escalation detector names why a human is needed, over items labelled with a reason:
+    per reason (a sensitive topic's sub-reason) recall and precision, the false-flag rate on ordinary
+    messages, and the confusion between reasons (expected -> the detector's first label, or none)."""
+    done = [i for i in items if not i.error and i.expected_reason is not None]
+    if not done:
+        return None
+    labels = sorted({str(i.expected_reason) for i in done if i.expected_reason != "none"}
+                    | {r for i in done for r in i.found_reasons})
+    per: dict[str, dict[str, Any]] = {}
+    label: str
+    for label in labels:
+        expected = [i for i in done if i.expected_reason == label]
+        flagged = [i for i in done if label in i.found_reasons]
+        right = sum(1 for i in flagged if i.expected_reason == label or label in i.also)
+        per[label] = {"n": len(expected), "recall": _ratio(sum(1 for i in expected if label in i.found_reasons),
+                                                            len(expected)),
+                      "precision": _ratio(right, len(flagged))}
+    ordinary = [i for i in done if i.expected_reason == "none"]
+    labelled = [i for i in done if i.expected_reason != "none"]
+    confusion: dict[str, dict[str, int]] = {}
+    for item in done:
+        found = item.found_reasons[0] if item.found_reasons else "none"
+        row = confusion.setdefault(str(item.expected_reason), {})
+        row[found] = row.get(found, 0) + 1
+    return {
+        "n": len(done),
+        "right_reason_rate": _ratio(sum(1 for i in labelled if i.expected_reason in i.found_reasons), len(labelled)),
+        "false_flag_rate": _ratio(sum(1 for i in ordinary if i.found_reasons), len(ordinary)),
+        "escalated_ordinary_rate": _ratio(sum(1 for i in ordinary if i.escalated), len(ordinary)),
+        "by_reason": per,
+        "confusion": confusion,
+    }
+
+
 def _group(items: Sequence[ItemResult], key: Callable[[ItemResult], str]) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[ItemResult]] = {}
     for item in items:
@@ -142,6 +177,7 @@ def _core(items: Sequence[ItemResult]) -> dict[str, Any]:
         "routing": routing_metrics(items),
         "injection": injection_metrics(items),
         "latency": latency_metrics(items),
+        "reasons": reason_metrics(items),
     }
 
 

@@ -45,6 +45,11 @@ class ItemResult:
     # The judge's verdict with --judge local|openai: correct / partial / unhelpful / wrong (None: no judge).
     verdict: str | None = None
     verdict_reason: str = ""
+    # Routing suites: the expected reason label (a sub-reason for sensitive topics; "none" for an ordinary
+    # message; None when the item is not labelled) and what the escalation detector found.
+    expected_reason: str | None = None
+    also: list[str] = field(default_factory=list)
+    triggers: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
     @classmethod
@@ -53,9 +58,18 @@ class ItemResult:
         return cls(id=item.id, question=item.question, kind=item.kind, lang=lang, role=item.role,
                    must_escalate=item.must_escalate, gold_sources=list(item.gold_sources),
                    must_not_contain=list(item.must_not_contain), gold_answer=item.gold_answer or "",
-                   key_points=list(item.key_points))
+                   key_points=list(item.key_points),
+                   expected_reason=(item.sub_reason or item.reason or "none") if "reason" in item.model_fields_set
+                   else None, also=list(item.also))
 
     # -- judgements ---------------------------------------------------------------------------------
+
+    @property
+    def found_reasons(self) -> list[str]:
+        """The detector's labels, best first: a sensitive topic's sub-reason, else the reason."""
+        labels = [str(t.get("sub_reason") if t.get("reason") == "sensitive_topic" else t.get("reason"))
+                  for t in self.triggers]
+        return list(dict.fromkeys(labels))
 
     @property
     def escalated(self) -> bool:

@@ -38,6 +38,13 @@ class SuiteItem(BaseModel):
     must_not_contain: list[str] = Field(default_factory=list)
     role: Literal["customer", "agent"] = "customer"
     history: list[Turn] = Field(default_factory=list)
+    reason: str | None = Field(
+        None, description="Routing suites: the reason a human is needed (user_requested_human, negative_sentiment, "
+        "sensitive_topic), or null for a question that needs none.")
+    sub_reason: str | None = Field(None, description="sensitive_topic's sub-reason (account_compromise, ...).")
+    also: list[str] = Field(default_factory=list, description="Other reasons or sub-reasons the message also shows.")
+    task: Literal["answer", "draft"] = Field(
+        "answer", description="answer: the question is asked; draft: the question is a ticket and a reply is drafted.")
 
     @field_validator("gold_sources", "must_not_contain", "key_points")
     @classmethod

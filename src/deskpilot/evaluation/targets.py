@@ -7,10 +7,12 @@ from typing import Any, Protocol
 
 from deskpilot.assist.answer import Answer, Assistant
 from deskpilot.assist.routing import route
+from deskpilot.assist.tickets import TicketServices, TicketText
 from deskpilot.config import RoutingSettings
 from deskpilot.errors import DeskpilotError, InvalidInputError
 from deskpilot.evaluation.results import ItemResult
 from deskpilot.evaluation.suite import SuiteItem
+from deskpilot.text.thread import thread_text
 
 
 def distinct(ids: list[str]) -> list[str]:
@@ -30,13 +32,18 @@ class Target(Protocol):
 class LocalTarget:
     """The assistant in this process: exactly the service's code path (retrieval, answer, check, routing)."""
 
-    def __init__(self, assistant: Assistant, routing: RoutingSettings, name: str = "local") -> None:
+    def __init__(self, assistant: Assistant, routing: RoutingSettings, name: str = "local",
+                 tickets: TicketServices | None = None) -> None:
         self._assistant = assistant
+        self._tickets = tickets
         self._floor = routing.model_copy(update={"min_confidence": 0.0})
         self.name = name
 
     def run(self, item: SuiteItem, result: ItemResult) -> None:
-        """Ask the assistant; the latency is the whole answer() call."""
+        """Ask the assistant (or draft a reply to the ticket); the latency is the whole call."""
+        if item.task == "draft":
+            self._draft(item, result)
+            return
         started = time.perf_counter()
         answer = self._assistant.answer(item.question, [t.model_dump() for t in item.history], role=item.role)
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -45,6 +52,25 @@ class LocalTarget:
             result.escalate_floor = route(answer.draft, answer.signals, self._floor).kind == "escalate"
         else:
             result.escalate_floor = answer.decision == "escalate"
+
+
+    def _draft(self, item: SuiteItem, result: ItemResult) -> None:
+        """A drafted reply, scored like an answer: it is what the customer would read."""
+        if self._tickets is None:
+            raise InvalidInputError("draft items need the ticket services (a local target)")
+        started = time.perf_counter()
+        subject, _, body = item.question.partition("\n\n")
+        subject = subject.removeprefix("Subject:").strip() if body else ""
+        draft = self._tickets.draft(TicketText(thread_text(subject, body or item.question, []), item.id, subject))
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        result.answer = result.draft = draft.reply
+        result.citations = [{"source_id": c.source_id, "title": c.title, "url": c.url} for c in draft.citations]
+        result.retrieved = distinct([c.source_id for c in draft.citations] + [n.source_id for n in draft.notes])
+        result.decision = "answer"
+        result.reasons = [] if draft.grounded else ["asks_for_details"]
+        result.confidence = 1.0 if draft.grounded else 0.0
+        result.lang = result.lang or draft.language
+        result.escalate_floor = False
 
 
 def fill_from_answer(result: ItemResult, answer: Answer) -> None:
@@ -59,6 +85,7 @@ def fill_from_answer(result: ItemResult, answer: Answer) -> None:
     result.reasons = list(answer.reasons)
     result.lang = result.lang or answer.language
     result.first_token_ms = answer.timings.get("first_token_ms")
+    result.triggers = [t.as_json() for t in answer.triggers]
     if answer.signals is not None and answer.signals.claims_kept:
         result.scores["citation_support"] = answer.signals.support
 
@@ -104,6 +131,7 @@ class HttpTarget:
         result.reasons = [str(r) for r in data.get("reasons") or []]
         result.lang = result.lang or str(data.get("language") or "")
         result.first_token_ms = (data.get("timings") or {}).get("first_token_ms")
+        result.triggers = [t for t in data.get("triggers") or [] if isinstance(t, dict)]
         support = data.get("support")
         if isinstance(support, int | float):
             result.scores["citation_support"] = float(support)

@@ -88,6 +88,8 @@ class EscalationRow(Base):
     confidence: Mapped[float] = mapped_column(default=0.0)
     summary: Mapped[str] = mapped_column(Text, default="")
     sources_tried: Mapped[str] = mapped_column(Text, default="[]")
+    # Why a human is needed: [{reason, sub_reason, sentence, layer, score}] from the escalation detector.
+    triggers: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -33,6 +33,7 @@ from deskpilot.helpdesk.models import (
 HISTORY_TURNS = 8
 TICKET_STATUSES = ("open", "pending", "solved")
 ESCALATION_STATUSES = ("open", "claimed", "resolved")
+DOWN_TO_ESCALATE = 2  # answers of one conversation rated down before a human takes over
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ class HelpdeskStore:
             The ticket id when the conversation is (now) with a human, else None.
         """
         meta = {"citations": [c.as_json() for c in answer.citations], "decision": answer.decision,
-                "reasons": answer.reasons, "confidence": answer.confidence, "language": answer.language}
+                "reasons": answer.reasons, "confidence": answer.confidence, "language": answer.language,
+                "triggers": [t.as_json() for t in answer.triggers]}
         with self._sessions.begin() as session:
             row = session.get(ConversationRow, conversation_id)
             if row is None and starting is not None:
@@ -117,7 +119,8 @@ class HelpdeskStore:
                 return row.ticket_id
             sources = [{"source_id": c.source_id, "title": c.title, "url": c.url}
                        for c in {c.source_id: c for c in answer.retrieved}.values()][:5]
-            event.ticket_id = self._escalate(session, row, question, answer.reasons, answer.confidence, sources)
+            event.ticket_id = self._escalate(session, row, question, answer.reasons, answer.confidence, sources,
+                                             triggers=[t.as_json() for t in answer.triggers])
             return event.ticket_id
 
     @retry_transient
@@ -138,7 +141,8 @@ class HelpdeskStore:
             return ticket_id
 
     def _escalate(self, session: Session, row: ConversationRow, question: str, reasons: Sequence[str],
-                  confidence: float, sources: list[dict[str, str]], note: str = "") -> int:
+                  confidence: float, sources: list[dict[str, str]], note: str = "",
+                  triggers: Sequence[dict[str, Any]] = ()) -> int:
         messages = session.scalars(select(MessageRow).where(MessageRow.conversation_id == row.id)
                                    .order_by(MessageRow.id)).all()
         transcript = [(("customer" if m.role == "user" else "assistant"), m.content) for m in messages]
@@ -147,7 +151,7 @@ class HelpdeskStore:
         user_turns = [m.content for m in messages if m.role == "user"]
         summary = (f"Customer asked: {_subject(user_turns[0]) if user_turns else _subject(question)}"
                    + (f" Latest: {_subject(user_turns[-1])}" if len(user_turns) > 1 else "")
-                   + f" Escalated because: {', '.join(reasons) or 'customer request'}.")
+                   + f" Escalated because: {_why(reasons, triggers)}.")
         ticket = session.get(TicketRow, row.ticket_id) if row.ticket_id else None
         if ticket is None:
             ticket = TicketRow(subject=_subject(question) or "Conversation with the assistant", source="escalation",
@@ -165,10 +169,12 @@ class HelpdeskStore:
         if escalation is None:
             session.add(EscalationRow(ticket_id=ticket.id, conversation_id=row.id, question=question,
                                       reasons=dumps(list(reasons)), confidence=confidence, summary=summary,
-                                      sources_tried=dumps(sources)))
+                                      sources_tried=dumps(sources), triggers=dumps(list(triggers))))
         else:
             merged = list(dict.fromkeys([*json.loads(escalation.reasons), *reasons]))
             escalation.reasons, escalation.summary, escalation.updated_at = dumps(merged), summary, now()
+            if triggers:
+                escalation.triggers = dumps([*json.loads(escalation.triggers or "[]"), *triggers])
             if escalation.status == "resolved":
                 escalation.status, escalation.claimed_by = "open", None
         return ticket.id
@@ -277,7 +283,26 @@ class HelpdeskStore:
                               message_index=message_index, ticket_id=ticket_id, key_id=key_id)
             session.add(row)
             session.flush()
+            if target == "answer" and rating == "down" and conversation_id is not None:
+                self._escalate_when_unhelped(session, conversation_id)
             return row.id
+
+    def _escalate_when_unhelped(self, session: Session, conversation_id: str) -> None:
+        """A customer who rated DOWN_TO_ESCALATE answers of a conversation down gets a human."""
+        conversation = session.get(ConversationRow, conversation_id)
+        if conversation is None or conversation.ticket_id is not None:
+            return
+        downs = session.scalar(select(func.count()).select_from(FeedbackRow).where(
+            FeedbackRow.conversation_id == conversation_id, FeedbackRow.target == "answer",
+            FeedbackRow.rating == "down")) or 0
+        if downs < DOWN_TO_ESCALATE:
+            return
+        first = session.scalar(select(MessageRow.content).where(MessageRow.conversation_id == conversation_id,
+                                                                MessageRow.role == "user").order_by(MessageRow.id))
+        trigger = {"reason": "negative_sentiment", "sub_reason": "answer_not_helpful", "layer": "feedback",
+                   "sentence": f"{downs} answers rated unhelpful", "score": 1.0}
+        self._escalate(session, conversation, first or "", ["negative_sentiment"], 0.0, [],
+                       note=f"The customer rated {downs} answers unhelpful.", triggers=[trigger])
 
     # -- agent tool usage ---------------------------------------------------------------------------
 
@@ -306,15 +331,24 @@ def _answer_event(row: ConversationRow, question: str, answer: Answer) -> EventR
               "standalone": answer.standalone if answer.standalone != question else "",
               "translation": answer.translation,
               "draft": answer.draft if answer.decision == "escalate" else "",
-              "first_token_ms": answer.timings.get("first_token_ms")}
+              "first_token_ms": answer.timings.get("first_token_ms"),
+              "triggers": [t.as_json() for t in answer.triggers]}
     return EventRow(kind="answer", target="answer", conversation_id=row.id, key_id=row.key_id, role=row.role,
                     language=answer.language, decision=answer.decision, reasons=dumps(answer.reasons),
                     confidence=answer.confidence, latency_ms=answer.timings.get("total_ms"), question=question,
                     detail=dumps(detail))
 
 
+def _why(reasons: Sequence[str], triggers: Sequence[dict[str, Any]]) -> str:
+    """`sensitive_topic (account compromise): “the sentence”; …`, or the reasons when nothing was detected."""
+    described = [f"{t['reason']}" + (f" ({str(t['sub_reason']).replace('_', ' ')})" if t.get("sub_reason") else "")
+                 + f": \u201c{str(t.get('sentence', ''))[:160]}\u201d" for t in triggers]
+    return "; ".join(described) or ", ".join(reasons) or "customer request"
+
+
 def _escalation_json(e: EscalationRow) -> dict[str, Any]:
     return {"ticket_id": e.ticket_id, "conversation_id": e.conversation_id, "question": e.question,
             "reasons": json.loads(e.reasons or "[]"), "confidence": e.confidence, "summary": e.summary,
-            "sources_tried": json.loads(e.sources_tried or "[]"), "status": e.status, "claimed_by": e.claimed_by,
+            "sources_tried": json.loads(e.sources_tried or "[]"), "triggers": json.loads(e.triggers or "[]"),
+            "status": e.status, "claimed_by": e.claimed_by,
             "note": e.note, "created_at": e.created_at, "updated_at": e.updated_at}

@@ -77,6 +77,9 @@ class AskResponse(BaseModel):
     conversation_id: str | None = Field(None, description="Send it back to continue the conversation.")
     ticket_id: int | None = Field(None, description="The ticket a human will answer, when the conversation was escalated.")
     action: ActionOut | None = Field(None, description="Set when the turn was a step of an action (password reset...).")
+    triggers: list[dict[str, Any]] = Field(
+        default_factory=list, description="Why a human is needed: reason, sub_reason, the sentence that showed it, "
+        "the detector layer (lexicon, examples, conversation) and its score.")
 
 
 def effective_role(principal: Principal, requested: str | None) -> str:
@@ -92,7 +95,8 @@ def to_response(answer: Answer, conversation_id: str | None = None, ticket_id: i
     """The response body of an answer."""
     support = answer.signals.support if answer.signals is not None and answer.signals.claims_kept else None
     return AskResponse(**answer.as_json(), retrieved=list(dict.fromkeys(c.source_id for c in answer.retrieved)),
-                       support=support, timings=answer.timings, conversation_id=conversation_id, ticket_id=ticket_id)
+                       support=support, timings=answer.timings, conversation_id=conversation_id, ticket_id=ticket_id,
+                       triggers=[t.as_json() for t in answer.triggers])
 
 
 class _Turn:

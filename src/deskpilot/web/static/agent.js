@@ -100,6 +100,10 @@ function renderEscalation(ticket) {
   const esc = ticket.escalation;
   if (!esc) return dpEl("p", { class: "dp-muted", id: "dp-no-escalation", text: "Not escalated: this ticket is not in the human queue." });
   const reasons = esc.reasons && esc.reasons.length ? dpEl("ul", {}, ...esc.reasons.map((r) => dpEl("li", { text: r }))) : "—";
+  // Why a human is needed: the reason, its sub-reason and the customer's sentence that showed it.
+  const why = esc.triggers && esc.triggers.length ? dpEl("ul", { id: "dp-why" }, ...esc.triggers.map((t) => dpEl("li", {},
+    dpEl("strong", { text: t.sub_reason ? `${t.reason} — ${t.sub_reason.replaceAll("_", " ")}` : t.reason }),
+    dpEl("span", { text: t.sentence ? ` “${t.sentence}”` : "" })))) : null;
   const tried = esc.sources_tried && esc.sources_tried.length
     ? dpEl("ul", {}, ...esc.sources_tried.map((s) => dpEl("li", {}, sourceLink(s, "dp-tried")))) : "none";
   const resolved = esc.status === "resolved";
@@ -108,6 +112,7 @@ function renderEscalation(ticket) {
     dpEl("h3", {}, "Escalation ", badge(esc.status)),
     dpEl("dl", { class: "dp-dl" },
       ...field("Reasons", reasons),
+      ...(why ? field("Why", why) : []),
       ...field("Confidence", dpFmtNum(esc.confidence, 2)),
       ...field("Summary", esc.summary),
       ...field("Sources tried", tried),

@@ -1,0 +1,243 @@
+"""Why a human is needed: a layered detector over the customer's message and the conversation.
+
+Layer 1, a lexicon of unmistakable phrasings per reason (prompts/routing_lexicon.yaml), matched sentence by
+sentence on the text and its accent-folded form, with harmless uses of alarming words ("how do I delete a
+project") cancelled by `ordinary_override` patterns. Layer 2, the nearest example messages per reason
+(prompts/routing_examples.yaml) embedded with a multilingual sentence encoder: a sentence is flagged when its
+closest examples of a reason are close enough and closer than the closest ordinary questions. Layer 3, the
+conversation: the same question asked again after an answer, or an answer the customer says did not help.
+
+Both data files are versioned and extend to more languages or reasons by data, not code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from deskpilot.errors import ConfigError
+from deskpilot.retrieval.keyword import fold
+
+logger = logging.getLogger(__name__)
+
+HUMAN, NEGATIVE, SENSITIVE = "user_requested_human", "negative_sentiment", "sensitive_topic"
+SUB_REASONS = ("account_compromise", "lost_device", "phishing_fraud", "billing_dispute", "data_loss", "legal_threat",
+               "personal_data_request", "safety")
+LABELS = (HUMAN, NEGATIVE, *SUB_REASONS)
+ORDINARY = "ordinary"
+OVERRIDE = "ordinary_override"
+# Conversation-level sub-reasons of negative_sentiment (NOT_HELPED also has lexicon patterns: "that didn't help").
+REPEATED, NOT_HELPED = "repeated_question", "answer_not_helpful"
+LEXICON_LABELS = (*LABELS, NOT_HELPED)
+
+_POOLS: dict[str, np.ndarray] = {}  # embedded example sets, by content and encoder
+_POOLS_LOCK = threading.Lock()
+_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+MAX_UNITS = 12  # sentences of one message looked at by the example layer
+TOP = 3  # a reason's score: the mean similarity of its TOP closest examples
+
+
+def reason_of(label: str) -> tuple[str, str | None]:
+    """(reason, sub_reason) for a detector label."""
+    if label == NOT_HELPED:
+        return NEGATIVE, NOT_HELPED
+    return (SENSITIVE, label) if label in SUB_REASONS else (label, None)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One reason to hand the conversation to a human, with the sentence that showed it."""
+
+    reason: str
+    sub_reason: str | None
+    sentence: str
+    layer: str  # lexicon | examples | conversation
+    score: float = 1.0
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON form (hand-off packet, eval results)."""
+        return asdict(self)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences (and lines) of a message."""
+    return [s.strip() for s in _SENTENCE_RE.split(text) if s.strip()]
+
+
+def _load_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} file {path} not found") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {what} file {path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("reasons"), dict):
+        raise ConfigError(f"{what} file {path}: expected a mapping with `reasons:`")
+    return data
+
+
+def _by_language(path: Path, what: str) -> dict[str, list[str]]:
+    """{label: [entries of every language]} from a `reasons: {label: {language: [...]}}` file."""
+    out: dict[str, list[str]] = {}
+    for label, languages in _load_yaml(path, what)["reasons"].items():
+        if label not in (*LEXICON_LABELS, ORDINARY, OVERRIDE):
+            raise ConfigError(f"{what} file {path}: unknown reason {label!r}; known: {', '.join(LABELS)}")
+        if not isinstance(languages, dict):
+            raise ConfigError(f"{what} file {path}: {label} must map languages to lists")
+        out[label] = [str(entry) for entries in languages.values() for entry in entries or []]
+    return out
+
+
+def load_examples(path: Path) -> dict[str, list[str]]:
+    """{label: example messages} of a data file (see prompts/routing_examples.yaml)."""
+    return _by_language(path, "routing examples")
+
+
+class Lexicon:
+    """Regular expressions per label; a sentence matching an `ordinary_override` pattern triggers nothing."""
+
+    def __init__(self, patterns: dict[str, list[str]]) -> None:
+        def compiled(items: list[str], label: str) -> re.Pattern[str] | None:
+            try:
+                return re.compile("|".join(f"(?:{p})" for p in items), re.IGNORECASE) if items else None
+            except re.error as exc:
+                raise ConfigError(f"routing lexicon: bad pattern for {label}: {exc}") from exc
+
+        self._patterns = {label: p for label, items in patterns.items() if label in LEXICON_LABELS
+                          if (p := compiled(items, label)) is not None}
+        self._override = compiled(patterns.get(OVERRIDE, []), OVERRIDE)
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        """The lexicon of a data file (see prompts/routing_lexicon.yaml)."""
+        return cls(_by_language(path, "routing lexicon"))
+
+    def harmless(self, sentence: str) -> bool:
+        """The sentence uses an alarming word harmlessly (an ordinary question)."""
+        return self._override is not None and bool(self._override.search(sentence) or
+                                                   self._override.search(fold(sentence)))
+
+    def labels(self, sentence: str) -> list[str]:
+        """Labels whose patterns match the sentence (none when it is a harmless use)."""
+        folded = fold(sentence)
+        found = [label for label, p in self._patterns.items() if p.search(sentence) or p.search(folded)]
+        return [] if found and self.harmless(sentence) else found
+
+
+class ExampleClassifier:
+    """Nearest example messages per label, embedded once on first use."""
+
+    def __init__(self, examples: dict[str, list[str]], encode: Callable[[Sequence[str]], np.ndarray],
+                 min_similarity: float, margin: float) -> None:
+        self._examples = {label: texts for label, texts in examples.items() if texts and label in (*LABELS, ORDINARY)}
+        if ORDINARY not in self._examples:
+            raise ConfigError("routing examples: an `ordinary` list is needed (questions that need no human)")
+        self._encode = encode
+        self.min_similarity = min_similarity
+        self.margin = margin
+        self._matrix: np.ndarray | None = None
+        self._labels: list[str] = []
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length sentence vectors."""
+        vectors = np.asarray(self._encode(list(texts)), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+    def _pool(self) -> tuple[np.ndarray, list[str]]:
+        with self._lock:
+            if self._matrix is None:
+                labels = [label for label, texts in self._examples.items() for _ in texts]
+                texts = [t for texts in self._examples.values() for t in texts]
+                # The same examples embedded by the same encoder are embedded once per process.
+                owner = getattr(self._encode, "__self__", self._encode)
+                key = hashlib.sha256("\x00".join([*labels, *texts]).encode()).hexdigest() + f":{id(owner)}"
+                with _POOLS_LOCK:
+                    if key not in _POOLS:
+                        _POOLS[key] = self.vectors(texts)
+                    self._matrix = _POOLS[key]
+                self._labels = labels
+            return self._matrix, self._labels
+
+    def scores(self, units: Sequence[str]) -> dict[str, np.ndarray]:
+        """{label: per-unit score}: the mean similarity of each unit to its TOP closest examples of the label."""
+        matrix, labels = self._pool()
+        sims = self.vectors(units) @ matrix.T
+        names = np.array(labels)
+        return {label: np.sort(sims[:, names == label], axis=1)[:, -TOP:].mean(axis=1)
+                for label in dict.fromkeys(labels)}
+
+    def classify(self, units: Sequence[str]) -> list[tuple[str, int, float]]:
+        """(label, unit index, score) for each label some unit is close enough to, best unit per label."""
+        if not units:
+            return []
+        scores = self.scores(units)
+        ordinary = scores[ORDINARY]
+        found: list[tuple[str, int, float]] = []
+        for label, values in scores.items():
+            if label == ORDINARY:
+                continue
+            ok = (values >= self.min_similarity) & (values - ordinary >= self.margin)
+            if ok.any():
+                best = int(np.argmax(np.where(ok, values, -1.0)))
+                found.append((label, best, round(float(values[best]), 4)))
+        return sorted(found, key=lambda f: -f[2])
+
+
+class EscalationDetector:
+    """Triggers for one message (and its conversation), layer by layer."""
+
+    def __init__(self, lexicon: Lexicon, examples: ExampleClassifier | None, repeat_similarity: float = 0.9) -> None:
+        self._lexicon = lexicon
+        self._examples = examples
+        self._repeat = repeat_similarity
+
+    def warm_up(self) -> None:
+        """Load the encoder and embed the examples now (about 3 s on 2 cores), not on a customer's question."""
+        if self._examples is not None:
+            self._examples.classify(["warm up"])
+
+    def detect(self, text: str) -> list[Trigger]:
+        """Reasons to hand this message to a human, each with the sentence that showed it (one per label)."""
+        parts = sentences(text) or [text]
+        triggers: dict[str, Trigger] = {}
+        for sentence in parts:
+            for label in self._lexicon.labels(sentence):
+                if label == NOT_HELPED:
+                    continue  # only after an answer (see conversation)
+                triggers.setdefault(label, Trigger(*reason_of(label), sentence, "lexicon"))
+        if self._examples is not None:
+            units = [s for s in parts if len(s.split()) >= 3][:MAX_UNITS]
+            units = [text, *units] if len(units) > 1 else [text]
+            for label, index, score in self._examples.classify(units):
+                sentence = units[index]
+                if label not in triggers and not self._lexicon.harmless(sentence):
+                    triggers[label] = Trigger(*reason_of(label), sentence, "examples", score)
+        return list(triggers.values())
+
+    def conversation(self, question: str, turns: Sequence[dict[str, str]]) -> Trigger | None:
+        """A customer asking the same thing again after an answer, or saying it did not help.
+
+        turns: earlier {role, content} turns, oldest first.
+        """
+        if not any(t.get("role") == "assistant" for t in turns):
+            return None
+        earlier = [t["content"] for t in turns if t.get("role") == "user" and t.get("content")]
+        for sentence in sentences(question) or [question]:
+            if NOT_HELPED in self._lexicon.labels(sentence):
+                return Trigger(NEGATIVE, NOT_HELPED, sentence, "conversation")
+        if earlier and self._examples is not None and len(question.split()) >= 3:
+            vectors = self._examples.vectors([question, *earlier[-3:]])
+            similarity = float(np.max(vectors[1:] @ vectors[0]))
+            if similarity >= self._repeat:
+                return Trigger(NEGATIVE, REPEATED, question, "conversation", round(similarity, 4))
+        return None
