@@ -94,6 +94,10 @@ class KeyStore:
             raise InvalidInputError("a configured key must be at least 16 characters long")
         found = self.verify(key)
         if found is not None:
+            if found.role != role:
+                # A staff key configured as the public widget key by mistake would be published to every visitor.
+                raise InvalidInputError(f"the configured key already exists with the role {found.role!r}, "
+                                        f"not {role!r}: choose another key")
             return found
         record = ApiKeyRecord(id=secrets.token_hex(6), name=name, role=role, key_hash=hash_key(key))
         try:
@@ -102,7 +106,7 @@ class KeyStore:
         except IntegrityError:
             # Another process (a second worker starting at the same moment) stored the same key first.
             found = self.verify(key)
-            if found is None:
+            if found is None or found.role != role:
                 raise
             return found
         return Principal(record.id, name, role)

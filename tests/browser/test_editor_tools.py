@@ -23,7 +23,7 @@ from scipy.spatial.distance import pdist
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from tests.browser.test_ops_page import WIDER_THAN_A_PHONE
-from tests.browser.test_pages import SHOTS, browser, live  # noqa: F401  (module-scoped fixtures: a fresh server here)
+from tests.browser.test_pages import SHOTS, browser, live, wait_until  # noqa: F401  (module-scoped fixtures: a fresh server here)
 from tests.conftest import KB
 from tests.margins import assert_clear
 
@@ -229,7 +229,7 @@ def test_gaps_hygiene_and_an_article_from_a_solved_ticket(live: tuple[str, Conta
     _llm(container, ARTICLE)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#dp-article-write")
-    page.wait_for_function("document.getElementById('dp-article-md').value.includes('Switch to dark mode')", timeout=60_000)
+    wait_until(page, "document.getElementById('dp-article-md').value.includes('Switch to dark mode')", timeout=60_000)
     markdown = page.input_value("#dp-article-md")
     assert markdown.startswith("---\n") and "1. Open **Settings**." in markdown
     provenance = page.inner_text("#dp-article-provenance")
@@ -284,7 +284,7 @@ def test_editor_tools_on_a_phone(live: tuple[str, Container], browser: Any, seed
     page.select_option("#dp-solved", f"helpdesk:{seeded['ticket']}")
     _llm(container, ARTICLE)
     page.click("#dp-article-write")
-    page.wait_for_function("document.getElementById('dp-article-md').value.includes('Switch to dark mode')", timeout=60_000)
+    wait_until(page, "document.getElementById('dp-article-md').value.includes('Switch to dark mode')", timeout=60_000)
     page.click("#dp-article-save")
     page.locator("#dp-article-exists, #dp-article-saved").first.wait_for(timeout=15_000)  # exists: saved above
     page.screenshot(path=str(SHOTS / "editor-tools-mobile.png"), full_page=True)

@@ -17,7 +17,7 @@ import pytest
 
 from deskpilot.container import Container
 from deskpilot.ops.review import CSV_FIELDS
-from tests.browser.test_pages import SHOTS, browser, live  # noqa: F401  (module-scoped fixtures: a fresh server here)
+from tests.browser.test_pages import SHOTS, browser, live, wait_until  # noqa: F401  (module-scoped fixtures: a fresh server here)
 
 pytestmark = pytest.mark.browser
 
@@ -159,7 +159,7 @@ def test_ops_page_shows_the_api_numbers_charts_review_and_export(live: tuple[str
     for reason, kind, count in (("thumbs_down", "thumbs_down", 1), ("agent_flag", "agent_flag", 1),
                                 ("user_requested_human", "escalation", 1)):
         page.select_option("#dp-review-reason", reason)
-        page.wait_for_function(f"""() => {{ const li = document.querySelectorAll('#dp-review-list > li');
+        wait_until(page, f"""() => {{ const li = document.querySelectorAll('#dp-review-list > li');
             return li.length === {count} && [...li].every((e) => e.dataset.kind === '{kind}'); }}""", timeout=15_000)
         assert f"reason={reason}" in page.url
     assert page.locator('#dp-review-list .dp-chip[data-reason="user_requested_human"]').count() == 1
@@ -170,7 +170,7 @@ def test_ops_page_shows_the_api_numbers_charts_review_and_export(live: tuple[str
 
     # the CSV export: everything, a file with the right header, the key never in a URL
     page.select_option("#dp-review-reason", "")
-    page.wait_for_function(f"document.querySelectorAll('#dp-review-list > li').length === {len(review)}", timeout=15_000)
+    wait_until(page, f"document.querySelectorAll('#dp-review-list > li').length === {len(review)}", timeout=15_000)
     with page.expect_download(timeout=30_000) as download_info:
         page.click("#dp-export")
     download = download_info.value
@@ -183,7 +183,7 @@ def test_ops_page_shows_the_api_numbers_charts_review_and_export(live: tuple[str
 
     # another period: presets, and an empty period shows dashes and empty states (never NaN)
     page.click("#dp-preset-30")
-    page.wait_for_function("document.getElementById('dp-period-label').textContent.includes('30 days')", timeout=15_000)
+    wait_until(page, "document.getElementById('dp-period-label').textContent.includes('30 days')", timeout=15_000)
     assert page.get_attribute("#dp-preset-30", "aria-pressed") == "true"
     assert page.get_attribute("#dp-preset-7", "aria-pressed") == "false"
     assert page.locator("#dp-chart-days g.dp-bar").count() == 30
@@ -248,7 +248,7 @@ def test_agent_console_reports_copies_and_flags(live: tuple[str, Container], bro
     assert sent.value.status == 201 and sent.value.request.post_data_json["source_id"] == source_id
     assert page.evaluate("navigator.clipboard.readText()").startswith("https://")
     page.click("#dp-draft-btn")
-    page.wait_for_function("document.querySelector('#dp-draft') && document.querySelector('#dp-draft').value.length > 20",
+    wait_until(page, "document.querySelector('#dp-draft') && document.querySelector('#dp-draft').value.length > 20",
                            timeout=60_000)
     copied("#dp-copy", "draft")
     assert page.inner_text("#dp-copy-status") == "Copied."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,16 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDGET_KEY = "dp_public_widget_key_browser_tests"
 SHOTS = Path(__file__).resolve().parents[2] / "eval" / "reports" / "screenshots"
+
+
+def wait_until(page: Any, script: str, timeout: float = 15_000) -> None:
+    """Poll a JavaScript expression (or function) from here until it is truthy. Unlike `wait_for_function`,
+    which evaluates strings inside the page, this works under the pages' Content-Security-Policy (no eval)."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {script[:120]}")
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +101,7 @@ def test_agent_console_shows_a_draft_with_sources(live: tuple[str, Container], b
     page.get_by_text("Invitation expired").first.click(timeout=15_000)
     page.get_by_role("button", name="Draft reply").click()
     draft = page.locator("#dp-draft")
-    page.wait_for_function("document.querySelector('#dp-draft') && document.querySelector('#dp-draft').value.length > 20",
+    wait_until(page, "document.querySelector('#dp-draft') && document.querySelector('#dp-draft').value.length > 20",
                            timeout=60_000)
     assert draft.input_value().strip()
     sources = page.locator("a.dp-source")
@@ -98,4 +110,36 @@ def test_agent_console_shows_a_draft_with_sources(live: tuple[str, Container], b
     page.screenshot(path=str(SHOTS / "agent-console.png"), full_page=True)
     assert errors == []
     assert container.helpdesk.ticket(ticket_id)["status"] == "open"
+    page.close()
+
+
+def test_qa_page_shows_a_report_without_the_key_in_any_url(live: tuple[str, Container], browser: object,
+                                                           tmp_path: Path) -> None:
+    from deskpilot.evaluation.harness import EvalRun
+    from deskpilot.evaluation.report import save_report
+    from deskpilot.evaluation.results import ItemResult
+
+    url, container = live
+    container.settings.eval.reports_dir = tmp_path
+    item = ItemResult(id="a", question="q", kind="answerable", lang="en", role="customer", must_escalate=False,
+                      gold_sources=["x"], must_not_contain=[], retrieved=["x"], answer="a [1]", decision="answer",
+                      citations=[{"source_id": "x", "title": "x", "url": ""}])
+    save_report(EvalRun("s.jsonl", [item]), tmp_path)
+    _, key = container.keys.create("qa", "browser qa")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    urls: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on("request", lambda request: urls.append(request.url))
+    # (the report frame is sandboxed: it has no storage, so the key is set in the top page only)
+    page.add_init_script(f"try {{ window.localStorage.setItem('deskpilot.key', {key!r}); }} catch (e) {{}}")
+    response = page.goto(f"{url}/qa")
+    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.locator(".dp-open-report").first.click(timeout=15_000)
+    wait_until(page, "(document.querySelector('#dp-report-frame').srcdoc || '').includes('<svg')")
+    assert page.locator("#dp-report-frame").get_attribute("sandbox") == ""
+    assert page.locator("#dp-viewer-newtab").get_attribute("href").startswith("blob:")
+    assert not [u for u in urls if "key=" in u]
+    assert problems == []
     page.close()

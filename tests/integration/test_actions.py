@@ -93,22 +93,29 @@ def test_password_reset_end_to_end(service: tuple, identity: IdentityServer) -> 
         "confirming", "Shall I send the reset link to n***@example.com? (yes/no)")
     assert identity.service.received == []  # nothing is called before the customer confirms
     unknown = chat.say("yes")
-    assert unknown["answer"] == "I found no account with n***@example.com. Please check the address and give it again."
-    assert unknown["action"]["status"] == "collecting"
+    # Whether the account exists is never told: an unknown one gets the reply a known one gets.
+    assert unknown["answer"] == ("If an account exists for n***@example.com, a password reset link is on its way to "
+                                 "its e-mail address. It is valid for 60 minutes.")
+    assert unknown["action"]["status"] == "succeeded"
 
+    first_chat = chat.id
+    chat = Chat(client, headers)
+    chat.say("I forgot my password")
     confirm = chat.say(f"Sorry, my address is {KNOWN}.")
     assert confirm["answer"] == "Shall I send the reset link to j***@example.com? (yes/no)"
     assert len(identity.service.received) == 1
     done = chat.say("yes please")
-    assert done["answer"] == "Done: I've sent a password reset link for j***@example.com. It is valid for 60 minutes."
+    assert done["answer"] == ("If an account exists for j***@example.com, a password reset link is on its way to its "
+                              "e-mail address. It is valid for 60 minutes.")
     assert (done["action"]["status"], done["decision"], done["ticket_id"]) == ("succeeded", "answer", None)
     received = identity.service.received
     assert [(r.body, r.authorised, r.status) for r in received] == [
         ({"account": UNKNOWN}, True, 404), ({"account": KNOWN}, True, 202)]
     assert identity.service.resets == ["ACC-1001"]
 
-    audit = container.actions.audit_log(chat.id)
-    assert [(a["outcome"], a["http_status"], a["params"], a["key_id"]) for a in reversed(audit)] == [
+    # The audit log keeps the real outcome.
+    audit = [*container.actions.audit_log(first_chat), *container.actions.audit_log(chat.id)]
+    assert [(a["outcome"], a["http_status"], a["params"], a["key_id"]) for a in audit] == [
         ("failed", 404, {"account": "n***@example.com"}, headers["key_id"]),
         ("succeeded", 202, {"account": "j***@example.com"}, headers["key_id"])]
     assert all(a["action"] == "password_reset" and a["latency_ms"] >= 0 and a["at"] for a in audit)
@@ -117,8 +124,7 @@ def test_password_reset_end_to_end(service: tuple, identity: IdentityServer) -> 
     # The turns are an ordinary conversation: history, and a new question after the action is answered normally.
     turns = container.helpdesk.conversation(chat.id).turns
     assert [t["content"] for t in turns if t["role"] == "user"] == [
-        "Hi, I forgot my password", "it is jane.doe@example", UNKNOWN, "yes", f"Sorry, my address is {KNOWN}.",
-        "yes please"]
+        "I forgot my password", f"Sorry, my address is {KNOWN}.", "yes please"]
     assert turns[-1]["content"] == done["answer"]
     after = chat.say("What are the password requirements?")
     assert after.get("action") is None
@@ -222,17 +228,18 @@ def test_missing_token_is_refused_and_escalated(service: tuple, identity: Identi
     assert audit["detail"] == "not called: environment variable DESKPILOT_IDENTITY_TOKEN is not set"
 
 
-def test_too_many_unknown_accounts_escalate(service: tuple, identity: IdentityServer) -> None:
+def test_unknown_accounts_get_the_reply_a_known_one_gets(service: tuple, identity: IdentityServer) -> None:
     client, _, headers = service
-    chat = Chat(client, headers)
-    chat.say("I forgot my password")
-    for attempt in ("a@example.com", "b@example.com"):
-        chat.say(attempt)
-        assert chat.say("yes")["action"]["status"] == "collecting"
-    chat.say("c@example.com")
-    last = chat.say("yes")
-    assert last["decision"] == "escalate" and last["action"]["status"] == "failed"
-    assert [r.status for r in identity.service.received] == [404, 404, 404]
+    replies = []
+    for account in ("a@example.com", "b@example.com", KNOWN):
+        chat = Chat(client, headers)
+        chat.say("I forgot my password")
+        chat.say(account)
+        last = chat.say("yes")
+        assert (last["decision"], last["action"]["status"]) == ("answer", "succeeded")
+        replies.append(last["answer"].replace(account[0] + "***@", "?***@").replace("j***@", "?***@"))
+    assert len(set(replies)) == 1
+    assert [r.status for r in identity.service.received] == [404, 404, 202]
 
 
 def test_french_conversation_gets_french_messages(service: tuple, identity: IdentityServer) -> None:
@@ -244,7 +251,7 @@ def test_french_conversation_gets_french_messages(service: tuple, identity: Iden
     assert chat.say("marie.dupont@example.fr")["answer"] == (
         "Dois-je envoyer le lien de réinitialisation à m***@example.fr ? (oui/non)")
     done = chat.say("oui")
-    assert done["answer"].startswith("C'est fait : j'ai envoyé un lien de réinitialisation pour m***@example.fr.")
+    assert done["answer"].startswith("Si un compte existe pour m***@example.fr, un lien de réinitialisation part")
     assert identity.service.resets == ["ACC-1003"]
 
 

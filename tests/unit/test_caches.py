@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from deskpilot import keys as keys_module
 from deskpilot.db import make_engine, make_sessionmaker
+from deskpilot.errors import InvalidInputError
 from deskpilot.ingest import records as records_module
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.keys import KeyStore
@@ -106,3 +107,11 @@ def test_two_workers_ensuring_the_same_key_at_once_both_start(
     assert len(looked) == 2
     with sessions() as session:
         assert session.execute(text("SELECT COUNT(*) FROM api_keys")).scalar() == 1
+
+
+def test_a_staff_key_cannot_become_the_public_widget_key(sessions) -> None:  # type: ignore[no-untyped-def]
+    store = KeyStore(sessions)
+    _, admin_key = store.create("admin", "ops")
+    with pytest.raises(InvalidInputError, match="role 'admin'"):
+        store.ensure(admin_key, "customer", "widget (public)")
+    assert store.ensure("widget-public-key-0123456789", "customer", "widget").role == "customer"

@@ -10,6 +10,7 @@ import pytest
 from deskpilot.errors import ConfigError, IngestionError
 from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.documents import Section, SourceDocument
+from deskpilot.ingest.loaders import configure_unstructured, load_article
 from deskpilot.ingest.redact import Redactor, iban_valid, luhn_valid
 from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.ingest.tickets import load_ticket_export
@@ -118,3 +119,14 @@ def test_chunks_are_bounded_overlapping_and_deterministic(models_dir: Path) -> N
     doc.sections[2] = Section("Notes", "Internal only: use the new console.", "internal")
     changed = {c.chunk_id for c in chunker.chunk(doc)} ^ {c.chunk_id for c in chunks}
     assert len(changed) == 2  # only the last chunk's id changed
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", " JavaScript:alert(1)", "java\tscript:alert(1)",
+                                 "data:text/html,<script>alert(1)</script>", "file:///etc/passwd"])
+def test_only_web_links_are_kept_from_front_matter(tmp_path: Path, models_dir: Path, url: str) -> None:
+    configure_unstructured(models_dir)  # the parser's data files, offline
+    path = tmp_path / "a.md"
+    path.write_text(f"---\ntitle: Hello\nurl: {json.dumps(url)}\n---\n\n## Steps\n\nDo this.\n")
+    assert load_article(path, path.read_bytes(), "a", "a.md", "public").url == ""
+    path.write_text("---\ntitle: Hello\nurl: https://help.example/a\n---\n\nDo this.\n")
+    assert load_article(path, path.read_bytes(), "a", "a.md", "public").url == "https://help.example/a"

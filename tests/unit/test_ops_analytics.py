@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from deskpilot.db import make_engine, make_sessionmaker
+from deskpilot.errors import InvalidInputError
 from deskpilot.helpdesk.models import ConversationRow, EventRow, FeedbackRow
 from deskpilot.ops.analytics import Analytics, percentile
-from deskpilot.ops.period import between
+from deskpilot.ops.period import between, since
 
 D0, D1, D2, D3 = "2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"
 
@@ -117,3 +118,10 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2
     assert percentile([1, 2, 3, 4], 51) == 3
     assert percentile(list(range(1, 101)), 95) == 95
+
+
+@pytest.mark.parametrize("text", ["99999w", "99999d", "530w"])
+def test_a_period_longer_than_ten_years_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInputError, match="longer than ten years"):
+        since(text)
+    assert len(since("520w").days) > 3600  # ten years still works

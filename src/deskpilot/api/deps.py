@@ -28,10 +28,8 @@ def _key_from(request: Request) -> str:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    key = request.headers.get("x-api-key", "").strip()
-    if not key and request.method == "GET":
-        key = request.query_params.get("key", "").strip()  # pages opened in a frame or a new tab
-    return key
+    # Never from the URL (`?key=`): URLs land in access logs, browser history and Referer headers.
+    return request.headers.get("x-api-key", "").strip()
 
 
 async def get_principal(request: Request, container: ContainerDep) -> Principal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +18,16 @@ class Section:
     heading: str
     text: str
     audience: Audience | None = None
+
+
+logger = logging.getLogger(__name__)
+_SCHEME_RE = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def safe_url(url: str) -> bool:
+    """An http(s) URL, or a relative one (no scheme); never javascript:, data:, file: and the like."""
+    found = _SCHEME_RE.match(re.sub(r"[\x00-\x20\x7f]", "", url))  # browsers ignore these inside a scheme
+    return found is None or found.group(1).lower() in ("http", "https")
 
 
 @dataclass
@@ -33,6 +45,13 @@ class SourceDocument:
     language: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     personal_names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Only web links reach citations, pages and webhooks: `javascript:`, `data:` or `file:` URLs (a
+        # hostile or broken front matter) are dropped here, once, for every consumer.
+        if self.url and not safe_url(self.url):
+            logger.warning("%s: url %r dropped (only http and https links are kept)", self.path, self.url[:80])
+            self.url = ""
 
     @property
     def text(self) -> str:

@@ -86,6 +86,9 @@ class ActionSpec(BaseModel):
     confirm: bool = True
     max_attempts: int = Field(3, ge=1, le=10, description="Invalid or unknown values before escalating.")
     retry_statuses: list[int] = Field([404, 422], description="Statuses meaning 'check the value and give it again'.")
+    conceal_statuses: list[int] = Field(
+        default_factory=list, description="Statuses answered exactly like a success (the `done` message), so the "
+        "reply never tells whether an account exists; the audit log keeps the real outcome.")
     messages: dict[str, dict[str, str]] = Field(default_factory=dict, description="Language -> key -> text.")
 
     @field_validator("parameters")
@@ -343,6 +346,11 @@ class Actions:
             run.status = "succeeded"
             return self._save(run, conversation_id, key_id, self._say(run, "done"),
                               audit=("succeeded", status, latency, detail))
+        if status in spec.conceal_statuses:
+            # The visitor hears what a success says; only the audit log knows the value was not accepted.
+            run.status = "succeeded"
+            return self._save(run, conversation_id, key_id, self._say(run, "done"),
+                              audit=("failed", status, latency, f"{detail}: not accepted (reply concealed)"))
         if status in spec.retry_statuses:
             summary = self._summary(run)
             run.params = {}

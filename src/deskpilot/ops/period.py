@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from deskpilot.errors import InvalidInputError
 
 _SINCE_RE = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$", re.I)
+MAX_PERIOD = timedelta(days=3660)  # a report over more than ten years would build a row per day for nothing
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
@@ -60,7 +61,10 @@ def since(text: str, now: datetime | None = None) -> Period:
     if not match:
         raise InvalidInputError(f"not a duration: {text!r} (use e.g. 24h, 7d or 4w)")
     moment = now or datetime.now(UTC)
-    return Period(_iso(moment - int(match.group(1)) * _UNITS[match.group(2).lower()]), _iso(moment + timedelta(seconds=1)))
+    length = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if length > MAX_PERIOD:
+        raise InvalidInputError(f"the period {text.strip()!r} is longer than ten years")
+    return Period(_iso(moment - length), _iso(moment + timedelta(seconds=1)))
 
 
 def between(start: str | None, end: str | None, default_days: int = 30, now: datetime | None = None) -> Period:
@@ -74,6 +78,6 @@ def between(start: str | None, end: str | None, default_days: int = 30, now: dat
     begin = _parse(start, False) if start else stop - timedelta(days=default_days)
     if begin >= stop:
         raise InvalidInputError(f"the period ends before it starts ({begin.date()} to {stop.date()})")
-    if (stop - begin).days > 3660:
+    if stop - begin > MAX_PERIOD:
         raise InvalidInputError("the period is longer than ten years")
     return Period(_iso(begin), _iso(stop))

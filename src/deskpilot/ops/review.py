@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -122,9 +123,14 @@ def _output_text(target: str, output: dict[str, Any]) -> str:
     return "\n".join(f"{i.get('title', '')} ({i.get('source_id', '')})" for i in output.get("items", []))
 
 
+# Spreadsheets start a formula at = + - @ (also their full-width forms ＝ ＋ － ＠), and some skip leading
+# whitespace and line breaks first.
+_FORMULA_START = re.compile(r"^[\s\u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r\n]")
+
+
 def _cell(value: Any) -> Any:
     """A spreadsheet cannot run what customers typed: text that starts like a formula gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and _FORMULA_START.match(value):
         return "'" + value
     return "" if value is None else value
 

@@ -4,20 +4,43 @@
 const $ = (id) => document.getElementById(id);
 let reports = [];
 
-/** The report's HTML page with the key as a query parameter (an iframe cannot send the header). */
-function reportUrl(report) {
-  const url = new URL(report.html_url || `/v1/eval/reports/${encodeURIComponent(report.name)}.html`, location.href);
-  url.searchParams.set("key", dpKey());
-  return url.pathname + url.search;
+let reportBlobUrl = null;
+
+function reportPath(report) {
+  return report.html_url || `/v1/eval/reports/${encodeURIComponent(report.name)}.html`;
 }
 
-function openReport(report) {
-  const url = reportUrl(report);
+/** A report in a new tab: fetched with the key in the header, opened as a local blob (no key in any URL). */
+async function openInNewTab(report) {
+  const tab = window.open("", "_blank");  // opened now, while the click still counts as the user's gesture
+  try {
+    const html = await dpApi(reportPath(report));
+    const url = URL.createObjectURL(new Blob([String(html)], { type: "text/html" }));
+    if (tab) tab.location.href = url; else window.open(url, "_blank");
+  } catch (err) {
+    if (tab) tab.close();
+    dpShowError(err, "Open report");
+  }
+}
+
+/** The report's HTML, fetched with the key in the Authorization header (never in a URL), shown in a sandboxed
+ * frame (no scripts, no same-origin access) and offered in a new tab as a local blob. */
+async function openReport(report) {
+  const path = reportPath(report);
   $("dp-viewer").hidden = false;
   $("dp-viewer-title").textContent = `Report ${report.name}`;
-  $("dp-viewer-newtab").href = url;
-  $("dp-report-frame").src = url;
   document.querySelectorAll("#dp-reports-body tr").forEach((tr) => tr.classList.toggle("dp-selected", tr.dataset.name === report.name));
+  let html;
+  try {
+    html = await dpApi(path);
+  } catch (err) {
+    $("dp-viewer-title").textContent = `Report ${report.name}: ${err.message}`;
+    return;
+  }
+  if (reportBlobUrl) URL.revokeObjectURL(reportBlobUrl);
+  reportBlobUrl = URL.createObjectURL(new Blob([String(html)], { type: "text/html" }));
+  $("dp-viewer-newtab").href = reportBlobUrl;
+  $("dp-report-frame").srcdoc = String(html);
   $("dp-viewer").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
@@ -38,7 +61,7 @@ async function loadReports() {
     dpEl("td", { class: "dp-num", text: dpFmtPct(r["hit@5"]) }),
     dpEl("td", { class: "dp-num", text: dpFmtPct(r.escalation_recall) }),
     dpEl("td", { class: "dp-num", text: dpFmtPct(r.false_escalation_rate) }),
-    dpEl("td", {}, dpEl("a", { href: reportUrl(r), target: "_blank", rel: "noopener", text: "New tab" })))));
+    dpEl("td", {}, dpEl("button", { type: "button", class: "dp-report-newtab", onclick: () => openInNewTab(r), text: "New tab" })))));
   if (!reports.length) {
     body.append(dpEl("tr", {}, dpEl("td", { colspan: "9", class: "dp-empty", text: "No reports yet: run `deskpilot eval run SUITE`." })));
   }
