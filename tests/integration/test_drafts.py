@@ -14,6 +14,7 @@ from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.text.thread import thread_text
 from tests.conftest import KB, make_settings
+from tests.margins import assert_clear
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +46,8 @@ def _internal_lines(container: Container) -> list[str]:
 def test_a_draft_is_the_help_centres_own_text_in_the_agents_voice(services: Container) -> None:
     ticket = TicketText(thread_text("Forgot my password", "Hi, I forgot my password and can't sign in. How do I get "
                                     "a new one?", []), "t-1", "Forgot my password")
+    composed, _ = services.assistant.compose_reply(ticket.questions(), "en")
+    assert_clear(composed.fit, services.routing.min_fit, "the reset-password section's fit")
     draft = services.tickets.draft(ticket)
     assert draft.grounded and draft.language == "en"
     assert draft.reply.startswith("Hello,") and draft.reply.rstrip().endswith("Best regards,")
@@ -79,6 +82,9 @@ def test_a_hostile_ticket_cannot_steer_the_draft_or_pull_internal_content_into_i
 def test_when_nothing_answers_the_draft_asks_for_details_and_says_so(services: Container) -> None:
     ticket = TicketText(thread_text("Crash", "The desktop app closes itself whenever I drag a file onto the "
                                     "canvas of the whiteboard plugin.", []), "t-3", "Crash")
+    composed, _ = services.assistant.compose_reply(ticket.questions(), "en")
+    if composed.composition is not None:
+        assert_clear(composed.fit, services.routing.min_fit, "the nearest section's fit")
     draft = services.tickets.draft(ticket)
     assert not draft.grounded
     assert "error message" in draft.reply and not REFUSALS.search(draft.reply)

@@ -43,6 +43,7 @@ _POOLS: dict[str, np.ndarray] = {}  # embedded example sets, by content and enco
 _POOLS_LOCK = threading.Lock()
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 MAX_UNITS = 12  # sentences of one message looked at by the example layer
+MIN_WORDS = 6  # ...and the fewest words of a sentence it looks at
 TOP = 3  # a reason's score: the mean similarity of its TOP closest examples
 
 
@@ -66,6 +67,14 @@ class Trigger:
     def as_json(self) -> dict[str, Any]:
         """JSON form (hand-off packet, eval results)."""
         return asdict(self)
+
+
+def example_units(text: str, parts: Sequence[str]) -> list[str]:
+    """What the example layer compares: the message and its sentences, each of at least MIN_WORDS words (the
+    vector of a few words says too little: "I forgot my password" sits near "someone changed my password")."""
+    units = [s for s in parts if len(s.split()) >= MIN_WORDS][:MAX_UNITS]
+    whole = [text] if len(text.split()) >= MIN_WORDS else []
+    return [*whole, *units] if len(units) > 1 else whole
 
 
 def sentences(text: str) -> list[str]:
@@ -216,8 +225,7 @@ class EscalationDetector:
                     continue  # only after an answer (see conversation)
                 triggers.setdefault(label, Trigger(*reason_of(label), sentence, "lexicon"))
         if self._examples is not None:
-            units = [s for s in parts if len(s.split()) >= 3][:MAX_UNITS]
-            units = [text, *units] if len(units) > 1 else [text]
+            units = example_units(text, parts)
             for label, index, score in self._examples.classify(units):
                 sentence = units[index]
                 if label not in triggers and not self._lexicon.harmless(sentence):
