@@ -17,6 +17,7 @@ from deskpilot.evaluation.metrics import (
     injection_metrics,
     metric_value,
     percentile,
+    reason_metrics,
     reliability_bins,
     retrieval_metrics,
     routing_metrics,
@@ -275,3 +276,35 @@ def test_answer_metrics_count_correct_wrong_and_unanswerable_answered() -> None:
     assert answer["correct_rate"] == 0.5  # r1, r2 of the four answerable (w1 wrong, e1 held back)
     assert answer["wrong_rate"] == 0.5  # w1 and u1 among the four answered
     assert answer["unanswerable_answered_rate"] == 1.0 and answer["false_escalation_rate"] == 0.25
+
+
+def _labelled(id: str, expected: str, found: list[tuple[str, str | None]], also: list[str] | None = None) -> ItemResult:
+    result = item(id, must=expected != "none", decision="escalate" if found else "answer")
+    result.expected_reason, result.also = expected, also or []
+    result.triggers = [{"reason": r, "sub_reason": s, "sentence": "x", "layer": "lexicon", "score": 1.0} for r, s in found]
+    return result
+
+
+def test_reason_metrics_recall_precision_false_flags_and_confusion() -> None:
+    items = [
+        _labelled("a", "account_compromise", [("sensitive_topic", "account_compromise")]),
+        _labelled("b", "account_compromise", [("sensitive_topic", "phishing_fraud")]),
+        _labelled("c", "phishing_fraud", [("sensitive_topic", "phishing_fraud")]),
+        _labelled("d", "user_requested_human", [("user_requested_human", None)]),
+        _labelled("e", "negative_sentiment", [("negative_sentiment", "repeated_question")]),
+        _labelled("f", "none", []),
+        _labelled("g", "none", [("sensitive_topic", "data_loss")]),
+        _labelled("h", "billing_dispute", [("sensitive_topic", "data_loss")], also=["data_loss"]),
+    ]
+    items.append(item("kb", kind="answerable"))  # not labelled: left out
+    metrics = reason_metrics(items)
+    assert metrics is not None and metrics["n"] == 8
+    assert metrics["right_reason_rate"] == round(4 / 6, 4)
+    assert metrics["false_flag_rate"] == 0.5
+    by = metrics["by_reason"]
+    assert by["account_compromise"] == {"n": 2, "recall": 0.5, "precision": 1.0}
+    assert by["phishing_fraud"]["precision"] == 0.5  # b was flagged phishing but is a compromise
+    assert by["data_loss"]["precision"] == 0.5  # h lists data loss among its other reasons; g is ordinary
+    assert metrics["confusion"]["account_compromise"] == {"account_compromise": 1, "phishing_fraud": 1}
+    assert metrics["confusion"]["none"] == {"none": 1, "data_loss": 1}
+    assert reason_metrics([item("x")]) is None
