@@ -7,11 +7,12 @@ accepted without the prefix: ``CHROMA_HOST``, ``CHROMA_PORT``, ``DATABASE_URL`` 
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deskpilot.errors import ConfigError
@@ -190,6 +191,20 @@ class ApiSettings(BaseModel):
         "public key counts per client address); 0 turns limits off.")
     threads: int = Field(40, ge=0, le=1000, description="Threads per worker for blocking work (0: the "
                          "framework's default, 40).")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks of the reverse proxies in front of the service "
+        "(e.g. [\"10.0.0.0/8\"]): only from them is X-Forwarded-For believed, to find a visitor's address. Empty: "
+        "the peer's address is the visitor's.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or network: {item!r}") from exc
+        return value
 
 
 class EvalSettings(BaseModel):

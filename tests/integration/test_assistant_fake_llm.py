@@ -11,6 +11,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
+from deskpilot.assist.tickets import MAX_SUMMARY_PARTS
 from deskpilot.container import Container
 from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.ingest.sources import SourceSpec
@@ -197,3 +198,12 @@ def test_a_topic_switch_is_searched_without_the_old_topic_and_a_follow_up_keeps_
     counting.prompts.clear()
     fake.assistant.answer("and for the whole workspace?", exported)
     assert any("time entries" in p for p in counting.prompts)  # opens with "and": a follow-up, rewritten
+
+
+def test_a_huge_ticket_costs_a_bounded_number_of_model_calls(fake: Container, counting: CountingFake) -> None:
+    thread = "\n".join(f"Customer: attempt {i}: the CSV export stops at row {i * 100} with error ERR_EXPORT_{i}."
+                       for i in range(2200))  # about 190 KB: many more parts than the cap
+    fake.tickets.summarize(fake.tickets.load(thread))
+    part_prompts = [p for p in counting.prompts if p.startswith("Part ")]
+    assert len(part_prompts) == MAX_SUMMARY_PARTS and counting.calls == MAX_SUMMARY_PARTS + 1
+    assert any("ERR_EXPORT_2199" in p for p in part_prompts)  # the latest messages are read

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deskpilot.api.limits import RateLimiter
+from deskpilot.api.limits import RateLimiter, visitor_bucket
 from deskpilot.db import make_engine, make_sessionmaker
 
 T0 = 1_800_000_000.0  # the start of a minute
@@ -53,3 +53,24 @@ def test_a_database_that_is_away_is_not_waited_on_every_request() -> None:
     assert len(calls) == 1  # one try, then none for 10 s
     limiter.check("k", T0 + 11)
     assert len(calls) == 2
+
+
+def test_an_ipv6_visitor_is_its_slash_64_and_a_v4_visitor_its_address() -> None:
+    buckets = {visitor_bucket(f"2001:db8:1:2::{n:x}", "", []) for n in range(500)}
+    assert buckets == {"2001:db8:1:2::/64"}  # 500 addresses of one /64: one visitor
+    assert visitor_bucket("2001:db8:1:3::1", "", []) != visitor_bucket("2001:db8:1:2::1", "", [])
+    assert visitor_bucket("203.0.113.7", "", []) == "203.0.113.7"
+    assert visitor_bucket("::ffff:203.0.113.7", "", []) == "203.0.113.7"
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
+    proxies = ["10.0.0.0/8"]
+    # Behind the proxy: the visitor's address, not the proxy's (else every visitor shares one bucket).
+    assert visitor_bucket("10.0.0.5", "198.51.100.9", proxies) == "198.51.100.9"
+    # A forged first hop is ignored: the rightmost address the trusted proxy saw is the visitor.
+    assert visitor_bucket("10.0.0.5", "1.2.3.4, 198.51.100.9", proxies) == "198.51.100.9"
+    assert visitor_bucket("10.0.0.5", "198.51.100.9, 10.0.0.7", proxies) == "198.51.100.9"
+    # From anyone else, the header is the client's own claim: ignored.
+    assert visitor_bucket("203.0.113.7", "198.51.100.9", proxies) == "203.0.113.7"
+    assert visitor_bucket("203.0.113.7", "198.51.100.9", []) == "203.0.113.7"
+    assert visitor_bucket("10.0.0.5", "not-an-ip", proxies) == "not-an-ip"

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from deskpilot.api.limits import visitor_bucket
 from deskpilot.container import Container
 from deskpilot.keys import Principal
 
@@ -45,7 +46,9 @@ async def get_principal(request: Request, container: ContainerDep) -> Principal:
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     bucket = principal.key_id
     if key == container.settings.api.widget_key:  # shared by every visitor: limit each address instead
-        bucket += f"@{request.client.host if request.client else '?'}"
+        bucket += "@" + visitor_bucket(request.client.host if request.client else "?",
+                                       request.headers.get("x-forwarded-for", ""),
+                                       container.settings.api.trusted_proxies)
     wait = request.app.state.limiter.check(bucket)
     if wait:
         raise HTTPException(429, f"too many requests: at most {request.app.state.limiter.per_minute} per minute, "

@@ -9,6 +9,7 @@ every anonymous visitor, so its limit applies per client address.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import defaultdict
@@ -18,6 +19,37 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.helpdesk.models import RateCountRow
+
+
+def visitor_bucket(peer: str, forwarded_for: str, trusted_proxies: Iterable[str]) -> str:
+    """The rate-limit bucket of an anonymous visitor: its address, an IPv6 address by its /64 (one home or
+    server gets a whole /64, so 500 addresses of it are one visitor). X-Forwarded-For is read only when the
+    peer is a trusted proxy, from the right: the first address that is not a trusted proxy is the visitor's."""
+    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    address = peer
+    if networks and trusted(peer):
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            address = hop
+            if not trusted(hop):
+                break
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64] or "?"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class RateLimiter:

@@ -29,6 +29,7 @@ from deskpilot.text.thread import TURN_RE, thread_text
 
 logger = logging.getLogger(__name__)
 MAX_TICKET_CHARS = 200_000
+MAX_SUMMARY_PARTS = 8  # model calls for the parts of one long ticket, at most
 NOTE_SHARE = 0.85  # a note for the agent scores at least this share of the best one
 
 
@@ -356,6 +357,10 @@ class TicketServices:
         budget = self._settings.context_budget
         if self._count(text) > budget:
             parts = self._split(text, budget)
+            if len(parts) > MAX_SUMMARY_PARTS:
+                # A huge ticket costs at most MAX_SUMMARY_PARTS model calls: its start and its latest messages.
+                half = MAX_SUMMARY_PARTS // 2
+                parts = [*parts[:half], *parts[-half:]]
             notes = []
             prompt = self._prompts.get("summarize_part")
             for index, part in enumerate(parts, 1):

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from deskpilot.api.deps import AnyRole, ContainerDep
 from deskpilot.assist.answer import Answer
-from deskpilot.errors import DeskpilotError
+from deskpilot.errors import DeskpilotError, InvalidInputError
 from deskpilot.keys import Principal
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
     content: str = Field(max_length=8000)
+
+
+MAX_HISTORY_CHARS = 20_000  # all turns of a staff-sent history together
 
 
 class AskRequest(BaseModel):
@@ -105,6 +108,14 @@ class _Turn:
     def __init__(self, container: Any, principal: Principal, body: AskRequest) -> None:
         self.container = container
         self.question = body.question
+        limit = container.settings.retrieval.max_query_chars
+        if len(" ".join(body.question.split())) > limit:  # before anything else looks at it (actions included)
+            raise InvalidInputError(f"the question is too long (the limit is {limit} characters)")
+        if body.history and not principal.staff:
+            # A customer's conversation is the stored one: a client-sent history would go straight into the prompt.
+            raise InvalidInputError("customer keys cannot send a history: continue a conversation with conversation_id")
+        if sum(len(t.content) for t in body.history) > MAX_HISTORY_CHARS:
+            raise InvalidInputError(f"the history is too long (the limit is {MAX_HISTORY_CHARS} characters in all)")
         self.role = effective_role(principal, body.role)
         self.record = body.record or not principal.staff
         self.key_id = principal.key_id
