@@ -49,3 +49,13 @@ def test_the_commands_use_real_options() -> None:
     assert llm[llm.index("--model_alias") + 1] == LLMSettings().model
     chroma = services["chroma"]["command"]
     assert chroma[:2] == ["chroma", "run"] and chroma[chroma.index("--port") + 1] == "8000"
+
+
+def test_the_deployment_defaults_are_safe() -> None:
+    app = COMPOSE["services"]["app"]
+    assert all(str(p).startswith("127.0.0.1:") for p in app["ports"])  # behind a TLS proxy, never 0.0.0.0
+    for text in (app["environment"]["DATABASE_URL"], COMPOSE["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]):
+        assert "${POSTGRES_PASSWORD:?" in text and "change-me" not in text  # no default password
+    assert not any(str(v).endswith(":ro") and "/app/kb" in str(v) for v in app["volumes"])  # articles can be saved
+    dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)  # the image does not run as root
