@@ -185,3 +185,15 @@ def test_customers_cannot_feed_the_prompt_a_history_and_long_questions_stop_firs
     long_one = "I forgot my password " + "a" * 2100
     too_long = client.post("/v1/ask", json={"question": long_one}, headers=customer)
     assert too_long.status_code == 400 and "too long" in too_long.json()["detail"]
+
+
+def test_guessing_keys_is_limited_before_the_database_is_asked(app_container: Container,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    client = TestClient(create_app(app_container))  # its own limits
+    looked = []
+    real_verify = app_container.keys.verify
+    monkeypatch.setattr(app_container.keys, "verify", lambda key: looked.append(key) or real_verify(key))
+    statuses = [client.post("/v1/ask", json={"question": "hi"}, headers={"Authorization": f"Bearer dp_guess_{n}"}
+                            ).status_code for n in range(40)]
+    assert statuses[:30] == [401] * 30 and set(statuses[30:]) == {429}
+    assert len(looked) == 30  # the refused guesses cost no database lookup

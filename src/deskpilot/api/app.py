@@ -65,6 +65,7 @@ def create_app(container: Container) -> FastAPI:
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")
     app.state.container = container
     app.state.limiter = RateLimiter(container.settings.api.rate_limit_per_minute, lambda: container.sessions)
+    app.state.bad_keys = RateLimiter(BAD_KEYS_PER_MINUTE)  # invalid keys per address, in this worker
     metrics = app.state.metrics = ServiceMetrics()
     limit = container.settings.api.max_body_kb * 1024
 
@@ -109,6 +110,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(pages.router)  # last: its /{page} route must not shadow the API
     return app
 
+
+BAD_KEYS_PER_MINUTE = 30  # invalid API keys one address may send per minute before 429 (no database lookup)
 
 # Every response: no MIME sniffing, no referrer (URLs may carry ids). Pages also get a strict policy: they load
 # only this origin's scripts (they have no inline script), cannot be framed by another site (a framed staff page

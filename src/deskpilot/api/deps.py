@@ -39,17 +39,27 @@ async def get_principal(request: Request, container: ContainerDep) -> Principal:
     if not key:
         raise HTTPException(401, "missing API key: send `Authorization: Bearer <key>`",
                             headers={"WWW-Authenticate": "Bearer"})
+    visitor = visitor_bucket(request.client.host if request.client else "?", request.headers.get("x-forwarded-for", ""),
+                             container.settings.api.trusted_proxies)
     # A key checked in the last seconds is known from memory; otherwise the database is asked in a thread
-    # (retried there while the database is briefly away, never blocking the event loop).
-    principal = container.keys.recently_verified(key) or await run_in_threadpool(container.keys.verify, key)
+    # (retried there while the database is briefly away, never blocking the event loop) — unless this address
+    # already sent too many invalid keys: guessing keys costs a database lookup each, so it is limited first.
+    principal = container.keys.recently_verified(key)
+    if principal is None:
+        bad_keys = request.app.state.bad_keys
+        if bad_keys.check(visitor, record=False):
+            raise HTTPException(429, "too many invalid API keys from this address; retry in a minute",
+                                headers={"Retry-After": "60"})
+        principal = await run_in_threadpool(container.keys.verify, key)
+        if principal is None:
+            bad_keys.check(visitor)
     if principal is None:
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     bucket = principal.key_id
     if key == container.settings.api.widget_key:  # shared by every visitor: limit each address instead
-        bucket += "@" + visitor_bucket(request.client.host if request.client else "?",
-                                       request.headers.get("x-forwarded-for", ""),
-                                       container.settings.api.trusted_proxies)
-    wait = request.app.state.limiter.check(bucket)
+        bucket += "@" + visitor
+    # In a thread: sharing the counts writes to the database, which may wait on a lock (never on the event loop).
+    wait = await run_in_threadpool(request.app.state.limiter.check, bucket)
     if wait:
         raise HTTPException(429, f"too many requests: at most {request.app.state.limiter.per_minute} per minute, "
                             f"retry in {math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})

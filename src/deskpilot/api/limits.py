@@ -67,8 +67,9 @@ class RateLimiter:
         self._shared: dict[tuple[str, int], int] = {}  # every worker's counts at the last sync
         self._synced_at = 0.0
 
-    def check(self, bucket: str, now: float | None = None) -> float:
-        """Record a request; returns 0 when allowed, else the seconds to wait before the next one."""
+    def check(self, bucket: str, now: float | None = None, record: bool = True) -> float:
+        """Record a request; returns 0 when allowed, else the seconds to wait before the next one. With
+        record=False, only whether one more would be allowed (nothing counted)."""
         if self.per_minute <= 0:
             return 0.0
         now = time.time() if now is None else now
@@ -79,7 +80,7 @@ class RateLimiter:
                 self._minute = minute
             if self._sessions is not None and now - self._synced_at >= self._sync_seconds:
                 # Share what this worker admitted, learn what the others did; while the database is away,
-                # count here and try again in 10 s (this runs on the event loop: never wait on it every request).
+                # count here and try again in 10 s (never wait on it every request).
                 self._synced_at = now if self._sync(minute, {bucket}) else now + 10
             previous, current = self._count(bucket, minute - 1), self._count(bucket, minute)
             overlap = 1 - (now - minute * 60) / 60  # share of the previous minute still inside the window
@@ -89,6 +90,8 @@ class RateLimiter:
                 wait = (minute + 1) * 60 - now if room <= 0 or previous <= 0 else \
                     max(0.0, (1 - room / previous) * 60 - (now - minute * 60))
                 return max(0.001, min(wait, (minute + 1) * 60 - now))
+            if not record:
+                return 0.0
             self._local[(bucket, minute)] += 1
             if self._sessions is not None and self._sync_seconds <= 0:
                 self._sync(minute, {bucket})  # exact mode: every admitted request is shared at once
