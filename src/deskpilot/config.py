@@ -261,7 +261,11 @@ class IntegrationSettings(BaseModel):
     webhook_tolerance_s: int = Field(300, ge=1, le=86400, description="A signed request older or newer than this "
                                      "many seconds is refused (replay protection).")
     callback_url: str | None = Field(None, description="Where the webhook's result (classification, summary, "
-                                     "suggestions, draft) is delivered (POST, signed with the same secret).")
+                                     "suggestions, draft) is delivered (POST, signed with `callback_secret`).")
+    callback_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 secret that signs deliveries to callback_url; keep it different from "
+        "webhook_secret, so that whoever can sign requests to Deskpilot cannot forge its results (unset: "
+        "webhook_secret, with a warning).")
     delivery_attempts: int = Field(6, ge=1, le=50, description="Delivery attempts before a result is marked failed.")
     delivery_backoff_s: float = Field(2.0, gt=0, le=3600, description="First retry delay; it doubles each attempt.")
     delivery_timeout_s: float = Field(10.0, gt=0, le=300, description="Seconds one delivery attempt may take.")

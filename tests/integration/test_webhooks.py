@@ -29,6 +29,7 @@ from tests.conftest import KB, make_settings
 pytestmark = pytest.mark.integration
 
 SECRET = "whsec-test-3f9a"
+CALLBACK_SECRET = "cbsec-test-77c1"  # signs what Deskpilot sends back: not the secret its senders hold
 
 
 @dataclass
@@ -88,6 +89,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path,
     settings.llm.provider = "fake"
     settings.integrations.webhook_secret = SecretStr(SECRET)
     settings.integrations.callback_url = receiver.url
+    settings.integrations.callback_secret = SecretStr(CALLBACK_SECRET)
     settings.integrations.delivery_backoff_s = 0.05
     settings.integrations.delivery_attempts = 4
     settings.integrations.delivery_timeout_s = 5
@@ -150,10 +152,13 @@ def test_signed_ticket_is_processed_and_delivered_signed(service: tuple, receive
     assert record["attempts"] == 1
     assert record["last_error"] == ""
     [delivery] = receiver.deliveries(key)
-    # The receiver can verify the delivery with the shared secret, over the raw bytes it got.
+    # The receiver can verify the delivery with the callback secret, over the raw bytes it got; a holder of the
+    # inbound secret alone could not have forged it.
     stamp, digest = (part.split("=", 1)[1] for part in delivery["headers"]["X-Deskpilot-Signature"].split(","))
-    expected = hmac.new(SECRET.encode(), f"{stamp}.".encode() + delivery["raw"], hashlib.sha256).hexdigest()
+    expected = hmac.new(CALLBACK_SECRET.encode(), f"{stamp}.".encode() + delivery["raw"], hashlib.sha256).hexdigest()
     assert hmac.compare_digest(digest, expected)
+    inbound = hmac.new(SECRET.encode(), f"{stamp}.".encode() + delivery["raw"], hashlib.sha256).hexdigest()
+    assert not hmac.compare_digest(digest, inbound)
     assert abs(time.time() - int(stamp)) < 60
     payload = delivery["json"]
     assert payload["event"] == "ticket.processed"
@@ -225,9 +230,10 @@ def test_the_same_ticket_is_processed_and_delivered_once(service: tuple, receive
     assert first["status"] == "delivered"
     later = post(client, ticket_body(key, "Same ticket, edited description."), request_id=uuid.uuid4().hex)
     assert later.status_code == 200
-    assert later.json()["status"] == "delivered"
-    assert later.json()["result"] == first["result"]
-    assert later.json()["attempts"] == 1
+    # A duplicate (or a replay of captured bytes) learns only that the ticket is known, never its result.
+    assert later.json() == {"ticket_key": key, "status": "delivered"}
+    again = final_record(client, keys, key)
+    assert again["result"] == first["result"] and again["attempts"] == 1
     time.sleep(0.3)  # a second delivery would have had time to arrive
     assert len(receiver.deliveries(key)) == 1
     assert client.get(f"/v1/webhooks/ticket/{key}", headers=keys["agent"]).json()["attempts"] == 1

@@ -271,7 +271,8 @@ class WebhookService:
         body = json.dumps({"event": "ticket.processed", **result}, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", DELIVERY_HEADER: f"{key}:{attempt}",
                    "User-Agent": "Deskpilot-Webhook/1"}
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+        signer = settings.callback_secret or settings.webhook_secret
+        secret = signer.get_secret_value() if signer else ""
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, body, int(time.time()))
         error, permanent = "", False
@@ -370,6 +371,10 @@ class WebhookService:
 
     def start(self) -> None:
         """Start the background worker (once); a service without a secret has nothing to do and starts none."""
+        if self._thread is None and self._settings.webhook_secret is not None and self._settings.callback_url \
+                and self._settings.callback_secret is None:
+            logger.warning("integrations.callback_secret is not set: deliveries are signed with webhook_secret, so "
+                           "whoever can sign requests to Deskpilot can also forge its results")
         if self._thread is None and self._settings.webhook_secret is not None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="deskpilot-webhooks", daemon=True)

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["integrations"])
                                                      503: {"description": "webhook not configured"}})
 async def ticket_webhook(request: Request, container: ContainerDep) -> JSONResponse:
     """Accept a new ticket (202, processed and delivered in the background); the same ticket id again answers
-    200 with the existing record, and nothing is processed or delivered twice."""
+    200 with its key and status only, and nothing is processed or delivered twice."""
     body = await request.body()  # the signature covers the raw bytes
     try:
         created, record = await run_in_threadpool(container.webhooks.receive, body,
@@ -33,7 +33,9 @@ async def ticket_webhook(request: Request, container: ContainerDep) -> JSONRespo
         raise HTTPException(401, str(exc)) from exc
     if created:
         return JSONResponse({"ticket_key": record["ticket_key"], "status": "received"}, status_code=202)
-    return JSONResponse(record, status_code=200)
+    # A duplicate (or a captured request replayed within the tolerance) learns only that it is known: the result
+    # (summary, draft) goes to the callback and to agents (`GET` below), never back to whoever sent the bytes.
+    return JSONResponse({"ticket_key": record["ticket_key"], "status": record["status"]}, status_code=200)
 
 
 @router.get("/ticket/{ticket_key}")
