@@ -130,7 +130,7 @@ class RoutingSettings(BaseModel):
         "with the example messages of prompts/routing_examples.yaml (a multilingual sentence encoder shipped with "
         "the package); `off` keeps the lexicon alone.")
     example_min_similarity: float = Field(
-        0.62, ge=0, le=1, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
+        0.64, ge=0, le=1, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
         "reason must reach this...")
     example_margin: float = Field(
         0.15, ge=0, le=1, description="...and exceed its similarity to the closest ordinary questions by this much "
