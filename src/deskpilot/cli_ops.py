@@ -171,8 +171,29 @@ def hygiene(
                       f"{found}{judged}", highlight=False)
 
 
+def purge(
+    older_than: Annotated[int | None, typer.Option(help="Days; default: DESKPILOT_OPS__RETENTION_DAYS")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, remove nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Remove conversations, events, feedback, solved tickets and finished webhook deliveries last touched more
+    than the retention period ago (customers' words are not kept for ever)."""
+    try:
+        report = _container().retention.purge(older_than, dry_run=dry_run)
+    except DeskpilotError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.as_json()))
+        return
+    counts = {k: v for k, v in report.as_json().items() if k not in ("cutoff", "dry_run")}
+    verb = "would remove" if dry_run else "removed"
+    console.print(f"Older than {report.cutoff}: {verb} " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                                                    for k, v in counts.items()), highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the main app."""
+    app.command()(purge)
     app.command()(analytics)
     app.command()(review)
     app.command()(gaps)

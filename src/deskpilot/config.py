@@ -251,6 +251,10 @@ class OpsSettings(BaseModel):
     articles_dir: Path = Field(
         Path("kb/articles/from-tickets"), description="Where article drafts written from solved tickets are saved "
         "(a folder that ingestion reads).")
+    retention_days: int = Field(
+        0, ge=0, le=36500, description="Conversations, events, feedback, solved tickets and finished webhook "
+        "deliveries last touched longer ago are purged once a day by `deskpilot serve` (and by `deskpilot purge`); "
+        "0 keeps them.")
 
 
 class IntegrationSettings(BaseModel):

@@ -36,6 +36,7 @@ from deskpilot.ops.analytics import Analytics
 from deskpilot.ops.articles import TicketArticles
 from deskpilot.ops.gaps import ContentGaps
 from deskpilot.ops.hygiene import KnowledgeHygiene
+from deskpilot.ops.retention import Retention
 from deskpilot.ops.review import ReviewList
 from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
 from deskpilot.providers.llm import LLMClient, build_chat_model
@@ -110,6 +111,11 @@ class Container:
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
         return HelpdeskStore(self.sessions)
+
+    @cached_property
+    def retention(self) -> Retention:
+        """Purges customers' words older than `ops.retention_days`."""
+        return Retention(lambda: self.sessions, self.settings.ops.retention_days)
 
     @cached_property
     def actions(self) -> Any:  # actions: deskpilot.integrations.actions.Actions

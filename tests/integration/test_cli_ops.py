@@ -70,3 +70,11 @@ def test_operations_commands(tmp_path: Path, models_dir: Path) -> None:
     assert "reset-password" not in {a["source_id"] for a in found["never_cited"]}  # cited by the first answer
     table = deskpilot(["hygiene"], data, models_dir, tmp_path, env)
     assert table.returncode == 0 and "Never cited" in table.stdout and "Conflicts: 0" in table.stdout
+
+    # Retention: nothing here is a day old, so a one-day purge removes nothing; without a period it is an error.
+    kept = deskpilot(["purge", "--older-than", "1", "--dry-run", "--json"], data, models_dir, tmp_path, env)
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout)["conversations"] == 0 and json.loads(kept.stdout)["dry_run"] is True
+    assert container.helpdesk.escalations("open")  # still there
+    none = deskpilot(["purge"], data, models_dir, tmp_path, env)
+    assert none.returncode == 2 and "retention period" in none.stderr

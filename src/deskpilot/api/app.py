@@ -57,9 +57,11 @@ def create_app(container: Container) -> FastAPI:
         if container.settings.api.widget_key:
             container.keys.ensure(container.settings.api.widget_key, "customer", "widget (public)")
         container.webhooks.start()  # resumes processing and deliveries left by a previous run
+        container.retention.start()  # with ops.retention_days: purge now, then once a day
         yield
         container.events.close()  # usage events still queued
         container.webhooks.close()
+        container.retention.close()
 
     app = FastAPI(title="Deskpilot", version="0.1.0", lifespan=lifespan,
                   description="Grounded, cited answers for helpdesks, with honest hand-off to humans.")
