@@ -55,6 +55,14 @@ class Principal:
     key_id: str
     name: str
     role: str
+    # An anonymous visitor of the shared widget key: a hash of the random token its browser keeps; its
+    # conversations are bound to it, so another visitor cannot read or continue them (even with their id).
+    visitor: str | None = None
+
+    @property
+    def owner(self) -> tuple[str, str | None] | None:
+        """Whose conversations this caller reaches: (key id, visitor) for customers, None (all) for staff."""
+        return None if self.staff else (self.key_id, self.visitor)
 
     @property
     def staff(self) -> bool:

@@ -119,11 +119,21 @@ def test_conversation_escalation_queue_claim_and_resolve(setup: tuple[TestClient
 
 def test_handoff_button_and_feedback(setup: tuple[TestClient, Container, Path]) -> None:
     client, container, _ = setup
-    widget = {"Authorization": "Bearer dp_public_widget_key_for_tests"}
+    widget = {"Authorization": "Bearer dp_public_widget_key_for_tests", "X-Visitor-Token": "visitor-one-0123456789ab"}
     config = client.get("/v1/widget/config").json()
     assert config["public_key"] == "dp_public_widget_key_for_tests"
     answer = client.post("/v1/ask", json={"question": "How do I invite a teammate?"}, headers=widget).json()
     cid = answer["conversation_id"]
+    # Every anonymous visitor shares the widget key: a conversation is bound to its visitor's token.
+    other = {**widget, "X-Visitor-Token": "visitor-two-0123456789ab"}
+    assert client.get(f"/v1/conversations/{cid}", headers=other).status_code == 404
+    assert client.post("/v1/ask", json={"question": "and?", "conversation_id": cid}, headers=other).status_code == 404
+    assert client.post(f"/v1/conversations/{cid}/handoff", json={}, headers=other).status_code == 404
+    assert client.post("/v1/feedback", json={"conversation_id": cid, "message_index": 0, "rating": "down"},
+                       headers=other).status_code == 404
+    no_token = client.post("/v1/ask", json={"question": "hi"}, headers={"Authorization": widget["Authorization"]})
+    assert no_token.status_code == 400 and "X-Visitor-Token" in no_token.json()["detail"]
+    assert client.get(f"/v1/conversations/{cid}", headers=widget).status_code == 200
     up = client.post("/v1/feedback", json={"conversation_id": cid, "message_index": 0, "rating": "up"}, headers=widget)
     assert up.status_code == 201
     missing = client.post("/v1/feedback", json={"conversation_id": cid, "message_index": 5, "rating": "down"},

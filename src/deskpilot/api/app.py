@@ -80,7 +80,8 @@ def create_app(container: Container) -> FastAPI:
 
     if container.settings.api.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=container.settings.api.allowed_origins,
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type", "X-API-Key"])
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Visitor-Token"])
 
     @app.exception_handler(DeskpilotError)
     async def domain_error(_request: Request, exc: DeskpilotError) -> JSONResponse:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -23,6 +25,9 @@ async def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+VISITOR_HEADER = "X-Visitor-Token"
 
 
 def _key_from(request: Request) -> str:
@@ -58,6 +63,11 @@ async def get_principal(request: Request, container: ContainerDep) -> Principal:
     bucket = principal.key_id
     if key == container.settings.api.widget_key:  # shared by every visitor: limit each address instead
         bucket += "@" + visitor
+        token = request.headers.get(VISITOR_HEADER, "").strip()
+        if not 16 <= len(token) <= 128:
+            raise HTTPException(400, f"the widget key needs a {VISITOR_HEADER} header: a random id (16 to 128 "
+                                "characters) the browser keeps, to which its conversations are bound")
+        principal = replace(principal, visitor=hashlib.sha256(token.encode()).hexdigest()[:32])
     # In a thread: sharing the counts writes to the database, which may wait on a lock (never on the event loop).
     wait = await run_in_threadpool(request.app.state.limiter.check, bucket)
     if wait:

@@ -32,6 +32,7 @@ class ConversationRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8), default="")
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    visitor: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the widget visitor it is bound to
     created_at: Mapped[str] = mapped_column(String(32), default=now, index=True)
     updated_at: Mapped[str] = mapped_column(String(32), default=now)
 

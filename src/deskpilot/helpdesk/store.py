@@ -65,15 +65,16 @@ class HelpdeskStore:
     # -- conversations ------------------------------------------------------------------------------
 
     @retry_transient
-    def conversation(self, conversation_id: str, key_id: str | None = None) -> Conversation:
-        """A stored conversation. A customer key only reaches the conversations it started.
+    def conversation(self, conversation_id: str, key_id: str | None = None, visitor: str | None = None) -> Conversation:
+        """A stored conversation. A customer key only reaches the conversations it started, and a visitor of the
+        shared widget key only its own.
 
         Raises:
-            NotFoundError: unknown id (or another key's conversation).
+            NotFoundError: unknown id (or another key's or visitor's conversation).
         """
         with self._sessions() as session:
             row = session.get(ConversationRow, conversation_id)
-            if row is None or (key_id is not None and row.key_id != key_id):
+            if row is None or not _owned(row, key_id, visitor):
                 raise NotFoundError(f"no conversation {conversation_id!r}")
             messages = session.scalars(select(MessageRow).where(MessageRow.conversation_id == row.id)
                                        .order_by(MessageRow.id)).all()
@@ -89,11 +90,11 @@ class HelpdeskStore:
 
     @retry_transient
     def record_turn(self, conversation_id: str, question: str, answer: Answer,
-                    starting: tuple[str, str] | None = None) -> int | None:
+                    starting: tuple[str, str] | tuple[str, str, str | None] | None = None) -> int | None:
         """Store the question and the answer; an escalated answer opens (or updates) its ticket.
 
         Args:
-            starting: (key id, role) when this is the first turn of a new conversation.
+            starting: (key id, role[, widget visitor]) when this is the first turn of a new conversation.
 
         Returns:
             The ticket id when the conversation is (now) with a human, else None.
@@ -104,7 +105,8 @@ class HelpdeskStore:
         with self._sessions.begin() as session:
             row = session.get(ConversationRow, conversation_id)
             if row is None and starting is not None:
-                row = ConversationRow(id=conversation_id, key_id=starting[0], role=starting[1])
+                row = ConversationRow(id=conversation_id, key_id=starting[0], role=starting[1],
+                                      visitor=starting[2] if len(starting) > 2 else None)
                 session.add(row)
             if row is None:
                 raise NotFoundError(f"no conversation {conversation_id!r}")
@@ -124,11 +126,11 @@ class HelpdeskStore:
             return event.ticket_id
 
     @retry_transient
-    def handoff(self, conversation_id: str, key_id: str | None, reason: str = "") -> int:
+    def handoff(self, conversation_id: str, key_id: str | None, reason: str = "", visitor: str | None = None) -> int:
         """The customer asks for a human: open (or reuse) the conversation's ticket."""
         with self._sessions.begin() as session:
             row = session.get(ConversationRow, conversation_id)
-            if row is None or (key_id is not None and row.key_id != key_id):
+            if row is None or not _owned(row, key_id, visitor):
                 raise NotFoundError(f"no conversation {conversation_id!r}")
             first = session.scalar(select(MessageRow.content).where(MessageRow.conversation_id == row.id,
                                                                     MessageRow.role == "user").order_by(MessageRow.id))
@@ -337,6 +339,11 @@ def _answer_event(row: ConversationRow, question: str, answer: Answer) -> EventR
                     language=answer.language, decision=answer.decision, reasons=dumps(answer.reasons),
                     confidence=answer.confidence, latency_ms=answer.timings.get("total_ms"), question=question,
                     detail=dumps(detail))
+
+
+def _owned(row: ConversationRow, key_id: str | None, visitor: str | None) -> bool:
+    """Staff (key_id None) reach every conversation; a customer key its own, a widget visitor only its own."""
+    return key_id is None or (row.key_id == key_id and (row.visitor or None) == (visitor or None))
 
 
 def _why(reasons: Sequence[str], triggers: Sequence[dict[str, Any]]) -> str:

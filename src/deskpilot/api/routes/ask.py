@@ -121,14 +121,14 @@ class _Turn:
         self.key_id = principal.key_id
         self.history = [t.model_dump() for t in body.history]
         self.conversation_id = body.conversation_id
-        self.starting: tuple[str, str] | None = None
+        self.starting: tuple[str, str, str | None] | None = None
         helpdesk = container.helpdesk
         if self.conversation_id:
-            stored = helpdesk.conversation(self.conversation_id, None if principal.staff else principal.key_id)
+            stored = helpdesk.conversation(self.conversation_id, *(principal.owner or (None, None)))
             self.history = stored.history or self.history
         elif self.record:
             self.conversation_id = helpdesk.new_conversation_id()
-            self.starting = (principal.key_id, self.role)
+            self.starting = (principal.key_id, self.role, principal.visitor)
 
     def answer(self, on_token: Any = None) -> AskResponse:
         action = self._action(on_token)

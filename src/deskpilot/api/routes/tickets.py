@@ -62,15 +62,15 @@ def me(principal: AnyRole) -> dict[str, str]:
 @router.get("/conversations/{conversation_id}")
 def conversation(conversation_id: str, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
     """A conversation's turns (customers only reach their own)."""
-    found = container.helpdesk.conversation(conversation_id, None if principal.staff else principal.key_id)
+    found = container.helpdesk.conversation(conversation_id, *(principal.owner or (None, None)))
     return {"id": found.id, "ticket_id": found.ticket_id, "turns": found.turns}
 
 
 @router.post("/conversations/{conversation_id}/handoff")
 def handoff(conversation_id: str, body: HandoffRequest, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
     """The customer asks for a human at any time: a ticket with the transcript joins the escalation queue."""
-    key = None if principal.staff else principal.key_id
-    ticket_id = container.helpdesk.handoff(conversation_id, key, body.reason)
+    key, visitor = principal.owner or (None, None)
+    ticket_id = container.helpdesk.handoff(conversation_id, key, body.reason, visitor)
     return {"ticket_id": ticket_id, "status": "open"}
 
 
@@ -177,7 +177,7 @@ def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep,
     if not principal.staff:
         if body.ticket_id is not None or body.target != "answer" or body.conversation_id is None:
             raise InvalidInputError("customers can only rate answers of their conversations")
-        container.helpdesk.conversation(body.conversation_id, principal.key_id)
+        container.helpdesk.conversation(body.conversation_id, principal.key_id, principal.visitor)
     feedback_id = container.helpdesk.feedback(body.target, body.rating, principal.key_id, body.comment,
                                               body.conversation_id, body.message_index, body.ticket_id)
     request.app.state.metrics.feedback.labels(body.target, body.rating).inc()

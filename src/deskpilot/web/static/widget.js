@@ -164,13 +164,29 @@
     return keyPromise;
   }
 
+  /** This browser's random visitor id: its conversations are bound to it, so nobody else can read or continue
+   * them even with their id. Kept in localStorage (a fresh one per page load where storage is blocked). */
+  let visitorToken = null;
+  function visitor() {
+    if (visitorToken) return visitorToken;
+    try { visitorToken = window.localStorage.getItem("deskpilot.visitor"); } catch (_e) { visitorToken = null; }
+    if (!visitorToken || visitorToken.length < 16) {
+      const bytes = new Uint8Array(24);
+      window.crypto.getRandomValues(bytes);
+      visitorToken = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      try { window.localStorage.setItem("deskpilot.visitor", visitorToken); } catch (_e) { /* storage blocked */ }
+    }
+    return visitorToken;
+  }
+
   async function post(path, body) {
     const key = await publicKey();
     let response;
     try {
       response = await fetch(`${API}${path}`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${key}` },
+        headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${key}`,
+          "X-Visitor-Token": visitor() },
         body: JSON.stringify(body),
       });
     } catch (_e) { throw new Error("could not reach the help service, please check your connection"); }
@@ -216,7 +232,8 @@
     try {
       response = await fetch(`${API}/v1/ask`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream", Authorization: `Bearer ${key}` },
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream", Authorization: `Bearer ${key}`,
+          "X-Visitor-Token": visitor() },
         body: JSON.stringify(body),
       });
     } catch (_e) { throw new Error("could not reach the help service, please check your connection"); }
