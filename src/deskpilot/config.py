@@ -191,6 +191,12 @@ class ApiSettings(BaseModel):
         "public key counts per client address); 0 turns limits off.")
     threads: int = Field(40, ge=0, le=1000, description="Threads per worker for blocking work (0: the "
                          "framework's default, 40).")
+    max_jobs_per_caller: int = Field(
+        2, ge=0, le=1000, description="Answers being written at once for one anonymous widget visitor (its address) "
+        "in a worker; more get 429 (a named key may serve many people: its rate limit applies). 0: no limit.")
+    max_jobs: int = Field(
+        64, ge=0, le=100_000, description="Answers being written at once in a worker; more get 503 with Retry-After "
+        "(a bounded queue instead of an unbounded pile-up). 0: no limit.")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses or networks of the reverse proxies in front of the service "
         "(e.g. [\"10.0.0.0/8\"]): only from them is X-Forwarded-For believed, to find a visitor's address. Empty: "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,18 @@ def test_guessing_keys_is_limited_before_the_database_is_asked(app_container: Co
                             ).status_code for n in range(40)]
     assert statuses[:30] == [401] * 30 and set(statuses[30:]) == {429}
     assert len(looked) == 30  # the refused guesses cost no database lookup
+
+
+def test_a_stream_gives_its_slot_back_whether_read_to_the_end_or_left(app_container: Container) -> None:
+    app = create_app(app_container)
+    client = TestClient(app)
+    headers = auth(app_container, "customer")
+    body = {"question": "How long is a password reset link valid?", "stream": True}
+    with client.stream("POST", "/v1/ask", json=body, headers=headers) as response:
+        assert response.status_code == 200 and "event: final" in response.read().decode()
+    with client.stream("POST", "/v1/ask", json=body, headers=headers) as response:
+        next(response.iter_lines())  # the client leaves after the first line
+    deadline = time.monotonic() + 10
+    while app.state.jobs._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not app.state.jobs._running

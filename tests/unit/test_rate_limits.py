@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deskpilot.api.limits import RateLimiter, visitor_bucket
+from deskpilot.api.limits import VISITOR, JobGate, RateLimiter, visitor_bucket
 from deskpilot.db import make_engine, make_sessionmaker
 
 T0 = 1_800_000_000.0  # the start of a minute
@@ -74,3 +74,15 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
     assert visitor_bucket("203.0.113.7", "198.51.100.9", proxies) == "203.0.113.7"
     assert visitor_bucket("203.0.113.7", "198.51.100.9", []) == "203.0.113.7"
     assert visitor_bucket("10.0.0.5", "not-an-ip", proxies) == "not-an-ip"
+
+
+def test_a_visitor_gets_a_few_answers_at_once_and_the_worker_a_bounded_number() -> None:
+    gate = JobGate(per_caller=2, total=3, expire_s=60)
+    visitor = f"{VISITOR}203.0.113.7"
+    assert gate.enter(visitor, now=0) is None and gate.enter(visitor, now=0) is None
+    assert gate.enter(visitor, now=0) == "caller"  # a third at once from one visitor: 429
+    assert gate.enter("key-of-a-backend", now=0) is None  # a named key is not limited per caller...
+    assert gate.enter("key-of-a-backend", now=0) == "total"  # ...but the worker is: 503
+    gate.leave(visitor)
+    assert gate.enter(visitor, now=1) is None
+    assert gate.enter(f"{VISITOR}198.51.100.1", now=120) is None  # entries past expire_s are forgotten

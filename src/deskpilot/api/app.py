@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskpilot.api.deps import require
-from deskpilot.api.limits import RateLimiter
+from deskpilot.api.limits import JobGate, RateLimiter
 from deskpilot.api.metrics import ServiceMetrics
 from deskpilot.api.routes import actions, ask, health, kb, knowledge, ops, pages, qa, tickets
 from deskpilot.api.routes import webhooks as webhook_routes
@@ -68,6 +68,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.limiter = RateLimiter(container.settings.api.rate_limit_per_minute, lambda: container.sessions)
     app.state.bad_keys = RateLimiter(BAD_KEYS_PER_MINUTE)  # invalid keys per address, in this worker
+    app.state.jobs = JobGate(container.settings.api.max_jobs_per_caller, container.settings.api.max_jobs,
+                             expire_s=container.settings.llm.timeout * 3 + 60)
     metrics = app.state.metrics = ServiceMetrics()
     limit = container.settings.api.max_body_kb * 1024
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from deskpilot.api.limits import visitor_bucket
+from deskpilot.api.limits import VISITOR, visitor_bucket
 from deskpilot.container import Container
 from deskpilot.keys import Principal
 
@@ -68,6 +68,8 @@ async def get_principal(request: Request, container: ContainerDep) -> Principal:
             raise HTTPException(400, f"the widget key needs a {VISITOR_HEADER} header: a random id (16 to 128 "
                                 "characters) the browser keeps, to which its conversations are bound")
         principal = replace(principal, visitor=hashlib.sha256(token.encode()).hexdigest()[:32])
+    # Whose answers are limited at once (api/routes/ask.py): one anonymous visitor, or a named key.
+    request.state.caller = f"{VISITOR}{visitor}" if principal.visitor is not None else principal.key_id
     # In a thread: sharing the counts writes to the database, which may wait on a lock (never on the event loop).
     wait = await run_in_threadpool(request.app.state.limiter.check, bucket)
     if wait:

@@ -130,3 +130,43 @@ class RateLimiter:
         self._local.clear()
         self._shared = {(b, m): c for b, m, c in rows}
         return True
+
+
+VISITOR = "visitor:"  # callers named so are anonymous widget visitors (one address); others are API keys
+
+
+class JobGate:
+    """At most `per_caller` answers in flight for one anonymous widget visitor (`visitor:<address>`; a named key
+    may serve many people, and has its rate limit) and `total` in this worker. An entry older than `expire_s` is
+    forgotten (a stream whose client never read it)."""
+
+    def __init__(self, per_caller: int, total: int, expire_s: float = 600.0) -> None:
+        self.per_caller = per_caller
+        self.total = total
+        self._expire_s = expire_s
+        self._lock = threading.Lock()
+        self._running: dict[str, list[float]] = defaultdict(list)
+
+    def enter(self, caller: str, now: float | None = None) -> str | None:
+        """Take a slot: None when taken, else why not ("caller": this caller's limit; "total": the worker's)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for key in list(self._running):
+                self._running[key] = [t for t in self._running[key] if now - t < self._expire_s]
+                if not self._running[key]:
+                    del self._running[key]
+            if self.per_caller and caller.startswith(VISITOR) and len(self._running.get(caller, ())) >= self.per_caller:
+                return "caller"
+            if self.total and sum(len(v) for v in self._running.values()) >= self.total:
+                return "total"
+            self._running[caller].append(now)
+            return None
+
+    def leave(self, caller: str) -> None:
+        """Give the caller's oldest slot back."""
+        with self._lock:
+            started = self._running.get(caller)
+            if started:
+                started.pop(0)
+                if not started:
+                    del self._running[caller]

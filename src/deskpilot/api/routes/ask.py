@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -169,24 +170,42 @@ async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep, req
     """Answer a question with citations, or hand it to a human with the reasons (a ticket is opened)."""
     turn = await run_in_threadpool(_Turn, container, principal, body)
     metrics = request.app.state.metrics
+    jobs, caller = request.app.state.jobs, getattr(request.state, "caller", principal.key_id)
+    refused = jobs.enter(caller)
+    if refused == "caller":
+        raise HTTPException(429, "an answer for you is still being written: wait for it", headers={"Retry-After": "5"})
+    if refused == "total":
+        raise HTTPException(503, "the assistant is busy: retry in a few seconds", headers={"Retry-After": "5"})
     if not body.stream:
-        response = await run_in_threadpool(turn.answer)
+        try:
+            response = await run_in_threadpool(turn.answer)
+        finally:
+            jobs.leave(caller)
         metrics.answered(response, turn.starting is not None)
         return response
-    return EventSourceResponse(_stream(turn, metrics))
+    return EventSourceResponse(_stream(turn, metrics, lambda: jobs.leave(caller)))
 
 
-async def _stream(turn: _Turn, metrics: Any) -> AsyncIterator[dict[str, str]]:
+class _Gone(Exception):
+    """The client of a stream went away: stop working for it."""
+
+
+async def _stream(turn: _Turn, metrics: Any, done: Callable[[], None]) -> AsyncIterator[dict[str, str]]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    gone = threading.Event()
 
     def on_token(token: str) -> None:
+        if gone.is_set():
+            raise _Gone  # the client left: the answer stops at its next step
         loop.call_soon_threadsafe(queue.put_nowait, ("token", token))
 
     def work() -> None:
         try:
             response = turn.answer(on_token=on_token)
             loop.call_soon_threadsafe(queue.put_nowait, ("final", response))
+        except _Gone:
+            logger.info("stream client left; its answer was stopped")
         except DeskpilotError as exc:
             loop.call_soon_threadsafe(queue.put_nowait, ("error", str(exc)))
         except Exception as exc:  # the stream must end with an event, whatever failed
@@ -194,15 +213,19 @@ async def _stream(turn: _Turn, metrics: Any) -> AsyncIterator[dict[str, str]]:
             loop.call_soon_threadsafe(queue.put_nowait, ("error", f"internal error: {type(exc).__name__}"))
 
     task = loop.run_in_executor(None, work)
-    while True:
-        kind, value = await queue.get()
-        if kind == "token":
-            yield {"event": "token", "data": json.dumps({"text": value})}
-        elif kind == "final":
-            metrics.answered(value, turn.starting is not None)
-            yield {"event": "final", "data": value.model_dump_json()}
-            break
-        else:
-            yield {"event": "error", "data": json.dumps({"detail": value})}
-            break
-    await task
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "token":
+                yield {"event": "token", "data": json.dumps({"text": value})}
+            elif kind == "final":
+                metrics.answered(value, turn.starting is not None)
+                yield {"event": "final", "data": value.model_dump_json()}
+                break
+            else:
+                yield {"event": "error", "data": json.dumps({"detail": value})}
+                break
+        await task
+    finally:  # also when the client disconnects (the generator is closed): the work stops at its next token
+        gone.set()
+        done()
