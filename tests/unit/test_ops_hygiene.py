@@ -20,10 +20,10 @@ from deskpilot.errors import LLMError
 from deskpilot.helpdesk.models import EventRow
 from deskpilot.ingest.records import IngestRecord, SourceRecord
 from deskpilot.ingest.sources import SourceSpec
-from deskpilot.ops.conflicts import disagreements
 from deskpilot.ops.hygiene import ChunkRef, Conflict, KnowledgeHygiene, similar_pairs
 from deskpilot.ops.period import Period
 from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+from deskpilot.text.facts import disagreements
 from tests.conftest import REPO, make_settings
 
 PROMPTS = PromptLibrary(REPO / "prompts")

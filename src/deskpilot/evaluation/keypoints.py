@@ -12,7 +12,7 @@ split one step over two lines):
 A procedure's key points are its steps in order: `in_order` tells whether the covered ones appear in the answer
 in the same order (reported, not required: key points that are facts may come in any order). A contradiction
 is a number, version or step order that the answer states differently from the reference
-(`deskpilot.ops.conflicts.disagreements` against the gold answer and the key points).
+(`deskpilot.text.facts.disagreements` against the gold answer and the key points).
 
 An answer is correct when every key point is covered and nothing contradicts the reference. No threshold here
 was fitted to a suite item: they are the scorer's own rules, checked on the hand-made cases of its tests.
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deskpilot.ops.conflicts import disagreements
 from deskpilot.retrieval.keyword import tokenize
+from deskpilot.text.facts import disagreements
 
 LEXICAL = 0.6  # share of a key point's content words that a unit must hold
 SEMANTIC = 0.75  # cosine at which a unit means the key point, if it also holds...

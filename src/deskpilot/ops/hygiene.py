@@ -9,7 +9,7 @@
   articles, so an internal article counts as cited only when an agent's answer cited it; each entry carries
   its audience, public ones first.
 - **Conflicts**: pairs of chunks of different sources at least `conflict_similarity` alike (cosine, computed
-  block by block) in which the model-free heuristic of `deskpilot.ops.conflicts` finds disagreeing numbers,
+  block by block) in which the model-free heuristic of `deskpilot.text.facts` finds disagreeing numbers,
   versions or steps; optionally each pair is put to the LLM (prompts/conflict_check.yaml).
 """
 
@@ -34,10 +34,10 @@ from deskpilot.db import retry_transient
 from deskpilot.errors import ConfigError, LLMError, PromptError, VectorStoreError
 from deskpilot.helpdesk.models import EventRow
 from deskpilot.ingest.records import IngestRecord
-from deskpilot.ops.conflicts import Disagreement, Facts, compare, extract
 from deskpilot.ops.period import Period
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.store import ChunkStore
+from deskpilot.text.facts import Disagreement, Facts, compare, extract
 
 logger = logging.getLogger(__name__)
 
