@@ -1,0 +1,61 @@
+"""The layers of ../shared/STYLE.md, checked on every import of src/deskpilot: imports point down, and ingestion and
+retrieval do not import each other. The few crossings that exist today are listed by name: a new one fails this
+test, and so does a listed one that is gone (remove it from the list)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+LAYERS = {  # package or module -> layer; a module may import only from its own package or lower layers
+    "config": 0, "errors": 0, "db": 0, "lru": 0, "domain": 0, "keys": 0,
+    "text": 1,
+    "providers": 2,
+    "ingest": 3, "retrieval": 3,
+    "assist": 4,
+    "helpdesk": 5, "ops": 5, "integrations": 5, "evaluation": 5,
+    "api": 6, "cli": 6, "cli_common": 6, "cli_eval": 6, "cli_ops": 6, "container": 6, "migrations": 6,
+}
+APART = {("ingest", "retrieval"), ("retrieval", "ingest")}  # same layer, but neither imports the other
+
+# Crossings that exist today (issue 20 removes them): what both ingestion and retrieval need belongs one layer down.
+KNOWN = {
+    ("deskpilot.evaluation.workspace", "deskpilot.container"),
+    ("deskpilot.ingest.pipeline", "deskpilot.retrieval.store"),
+    ("deskpilot.retrieval.search", "deskpilot.ingest.terms"),
+    ("deskpilot.retrieval.store", "deskpilot.ingest.documents"),
+    ("deskpilot.text.tokens", "deskpilot.providers.model_files"),
+}
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1]
+
+
+def crossings() -> set[tuple[str, str]]:
+    found = set()
+    root = REPO / "src" / "deskpilot"
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if module == "deskpilot":
+            continue
+        mine = _part(module)
+        for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("deskpilot.")):
+                continue
+            other = _part(node.module)
+            if other == mine:
+                continue
+            assert mine in LAYERS and other in LAYERS, f"{module} or {node.module}: which layer? (add it to LAYERS)"
+            if LAYERS[other] > LAYERS[mine] or (mine, other) in APART:
+                found.add((module, node.module))
+    return found
+
+
+def test_imports_point_down() -> None:
+    found = crossings()
+    assert not found - KNOWN, f"new imports against the layers: {sorted(found - KNOWN)}"
+    assert not KNOWN - found, f"gone (remove them from KNOWN): {sorted(KNOWN - found)}"
