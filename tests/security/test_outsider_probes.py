@@ -8,7 +8,6 @@ import hmac
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.integrations.identity import IdentityServer, IdentityService
 from tests.conftest import KB, REPO, make_settings
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
 
@@ -34,30 +34,11 @@ IDENTITY_TOKEN = "identity-token-outsider"
 KNOWN, UNKNOWN = "jane.doe@example.com", "nobody@example.com"
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _serve(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "deskpilot.cli", "serve", "--port", str(port)], env=env, cwd=cwd,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, f"http://127.0.0.1:{port}"
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"serve did not start: {process.stderr.read().decode() if process.stderr else ''}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +55,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Itera
     container.ingestor.run([SourceSpec(path=articles), SourceSpec(path=KB / "internal", audience="internal")])
     _, admin_key = container.keys.create("admin", "ops")
     _, qa_key = container.keys.create("qa", "qa")
-    identity = IdentityServer(IdentityService(IDENTITY_TOKEN), port=_port()).start()
+    identity = IdentityServer(IdentityService(IDENTITY_TOKEN), port=free_port()).start()
     actions = yaml.safe_load((REPO / "deploy" / "actions.yaml").read_text(encoding="utf-8"))
     actions["actions"][0]["endpoint"] = f"{identity.url}/password-resets"
     (tmp / "actions.yaml").write_text(yaml.safe_dump(actions, allow_unicode=True), encoding="utf-8")
@@ -86,7 +67,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Itera
            "DESKPILOT_IDENTITY_TOKEN": IDENTITY_TOKEN, "DESKPILOT_EVAL__REPORTS_DIR": str(tmp / "reports")}
     process, url = _serve(env, tmp)
     try:
-        _wait(url, process)
+        wait_until_up(f"{url}/healthz", process)
         yield {"url": url, "env": env, "tmp": tmp, "admin": admin_key, "qa": qa_key, "identity": identity}
     finally:
         process.terminate()
