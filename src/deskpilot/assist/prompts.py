@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 from jinja2 import Environment, StrictUndefined, Template, UndefinedError
 
 from deskpilot.errors import PromptError
 
+T = TypeVar("T")
 _env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
@@ -76,30 +79,24 @@ class PromptLibrary:
         """The phrase table called name; PromptError when the file is missing or malformed."""
         with self._lock:
             if name not in self._phrases:
-                path = self._folder / f"{name}.yaml"
-                try:
-                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-                    table = {str(k): {str(lang): str(text) for lang, text in v.items()}
-                             for k, v in data["phrases"].items()}
-                except FileNotFoundError as exc:
-                    raise PromptError(f"phrase file {path} not found") from exc
-                except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
-                    raise PromptError(f"phrase file {path} is malformed: {exc}") from exc
-                self._phrases[name] = Phrases(name, table)
+                self._phrases[name] = self._load(name, "phrase", lambda data: Phrases(name, {
+                    str(k): {str(lang): str(text) for lang, text in v.items()} for k, v in data["phrases"].items()}))
             return self._phrases[name]
 
     def get(self, name: str) -> Prompt:
         """The prompt called name; PromptError when the file is missing or malformed."""
         with self._lock:
             if name not in self._cache:
-                path = self._folder / f"{name}.yaml"
-                try:
-                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-                    self._cache[name] = Prompt(name=str(data["name"]), version=int(data["version"]),
-                                               variables=tuple(data["variables"]), system=str(data["system"]),
-                                               user=str(data["user"]))
-                except FileNotFoundError as exc:
-                    raise PromptError(f"prompt file {path} not found") from exc
-                except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-                    raise PromptError(f"prompt file {path} is malformed: {exc}") from exc
+                self._cache[name] = self._load(name, "prompt", lambda data: Prompt(
+                    name=str(data["name"]), version=int(data["version"]), variables=tuple(data["variables"]),
+                    system=str(data["system"]), user=str(data["user"])))
             return self._cache[name]
+
+    def _load(self, name: str, what: str, build: Callable[[Any], T]) -> T:
+        path = self._folder / f"{name}.yaml"
+        try:
+            return build(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise PromptError(f"{what} file {path} not found") from exc
+        except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PromptError(f"{what} file {path} is malformed: {exc}") from exc
