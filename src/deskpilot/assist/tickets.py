@@ -317,9 +317,11 @@ class TicketServices:
 
     def _resolution(self, source_id: str) -> str:
         """How a solved ticket was resolved (its Resolution section), or "" when it has none."""
-        for chunk in self._retriever.source_chunks([source_id], "agent"):
-            body = chunk.body
-            if chunk.metadata.get("section") != "Resolution":
+        hits = self._store.get(self._store.ids_of_source(source_id))  # the text only: no vectors needed here
+        hits.sort(key=lambda h: int(h.metadata.get("chunk_index", 0)))
+        for hit in hits:
+            body = hit.text.split("\n\n", 1)[-1]
+            if hit.metadata.get("section") != "Resolution":
                 parts = re.split(r"(?m)^Resolution:\s*$", body, maxsplit=1)
                 if len(parts) < 2:
                     continue
