@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from deskpilot.assist.conversation import Caller
 from deskpilot.cli_common import RichProgress as _RichProgress
 from deskpilot.cli_common import console, err
 from deskpilot.cli_common import fail as _fail
@@ -153,17 +154,26 @@ def _print_sources(citations: list[dict[str, str]]) -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="The customer's question")],
     role: Annotated[str, typer.Option(help="customer (public sources only) or agent")] = "customer",
+    conversation: Annotated[str | None, typer.Option(
+        help="Continue this stored conversation (from the API, the widget or --record): its history is used and "
+        "the turn is stored")] = None,
+    record: Annotated[bool, typer.Option(
+        "--record", help="Store the turn as a new conversation (an escalation opens a ticket) and print its id")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Answer a question with cited sources, or hand it off to a human."""
     if role not in ("customer", "agent"):
         raise _fail(f"--role must be customer or agent, not {role!r}")
     try:
-        result = _container().assistant.answer(question, role=role)
+        if conversation or record:
+            turn = _container().conversations.turn(question, Caller("cli", role), conversation, record=True)
+            result, stored = turn.answer, {"conversation_id": turn.conversation_id, "ticket_id": turn.ticket_id}
+        else:
+            result, stored = _container().assistant.answer(question, role=role), {}
     except DeskpilotError as exc:
         raise _fail(str(exc)) from None
     if as_json:
-        print(json.dumps(result.as_json(), ensure_ascii=False))
+        print(json.dumps({**result.as_json(), **stored}, ensure_ascii=False))
         return
     console.print(result.answer, highlight=False)
     if result.citations:
@@ -172,6 +182,10 @@ def ask(
     reasons = f" ({', '.join(result.reasons)})" if result.reasons else ""
     console.print(f"\n{result.decision}{reasons} · confidence {result.confidence:.2f} · {result.language}",
                   style="dim", highlight=False)
+    if stored:
+        ticket = f" · ticket {stored['ticket_id']}" if stored["ticket_id"] else ""
+        console.print(f"conversation {stored['conversation_id']}{ticket} (continue with --conversation "
+                      f"{stored['conversation_id']})", style="dim", highlight=False)
 
 
 @app.command()

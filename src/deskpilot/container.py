@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from deskpilot.assist.answer import Assistant
 from deskpilot.assist.citations import CitationChecker
 from deskpilot.assist.compose import Composer
+from deskpilot.assist.conversation import Conversations
 from deskpilot.assist.escalation import EscalationDetector, ExampleClassifier, Lexicon, load_examples
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.tickets import TicketServices
@@ -280,6 +281,11 @@ class Container:
         """Agent services on tickets."""
         return TicketServices(self.retriever, self.store, lambda: self.llm, self.checker, self.prompts,
                               self.count_tokens, self.settings.assistant, self.assistant, self.routing)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """Conversation turns: stored history, actions, the answer, the record (the service and the CLI)."""
+        return Conversations(self.assistant, self.helpdesk, self.actions, self.settings.retrieval.max_query_chars)
 
     @cached_property
     def ingestor(self) -> Ingestor:

@@ -86,6 +86,18 @@ def test_ask_json_contract_with_the_fake_llm(tmp_path: Path, models_dir: Path) -
     assert set(answer) == {"answer", "citations", "confidence", "decision", "reasons", "language"}
     assert answer["decision"] == "answer" and answer["language"] == "en"
     assert set(answer["citations"][0]) == {"source_id", "title", "url", "snippet"}
+    # A conversation: --record stores the turn and gives its id, --conversation continues it (as the API does)
+    first = deskpilot(["ask", "How long is a password reset link valid?", "--record", "--json"], data, models_dir,
+                      tmp_path, env_fake)
+    assert first.returncode == 0, first.stderr
+    started = json.loads(first.stdout)
+    assert started["conversation_id"] and started["ticket_id"] is None
+    follow = deskpilot(["ask", "and can I use it twice?", "--conversation", started["conversation_id"], "--json"],
+                       data, models_dir, tmp_path, env_fake)
+    assert follow.returncode == 0, follow.stderr
+    assert json.loads(follow.stdout)["conversation_id"] == started["conversation_id"]
+    lost = deskpilot(["ask", "anything", "--conversation", "nope", "--json"], data, models_dir, tmp_path, env_fake)
+    assert lost.returncode == 2 and "no conversation 'nope'" in lost.stderr
     empty = deskpilot(["ask", "  ", "--json"], data, models_dir, tmp_path, env_fake)
     assert empty.returncode == 2 and "empty" in empty.stderr
     unknown = deskpilot(["draft", "ticket-424242", "--json"], data, models_dir, tmp_path, env_fake)

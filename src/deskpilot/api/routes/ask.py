@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
@@ -17,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from deskpilot.api.deps import AnyRole, ContainerDep
 from deskpilot.assist.answer import Answer
+from deskpilot.assist.conversation import Caller, PreparedTurn
 from deskpilot.errors import DeskpilotError, InvalidInputError
 from deskpilot.keys import Principal
 
@@ -103,72 +103,30 @@ def to_response(answer: Answer, conversation_id: str | None = None, ticket_id: i
                        triggers=[t.as_json() for t in answer.triggers])
 
 
-class _Turn:
-    """One question in its conversation: history before, recording after."""
+def _prepare(container: Any, principal: Principal, body: AskRequest) -> PreparedTurn:
+    """The turn, checked and loaded (its stored history, its conversation id) before any model work is queued."""
+    if body.history and not principal.staff:
+        # A customer's conversation is the stored one: a client-sent history would go straight into the prompt.
+        raise InvalidInputError("customer keys cannot send a history: continue a conversation with conversation_id")
+    if sum(len(t.content) for t in body.history) > MAX_HISTORY_CHARS:
+        raise InvalidInputError(f"the history is too long (the limit is {MAX_HISTORY_CHARS} characters in all)")
+    caller = Caller(principal.key_id, effective_role(principal, body.role), principal.visitor, principal.owner)
+    return container.conversations.prepare(body.question, caller, body.conversation_id,
+                                           [t.model_dump() for t in body.history], body.record or not principal.staff)
 
-    def __init__(self, container: Any, principal: Principal, body: AskRequest) -> None:
-        self.container = container
-        self.question = body.question
-        limit = container.settings.retrieval.max_query_chars
-        if len(" ".join(body.question.split())) > limit:  # before anything else looks at it (actions included)
-            raise InvalidInputError(f"the question is too long (the limit is {limit} characters)")
-        if body.history and not principal.staff:
-            # A customer's conversation is the stored one: a client-sent history would go straight into the prompt.
-            raise InvalidInputError("customer keys cannot send a history: continue a conversation with conversation_id")
-        if sum(len(t.content) for t in body.history) > MAX_HISTORY_CHARS:
-            raise InvalidInputError(f"the history is too long (the limit is {MAX_HISTORY_CHARS} characters in all)")
-        self.role = effective_role(principal, body.role)
-        self.record = body.record or not principal.staff
-        self.key_id = principal.key_id
-        self.history = [t.model_dump() for t in body.history]
-        self.conversation_id = body.conversation_id
-        self.starting: tuple[str, str, str | None] | None = None
-        helpdesk = container.helpdesk
-        if self.conversation_id:
-            stored = helpdesk.conversation(self.conversation_id, *(principal.owner or (None, None)))
-            self.history = stored.history or self.history
-        elif self.record:
-            self.conversation_id = helpdesk.new_conversation_id()
-            self.starting = (principal.key_id, self.role, principal.visitor)
 
-    def answer(self, on_token: Any = None) -> AskResponse:
-        action = self._action(on_token)
-        if action is not None:
-            return action
-        answer = self.container.assistant.answer(self.question, self.history, self.role, on_token=on_token)
-        ticket_id = None
-        if self.record and self.conversation_id:
-            ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer,
-                                                            self.starting)
-        return to_response(answer, self.conversation_id, ticket_id)
-
-    # --- actions (deskpilot.integrations.actions, docs/actions.md) ---
-    def _action(self, on_token: Any) -> AskResponse | None:
-        """The turn as a step of a declared action, recorded like an answer; None for a normal answer."""
-        if self.role != "customer" or not self.record or not self.conversation_id:
-            return None
-        started = time.perf_counter()
-        turn = self.container.actions.handle(self.conversation_id, self.key_id, self.question,
-                                             new=self.starting is not None)
-        if turn is None:
-            return None
-        answer = Answer(answer=turn.reply, citations=[], confidence=0.0 if turn.escalate else 1.0,
-                        decision="escalate" if turn.escalate else "answer", reasons=turn.reasons,
-                        language=turn.language, timings={"total_ms": (time.perf_counter() - started) * 1000})
-        ticket_id = self.container.helpdesk.record_turn(self.conversation_id, self.question, answer, self.starting)
-        answer.answer = turn.with_ticket(ticket_id)
-        if on_token is not None:
-            on_token(answer.answer)
-        response = to_response(answer, self.conversation_id, ticket_id)
-        response.action = ActionOut(name=turn.action, status=turn.status)  # type: ignore[arg-type]
-        return response
-    # --- end actions ---
+def _respond(turn: PreparedTurn, on_token: Callable[[str], None] | None = None) -> AskResponse:
+    result = turn.run(on_token)
+    response = to_response(result.answer, result.conversation_id, result.ticket_id)
+    if result.action is not None:
+        response.action = ActionOut(name=result.action[0], status=result.action[1])  # type: ignore[arg-type]
+    return response
 
 
 @router.post("/ask", response_model=AskResponse)
 async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep, request: Request) -> Any:
     """Answer a question with citations, or hand it to a human with the reasons (a ticket is opened)."""
-    turn = await run_in_threadpool(_Turn, container, principal, body)
+    turn = await run_in_threadpool(_prepare, container, principal, body)
     metrics = request.app.state.metrics
     jobs, caller = request.app.state.jobs, getattr(request.state, "caller", principal.key_id)
     refused = jobs.enter(caller)
@@ -178,7 +136,7 @@ async def ask(body: AskRequest, principal: AnyRole, container: ContainerDep, req
         raise HTTPException(503, "the assistant is busy: retry in a few seconds", headers={"Retry-After": "5"})
     if not body.stream:
         try:
-            response = await run_in_threadpool(turn.answer)
+            response = await run_in_threadpool(_respond, turn)
         finally:
             jobs.leave(caller)
         metrics.answered(response, turn.starting is not None)
@@ -190,7 +148,7 @@ class _Gone(Exception):
     """The client of a stream went away: stop working for it."""
 
 
-async def _stream(turn: _Turn, metrics: Any, done: Callable[[], None]) -> AsyncIterator[dict[str, str]]:
+async def _stream(turn: PreparedTurn, metrics: Any, done: Callable[[], None]) -> AsyncIterator[dict[str, str]]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     gone = threading.Event()
@@ -202,7 +160,7 @@ async def _stream(turn: _Turn, metrics: Any, done: Callable[[], None]) -> AsyncI
 
     def work() -> None:
         try:
-            response = turn.answer(on_token=on_token)
+            response = _respond(turn, on_token)
             loop.call_soon_threadsafe(queue.put_nowait, ("final", response))
         except _Gone:
             logger.info("stream client left; its answer was stopped")
