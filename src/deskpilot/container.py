@@ -25,12 +25,13 @@ from deskpilot.db import make_engine, make_sessionmaker, unavailable
 from deskpilot.helpdesk.events import EventWriter
 from deskpilot.helpdesk.jobs import IngestJobs
 from deskpilot.helpdesk.store import HelpdeskStore
+from deskpilot.index.store import ChunkStore, make_chroma_client
+from deskpilot.index.terms import TermNormalizer
 from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.loaders import configure_unstructured
 from deskpilot.ingest.pipeline import Ingestor
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.redact import Redactor
-from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.integrations.webhooks import WebhookService
 from deskpilot.keys import KeyStore
 from deskpilot.ops.analytics import Analytics
@@ -44,7 +45,6 @@ from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model_file
 from deskpilot.providers.sentences import shared_encoder
 from deskpilot.retrieval.search import HybridRetriever
-from deskpilot.retrieval.store import ChunkStore, make_chroma_client
 from deskpilot.text.tokens import get_encoding
 
 logger = logging.getLogger(__name__)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from deskpilot.errors import ConfigError, IngestionError
+from deskpilot.index.documents import Section, SourceDocument
+from deskpilot.index.terms import TermNormalizer
 from deskpilot.ingest.chunking import Chunker
-from deskpilot.ingest.documents import Section, SourceDocument
 from deskpilot.ingest.loaders import configure_unstructured, load_article
 from deskpilot.ingest.redact import Redactor, iban_valid, luhn_valid
-from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.ingest.tickets import load_ticket_export
 from deskpilot.text.tokens import get_encoding
 from tests.conftest import KB, REPO

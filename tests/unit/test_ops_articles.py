@@ -22,11 +22,11 @@ from deskpilot.db import make_engine, make_sessionmaker
 from deskpilot.errors import ConflictError, InvalidInputError, LLMError, LLMOutputError, NotFoundError
 from deskpilot.helpdesk.models import TicketMessageRow, TicketRow
 from deskpilot.helpdesk.store import HelpdeskStore
+from deskpilot.index.store import ChunkStore, SearchHit
 from deskpilot.ingest.records import IngestRecord, SourceRecord
 from deskpilot.ingest.redact import Redactor, introduced_names
 from deskpilot.ops.articles import TicketArticles, parse_article, slugify
 from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
-from deskpilot.retrieval.store import ChunkStore, SearchHit
 from tests.conftest import KB, REPO, make_settings
 
 ARTICLE = ("# Fix a sync that stopped after a password change\n\n"

@@ -10,7 +10,7 @@ import pytest
 
 from deskpilot.container import Container
 from deskpilot.errors import ConfigError, IngestionError, UnsupportedFormatError
-from deskpilot.ingest.documents import SourceDocument
+from deskpilot.index.documents import SourceDocument
 from deskpilot.ingest.loaders import configure_unstructured
 from deskpilot.ingest.sources import SourceSpec, load_sources
 from deskpilot.ingest.vendors import VendorFormat, html_to_text, load_vendor_export

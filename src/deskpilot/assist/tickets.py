@@ -20,10 +20,10 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.signals import detect_injection, detect_sensitive, negativity
 from deskpilot.config import AssistantSettings, RoutingSettings
 from deskpilot.errors import InvalidInputError, NotFoundError
+from deskpilot.index.store import ChunkStore
 from deskpilot.ingest.tickets import parse_ticket
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
-from deskpilot.retrieval.store import ChunkStore
 from deskpilot.text.language import detect_language
 from deskpilot.text.thread import TURN_RE, thread_text
 

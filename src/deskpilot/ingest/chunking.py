@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import tiktoken
 
-from deskpilot.ingest.documents import Chunk, SourceDocument
+from deskpilot.index.documents import Chunk, SourceDocument
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+(?=[\"'(\[A-ZÀ-ÖØ-Þ0-9-])")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from deskpilot.ingest.documents import Section, SourceDocument
+from deskpilot.index.documents import Section, SourceDocument
 from deskpilot.ingest.redact import Redactor
 from deskpilot.text.language import detect_language
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from deskpilot.errors import IngestionError
-from deskpilot.ingest.documents import Audience, Section, SourceDocument
+from deskpilot.index.documents import Audience, Section, SourceDocument
 from deskpilot.ingest.tickets import Comment, Ticket
 from deskpilot.ingest.vendors import (
     Export,

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from deskpilot.errors import IngestionError, UnsupportedFormatError
-from deskpilot.ingest.documents import Audience, Section, SourceDocument
+from deskpilot.index.documents import Audience, Section, SourceDocument
 from deskpilot.providers.model_files import SPACY_DIR
 
 logger = logging.getLogger(__name__)

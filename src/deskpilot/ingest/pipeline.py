@@ -17,16 +17,16 @@ from typing import Protocol
 
 from deskpilot.config import IngestSettings
 from deskpilot.errors import DeskpilotError, IngestionError
+from deskpilot.index.documents import Chunk, Failure, SourceDocument
+from deskpilot.index.store import ChunkStore
+from deskpilot.index.terms import TermNormalizer
 from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.clean import clean_document
-from deskpilot.ingest.documents import Chunk, Failure, SourceDocument
 from deskpilot.ingest.loaders import load_article
 from deskpilot.ingest.records import FileRecord, IngestRecord, SourceRecord
 from deskpilot.ingest.sources import FoundFile, SourceSpec, discover, root_key
-from deskpilot.ingest.terms import TermNormalizer
 from deskpilot.ingest.tickets import load_ticket_export
 from deskpilot.ingest.vendors import load_vendor_export
-from deskpilot.retrieval.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskpilot.errors import IngestionError, UnsupportedFormatError
-from deskpilot.ingest.documents import Audience, Failure, Section, SourceDocument
+from deskpilot.index.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import decode_text
 from deskpilot.text.thread import quote_labels
 

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from typing import Any, Literal
 
 from deskpilot.errors import IngestionError, UnsupportedFormatError
-from deskpilot.ingest.documents import Audience, Failure, Section, SourceDocument
+from deskpilot.index.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import _sections_from_elements, decode_text
 from deskpilot.ingest.tickets import Ticket, parse_json, parse_json_lines, ticket_documents
 

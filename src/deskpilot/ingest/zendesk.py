@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from deskpilot.errors import IngestionError
-from deskpilot.ingest.documents import Audience, SourceDocument
+from deskpilot.index.documents import Audience, SourceDocument
 from deskpilot.ingest.tickets import Comment, Ticket
 from deskpilot.ingest.vendors import (
     Export,

@@ -31,11 +31,11 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import AssistantSettings
 from deskpilot.errors import ConflictError, IngestionError, InvalidInputError, LLMOutputError, NotFoundError
 from deskpilot.helpdesk.store import HelpdeskStore
+from deskpilot.index.store import ChunkStore, SearchHit
 from deskpilot.ingest.loaders import _split_front_matter
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.redact import Redactor, introduced_names
 from deskpilot.providers.llm import LLMClient
-from deskpilot.retrieval.store import ChunkStore, SearchHit
 
 logger = logging.getLogger(__name__)
 

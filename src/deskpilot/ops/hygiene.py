@@ -33,10 +33,10 @@ from deskpilot.config import OpsSettings
 from deskpilot.db import retry_transient
 from deskpilot.errors import ConfigError, LLMError, PromptError, VectorStoreError
 from deskpilot.helpdesk.models import EventRow
+from deskpilot.index.store import ChunkStore
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ops.period import Period
 from deskpilot.providers.llm import LLMClient
-from deskpilot.retrieval.store import ChunkStore
 from deskpilot.text.facts import Disagreement, Facts, compare, extract
 
 logger = logging.getLogger(__name__)

@@ -1,1 +1,1 @@
-"""Retrieval: the vector index and search over it."""
+"""Retrieval: hybrid search over the index (deskpilot.index)."""

@@ -16,10 +16,10 @@ from langchain_core.embeddings import Embeddings
 
 from deskpilot.config import RetrievalSettings
 from deskpilot.errors import RetrievalError
-from deskpilot.ingest.terms import TermNormalizer
+from deskpilot.index.store import ChunkStore, SearchHit
+from deskpilot.index.terms import TermNormalizer
 from deskpilot.lru import LruCache
 from deskpilot.retrieval.keyword import KeywordIndex
-from deskpilot.retrieval.store import ChunkStore, SearchHit
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 
 from deskpilot.config import Settings
 from deskpilot.errors import ConfigError, VectorStoreError
-from deskpilot.ingest.documents import Chunk
+from deskpilot.index.documents import Chunk
 from deskpilot.lru import LruCache
 
 logger = logging.getLogger(__name__)
