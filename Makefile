@@ -91,6 +91,7 @@ eval-data: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layers.py  # imports point down (docs/architecture.md)
 
 bench: install
 	$(BIN)/python bench/ingest.py

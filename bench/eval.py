@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from deskpilot.config import Settings  # noqa: E402
+from deskpilot.container import Container  # noqa: E402
 from deskpilot.evaluation.harness import Harness  # noqa: E402
 from deskpilot.evaluation.suite import load_suite  # noqa: E402
 from deskpilot.evaluation.targets import LocalTarget  # noqa: E402
@@ -38,7 +39,7 @@ from deskpilot.evaluation.workspace import TemporaryKB, build_scorer  # noqa: E4
 def measure(mode: str, items: list, settings: Settings) -> dict:
     provider = "fake" if mode == "no-llm" else "local"
     settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"provider": provider})})
-    with TemporaryKB(settings, [REPO / "kb"]) as tmp:
+    with TemporaryKB(settings, [REPO / "kb"], Container) as tmp:
         tmp.ingest()
         container = tmp.container
         scorer = build_scorer("local" if mode == "local-judge" else "none", container)

@@ -47,7 +47,7 @@ def _session(settings: Settings, kb: list[Path] | None, url: str | None, api_key
         yield HttpTarget(url, api_key, timeout=settings.llm.timeout + 60), build_scorer(judge, container), meta
         return
     if kb:
-        with TemporaryKB(settings, kb) as tmp:
+        with TemporaryKB(settings, kb, Container) as tmp:
             if quiet:
                 report = tmp.ingest()
             else:

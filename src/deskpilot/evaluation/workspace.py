@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import Settings
-from deskpilot.container import Container
 from deskpilot.errors import ConfigError
 from deskpilot.evaluation.judge import RagasScorer
 from deskpilot.evaluation.keypoints import KeyPointScorer
 from deskpilot.evaluation.scoring import AnswerJudge, ItemScorer
-from deskpilot.ingest.pipeline import IngestReport, ProgressSink
+from deskpilot.ingest.pipeline import Ingestor, IngestReport, ProgressSink
 from deskpilot.ingest.sources import SourceSpec, load_sources
 from deskpilot.providers.llm import LLMClient, build_chat_model
 from deskpilot.providers.model_files import local_model_file
@@ -24,6 +24,29 @@ from deskpilot.providers.model_files import local_model_file
 logger = logging.getLogger(__name__)
 
 TICKET_EXPORTS = ("*.json", "*.jsonl", "*.csv")
+
+
+class Services(Protocol):
+    """What an evaluation needs of the application's container (deskpilot.container.Container, built by the caller:
+    evaluation sits below the composition root and never builds one itself)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def llm(self) -> LLMClient: ...
+
+    @property
+    def embeddings(self) -> Any: ...  # a LangChain Embeddings
+
+    @property
+    def prompts(self) -> PromptLibrary: ...
+
+    @property
+    def ingestor(self) -> Ingestor: ...
+
+
+S = TypeVar("S", bound=Services)
 
 
 def _under(path: Path, folder: Path) -> bool:
@@ -53,17 +76,18 @@ def kb_specs(folders: Sequence[Path], configured: Sequence[SourceSpec]) -> list[
     return specs
 
 
-class TemporaryKB:
-    """A separate, throw-away data dir (index + record) built from --kb folders; the main one is not touched."""
+class TemporaryKB(Generic[S]):
+    """A separate, throw-away data dir (index + record) built from --kb folders; the main one is not touched.
+    `make` builds the services on its settings (the application's Container)."""
 
-    def __init__(self, settings: Settings, folders: Sequence[Path]) -> None:
+    def __init__(self, settings: Settings, folders: Sequence[Path], make: Callable[[Settings], S]) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="deskpilot-eval-")
         configured = load_sources(settings.ingest.sources_file) if settings.ingest.sources_file.is_file() else []
         self.specs = kb_specs(folders, configured)
         self.settings = settings.model_copy(update={
             "data_dir": Path(self._tmp.name), "models_dir": settings.model_files, "chroma_host": None,
             "database_url": None})
-        self.container = Container(self.settings)
+        self.container = make(self.settings)
 
     def ingest(self, progress: ProgressSink | None = None) -> IngestReport:
         """Index the folders (failures are reported, the rest still goes in)."""
@@ -73,14 +97,14 @@ class TemporaryKB:
         """Delete the temporary index."""
         self._tmp.cleanup()
 
-    def __enter__(self) -> TemporaryKB:
+    def __enter__(self) -> TemporaryKB[S]:
         return self
 
     def __exit__(self, *_: Any) -> None:
         self.close()
 
 
-def judge_model(kind: str, container: Container) -> BaseChatModel | None:
+def judge_model(kind: str, container: Services) -> BaseChatModel | None:
     """The judge chat model for --judge none|local|openai (none: no model)."""
     settings = container.settings
     if kind == "none":
@@ -101,7 +125,7 @@ def judge_model(kind: str, container: Container) -> BaseChatModel | None:
     raise ConfigError(f"--judge must be none, local or openai, not {kind!r}")
 
 
-def build_scorer(kind: str, container: Container) -> ItemScorer:
+def build_scorer(kind: str, container: Services) -> ItemScorer:
     """ragas metrics, key points and the verdict, with the judge and the embeddings passed explicitly."""
     keypoints = KeyPointScorer(container.embeddings.embed_documents)
     model = judge_model(kind, container)

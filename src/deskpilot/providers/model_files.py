@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from deskpilot.errors import ModelFilesError
+from deskpilot.text.tokens import TIKTOKEN_DIR
 
 logger = logging.getLogger(__name__)
 
 MINILM_DIR = "all-MiniLM-L6-v2/onnx"
 MINILM_Q8_DIR = "all-MiniLM-L6-v2/onnx-q8"
-TIKTOKEN_DIR = "tiktoken"
 SPACY_DIR = "spacy/en_core_web_sm"
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import tiktoken
 
 from deskpilot.errors import ModelFilesError
-from deskpilot.providers.model_files import TIKTOKEN_DIR
+
+TIKTOKEN_DIR = "tiktoken"  # under the models folder: the BPE files `deskpilot models install` puts in place
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], tiktoken.Encoding] = {}
