@@ -197,6 +197,11 @@ class ApiSettings(BaseModel):
     max_jobs: int = Field(
         64, ge=0, le=100_000, description="Answers being written at once in a worker; more get 503 with Retry-After "
         "(a bounded queue instead of an unbounded pile-up). 0: no limit.")
+    handoffs_per_origin_hour: int = Field(
+        20, ge=0, le=100_000, description="New hand-off tickets that widget conversations from one network origin "
+        "(an address; IPv6 by /64) may open in an hour; past it, a hand-off joins that origin's latest ticket, so a "
+        "flood cannot fill the agents' queue and nothing is lost. An office behind one address counts as one origin: "
+        "keep it well above one person's needs. 0: no limit.")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses or networks of the reverse proxies in front of the service "
         "(e.g. [\"10.0.0.0/8\"]): only from them is X-Forwarded-For believed, to find a visitor's address. Empty: "

@@ -111,7 +111,7 @@ class Container:
     @cached_property
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
-        return HelpdeskStore(self.sessions)
+        return HelpdeskStore(self.sessions, self.settings.api.handoffs_per_origin_hour)
 
     @cached_property
     def retention(self) -> Retention:

@@ -58,6 +58,7 @@ class Principal:
     # An anonymous visitor of the shared widget key: a hash of the random token its browser keeps; its
     # conversations are bound to it, so another visitor cannot read or continue them (even with their id).
     visitor: str | None = None
+    origin: str | None = None  # the visitor's network origin, hashed (address, IPv6 by /64): hand-offs are throttled by it
 
     @property
     def owner(self) -> tuple[str, str | None] | None:

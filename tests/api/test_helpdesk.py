@@ -17,6 +17,7 @@ from deskpilot.container import Container
 from deskpilot.evaluation.harness import EvalRun
 from deskpilot.evaluation.report import save_report
 from deskpilot.evaluation.results import ItemResult
+from deskpilot.helpdesk.models import ConversationRow
 from tests.conftest import KB, make_settings
 
 pytestmark = pytest.mark.integration
@@ -124,6 +125,9 @@ def test_handoff_button_and_feedback(setup: tuple[TestClient, Container, Path]) 
     assert config["public_key"] == "dp_public_widget_key_for_tests"
     answer = client.post("/v1/ask", json={"question": "How do I invite a teammate?"}, headers=widget).json()
     cid = answer["conversation_id"]
+    with container.sessions() as session:  # hand-offs are throttled by its network origin, stored hashed
+        origin = session.get(ConversationRow, cid).origin  # type: ignore[union-attr]
+    assert origin and len(origin) == 32 and "testclient" not in origin
     # Every anonymous visitor shares the widget key: a conversation is bound to its visitor's token.
     other = {**widget, "X-Visitor-Token": "visitor-two-0123456789ab"}
     assert client.get(f"/v1/conversations/{cid}", headers=other).status_code == 404

@@ -67,7 +67,8 @@ async def get_principal(request: Request, container: ContainerDep) -> Principal:
         if not 16 <= len(token) <= 128:
             raise HTTPException(400, f"the widget key needs a {VISITOR_HEADER} header: a random id (16 to 128 "
                                 "characters) the browser keeps, to which its conversations are bound")
-        principal = replace(principal, visitor=hashlib.sha256(token.encode()).hexdigest()[:32])
+        principal = replace(principal, visitor=hashlib.sha256(token.encode()).hexdigest()[:32],
+                            origin=hashlib.sha256(visitor.encode()).hexdigest()[:32])
     # Whose answers are limited at once (api/routes/ask.py): one anonymous visitor, or a named key.
     request.state.caller = f"{VISITOR}{visitor}" if principal.visitor is not None else principal.key_id
     # In a thread: sharing the counts writes to the database, which may wait on a lock (never on the event loop).

@@ -25,7 +25,7 @@ class ConversationStore(Protocol):
     def new_conversation_id(self) -> str: ...
 
     def record_turn(self, conversation_id: str, question: str, answer: Answer,
-                    starting: tuple[str, str, str | None] | None = None) -> int | None: ...
+                    starting: Caller | None = None) -> int | None: ...
 
 
 class ActionRunner(Protocol):
@@ -43,6 +43,7 @@ class Caller:
     role: str
     visitor: str | None = None
     owner: tuple[str, str | None] | None = None
+    origin: str | None = None  # a widget visitor's hashed network origin (the hand-off throttle counts by it)
 
 
 @dataclass
@@ -90,13 +91,13 @@ class Conversations:
         if len(" ".join(question.split())) > self._max_chars:  # before anything else looks at it (actions included)
             raise InvalidInputError(f"the question is too long (the limit is {self._max_chars} characters)")
         turns = list(history)
-        starting: tuple[str, str, str | None] | None = None
+        starting: Caller | None = None
         if conversation_id:
             stored = self._store.conversation(conversation_id, *(caller.owner or (None, None)))
             turns = stored.history or turns
         elif record:
             conversation_id = self._store.new_conversation_id()
-            starting = (caller.key_id, caller.role, caller.visitor)
+            starting = caller
         return PreparedTurn(self, question, caller, conversation_id if record or conversation_id else None,
                             turns, record, starting)
 
@@ -140,7 +141,7 @@ class PreparedTurn:
     conversation_id: str | None
     history: list[dict[str, str]]
     record: bool
-    starting: tuple[str, str, str | None] | None  # (key id, role, visitor) when the conversation starts now
+    starting: Caller | None  # who starts the conversation, when it starts with this turn
 
     def run(self, on_token: Callable[[str], None] | None = None) -> TurnResult:
         """Answer it (actions first), record it; streamed text goes to on_token."""

@@ -33,6 +33,9 @@ class ConversationRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="")
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     visitor: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the widget visitor it is bound to
+    # A widget conversation's network origin (a hash of its address, IPv6 by /64): hand-offs are throttled by it,
+    # since one machine can make up any number of visitor tokens.
+    origin: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     created_at: Mapped[str] = mapped_column(String(32), default=now, index=True)
     updated_at: Mapped[str] = mapped_column(String(32), default=now)
 
@@ -75,6 +78,8 @@ class TicketMessageRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(32), default=now)
+    # The conversation a copied message came from (a ticket may gather several conversations of one origin).
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class EscalationRow(Base):

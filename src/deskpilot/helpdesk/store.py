@@ -10,12 +10,14 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deskpilot.assist.answer import Answer
+from deskpilot.assist.conversation import Caller
 from deskpilot.db import retry_transient
 from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.helpdesk.models import (
@@ -59,8 +61,11 @@ def _subject(text: str) -> str:
 class HelpdeskStore:
     """Database operations of the service; each method is one transaction."""
 
-    def __init__(self, sessions: sessionmaker) -> None:  # type: ignore[type-arg]
+    def __init__(self, sessions: sessionmaker, handoffs_per_hour: int = 0) -> None:  # type: ignore[type-arg]
+        """handoffs_per_hour: new hand-off tickets one network origin may open an hour (0: no limit); past it, a
+        conversation's hand-off joins the origin's latest ticket."""
         self._sessions = sessions
+        self._handoffs_per_hour = handoffs_per_hour
 
     # -- conversations ------------------------------------------------------------------------------
 
@@ -90,11 +95,11 @@ class HelpdeskStore:
 
     @retry_transient
     def record_turn(self, conversation_id: str, question: str, answer: Answer,
-                    starting: tuple[str, str] | tuple[str, str, str | None] | None = None) -> int | None:
+                    starting: Caller | None = None) -> int | None:
         """Store the question and the answer; an escalated answer opens (or updates) its ticket.
 
         Args:
-            starting: (key id, role[, widget visitor]) when this is the first turn of a new conversation.
+            starting: who starts the conversation, when this is its first turn.
 
         Returns:
             The ticket id when the conversation is (now) with a human, else None.
@@ -105,8 +110,8 @@ class HelpdeskStore:
         with self._sessions.begin() as session:
             row = session.get(ConversationRow, conversation_id)
             if row is None and starting is not None:
-                row = ConversationRow(id=conversation_id, key_id=starting[0], role=starting[1],
-                                      visitor=starting[2] if len(starting) > 2 else None)
+                row = ConversationRow(id=conversation_id, key_id=starting.key_id, role=starting.role,
+                                      visitor=starting.visitor, origin=starting.origin)
                 session.add(row)
             if row is None:
                 raise NotFoundError(f"no conversation {conversation_id!r}")
@@ -142,6 +147,19 @@ class HelpdeskStore:
                                  detail=dumps({"reason": reason})))
             return ticket_id
 
+    def _throttled(self, session: Session, row: ConversationRow) -> TicketRow | None:
+        """The latest hand-off ticket of the conversation's network origin when that origin opened
+        `handoffs_per_hour` of them in the last hour (a widget visitor can make up any number of visitor tokens,
+        not of addresses); None when a new ticket may be opened."""
+        if not row.origin or not self._handoffs_per_hour:
+            return None
+        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+        recent = session.scalars(
+            select(TicketRow).join(ConversationRow, ConversationRow.id == TicketRow.conversation_id)
+            .where(ConversationRow.origin == row.origin, TicketRow.source == "escalation", TicketRow.created_at >= since)
+            .order_by(TicketRow.id.desc()).limit(self._handoffs_per_hour)).all()
+        return recent[0] if len(recent) >= self._handoffs_per_hour else None
+
     def _escalate(self, session: Session, row: ConversationRow, question: str, reasons: Sequence[str],
                   confidence: float, sources: list[dict[str, str]], note: str = "",
                   triggers: Sequence[dict[str, Any]] = ()) -> int:
@@ -156,16 +174,29 @@ class HelpdeskStore:
                    + f" Escalated because: {_why(reasons, triggers)}.")
         ticket = session.get(TicketRow, row.ticket_id) if row.ticket_id else None
         if ticket is None:
+            ticket = self._throttled(session, row)
+            if ticket is not None:  # joined to the origin's latest ticket: the queue is not flooded, nothing is lost
+                row.ticket_id = ticket.id
+                session.add(TicketMessageRow(  # belongs to no conversation: it is not counted as one's message
+                    ticket_id=ticket.id, role="note", conversation_id="",
+                    content=f"Another conversation from the same network origin ({row.id}) joins this ticket: "
+                            f"{self._handoffs_per_hour} hand-offs in the last hour came from there."))
+        if ticket is None:
             ticket = TicketRow(subject=_subject(question) or "Conversation with the assistant", source="escalation",
                                language=row.language, conversation_id=row.id)
             session.add(ticket)
             session.flush()
             row.ticket_id = ticket.id
-            session.add_all(TicketMessageRow(ticket_id=ticket.id, role=r, content=c) for r, c in transcript)
+            session.add_all(TicketMessageRow(ticket_id=ticket.id, role=r, content=c, conversation_id=row.id)
+                            for r, c in transcript)
         else:
+            origin = TicketMessageRow.conversation_id
+            # messages copied before they named their conversation belong to the ticket's own conversation
+            mine = or_(origin == row.id, origin.is_(None)) if ticket.conversation_id == row.id else origin == row.id
             existing = session.scalar(select(func.count()).select_from(TicketMessageRow)
-                                      .where(TicketMessageRow.ticket_id == ticket.id)) or 0
-            session.add_all(TicketMessageRow(ticket_id=ticket.id, role=r, content=c) for r, c in transcript[existing:])
+                                      .where(TicketMessageRow.ticket_id == ticket.id, mine)) or 0
+            session.add_all(TicketMessageRow(ticket_id=ticket.id, role=r, content=c, conversation_id=row.id)
+                            for r, c in transcript[existing:])
             ticket.status, ticket.updated_at = "open", now()
         escalation = session.get(EscalationRow, ticket.id)
         if escalation is None:

@@ -110,7 +110,8 @@ def _prepare(container: Any, principal: Principal, body: AskRequest) -> Prepared
         raise InvalidInputError("customer keys cannot send a history: continue a conversation with conversation_id")
     if sum(len(t.content) for t in body.history) > MAX_HISTORY_CHARS:
         raise InvalidInputError(f"the history is too long (the limit is {MAX_HISTORY_CHARS} characters in all)")
-    caller = Caller(principal.key_id, effective_role(principal, body.role), principal.visitor, principal.owner)
+    caller = Caller(principal.key_id, effective_role(principal, body.role), principal.visitor, principal.owner,
+                    principal.origin)
     return container.conversations.prepare(body.question, caller, body.conversation_id,
                                            [t.model_dump() for t in body.history], body.record or not principal.staff)
 
