@@ -54,9 +54,9 @@ class FakeStore:
         return f"c{self.count}"
 
     def record_turn(self, conversation_id: str, question: str, answer: Answer,
-                    starting: tuple[str, str, str | None] | None = None) -> int | None:
+                    starting: Caller | None = None) -> int | None:
         if starting is not None:
-            self.conversations[conversation_id] = Stored([], (starting[0], starting[2]))
+            self.conversations[conversation_id] = Stored([], (starting.key_id, starting.visitor))
         turns = self.conversations[conversation_id].history
         turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
         return 7 if answer.decision == "escalate" else None
