@@ -266,6 +266,11 @@ class OpsSettings(BaseModel):
         0, ge=0, le=36500, description="Conversations, events, feedback, solved tickets and finished webhook "
         "deliveries last touched longer ago are purged once a day by `deskpilot serve` (and by `deskpilot purge`); "
         "0 keeps them.")
+    redact_stored: bool = Field(
+        False, description="Redact personal data (e-mails, phone numbers, card numbers, IBANs, addresses, names a "
+        "customer introduces) from questions and answers before they are stored: conversations, tickets, hand-off "
+        "packets and analytics events keep placeholders such as [EMAIL]. The answer itself is made from the words "
+        "as written; only what is kept is redacted.")
 
 
 class IntegrationSettings(BaseModel):
@@ -273,6 +278,10 @@ class IntegrationSettings(BaseModel):
 
     webhook_secret: SecretStr | None = Field(
         None, description="Shared HMAC-SHA256 secret of `POST /v1/webhooks/ticket` (unset: the webhook is off, 503).")
+    require_delivery_id: bool = Field(
+        True, description="Refuse webhook requests without an X-Deskpilot-Delivery id (it is covered by the "
+        "signature, so a captured request cannot be replayed under a new id). Off only for a sender that cannot "
+        "set it.")
     webhook_tolerance_s: int = Field(300, ge=1, le=86400, description="A signed request older or newer than this "
                                      "many seconds is refused (replay protection).")
     callback_url: str | None = Field(None, description="Where the webhook's result (classification, summary, "

@@ -111,7 +111,8 @@ class Container:
     @cached_property
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
-        return HelpdeskStore(self.sessions, self.settings.api.handoffs_per_origin_hour)
+        redact = (lambda text: Redactor(detect_names=True).redact(text).text) if self.settings.ops.redact_stored else None
+        return HelpdeskStore(self.sessions, self.settings.api.handoffs_per_origin_hour, redact)
 
     @cached_property
     def retention(self) -> Retention:

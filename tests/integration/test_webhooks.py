@@ -101,10 +101,14 @@ def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path,
         yield client, container, keys
 
 
-def signed(body: bytes, secret: str = SECRET, at: int | None = None) -> str:
+DELIVERY = "evt-fixed-0001"  # the id signed() signs by default; post() sends it unless told another
+
+
+def signed(body: bytes, secret: str = SECRET, at: int | None = None, delivery: str = DELIVERY) -> str:
     stamp = int(time.time()) if at is None else at
-    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode(), f"{stamp}.{delivery}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={stamp},v1={digest}"
+
 
 
 def ticket_body(key: str, description: str = "I forgot my password and the reset email never arrives.") -> bytes:
@@ -115,10 +119,11 @@ def ticket_body(key: str, description: str = "I forgot my password and the reset
 
 
 def post(client: TestClient, body: bytes, signature: str | None = None, request_id: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json", "X-Deskpilot-Signature": signed(body) if signature is None
-               else signature}
-    if request_id:
-        headers["X-Deskpilot-Delivery"] = request_id
+    """A signed request; each gets a new delivery id unless request_id (or a ready signature, over DELIVERY) is given."""
+    if request_id is None:
+        request_id = DELIVERY if signature is not None else f"evt-{uuid.uuid4().hex}"
+    headers = {"Content-Type": "application/json", "X-Deskpilot-Delivery": request_id,
+               "X-Deskpilot-Signature": signed(body, delivery=request_id) if signature is None else signature}
     return client.post("/v1/webhooks/ticket", content=body, headers=headers)
 
 
@@ -155,9 +160,10 @@ def test_signed_ticket_is_processed_and_delivered_signed(service: tuple, receive
     # The receiver can verify the delivery with the callback secret, over the raw bytes it got; a holder of the
     # inbound secret alone could not have forged it.
     stamp, digest = (part.split("=", 1)[1] for part in delivery["headers"]["X-Deskpilot-Signature"].split(","))
-    expected = hmac.new(CALLBACK_SECRET.encode(), f"{stamp}.".encode() + delivery["raw"], hashlib.sha256).hexdigest()
+    signed_id = f"{stamp}.{delivery['headers']['X-Deskpilot-Delivery']}.".encode()  # the delivery id is signed too
+    expected = hmac.new(CALLBACK_SECRET.encode(), signed_id + delivery["raw"], hashlib.sha256).hexdigest()
     assert hmac.compare_digest(digest, expected)
-    inbound = hmac.new(SECRET.encode(), f"{stamp}.".encode() + delivery["raw"], hashlib.sha256).hexdigest()
+    inbound = hmac.new(SECRET.encode(), signed_id + delivery["raw"], hashlib.sha256).hexdigest()
     assert not hmac.compare_digest(digest, inbound)
     assert abs(time.time() - int(stamp)) < 60
     payload = delivery["json"]
@@ -191,11 +197,30 @@ def test_bad_signatures_are_refused(service: tuple, receiver: Receiver, signatur
     body = ticket_body(key)
     header = {"wrong-secret": signed(body, "another-secret"), "tampered": signed(body.replace(b"Sam", b"Eve"))}.get(
         signature or "", signature)
-    headers = {"Content-Type": "application/json", **({"X-Deskpilot-Signature": header} if header else {})}
+    headers = {"Content-Type": "application/json", "X-Deskpilot-Delivery": DELIVERY,
+               **({"X-Deskpilot-Signature": header} if header else {})}
     response = client.post("/v1/webhooks/ticket", content=body, headers=headers)
     assert response.status_code == 401
     assert detail in response.json()["detail"]
     assert client.get(f"/v1/webhooks/ticket/{key}", headers=keys["agent"]).status_code == 404
+
+
+def test_the_delivery_id_is_required_and_signed(service: tuple) -> None:
+    """A captured request cannot be sent again under a new delivery id (issue 19, item 6)."""
+    client, _, keys = service
+    key = f"id-{uuid.uuid4().hex[:8]}"
+    body = ticket_body(key)
+    unsigned_id = client.post("/v1/webhooks/ticket", content=body,
+                              headers={"Content-Type": "application/json", "X-Deskpilot-Signature": signed(body)})
+    assert unsigned_id.status_code == 401 and "missing X-Deskpilot-Delivery" in unsigned_id.json()["detail"]
+    captured = {"Content-Type": "application/json", "X-Deskpilot-Delivery": "evt-original",
+                "X-Deskpilot-Signature": signed(body, delivery="evt-original")}
+    renamed = client.post("/v1/webhooks/ticket", content=body, headers={**captured, "X-Deskpilot-Delivery": "evt-new"})
+    assert renamed.status_code == 401 and renamed.json()["detail"] == "invalid signature"
+    odd = client.post("/v1/webhooks/ticket", content=body, headers={**captured, "X-Deskpilot-Delivery": "evt one"})
+    assert odd.status_code == 400
+    assert client.get(f"/v1/webhooks/ticket/{key}", headers=keys["agent"]).status_code == 404
+    assert client.post("/v1/webhooks/ticket", content=body, headers=captured).status_code == 202
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86400])

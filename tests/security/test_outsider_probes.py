@@ -114,9 +114,9 @@ def test_5_a_period_of_centuries_is_refused(service: dict[str, Any]) -> None:
     assert response.status_code == 400 and "ten years" in response.text
 
 
-def _signed(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
+def _signed(body: bytes, delivery: str, secret: str = WEBHOOK_SECRET) -> str:
     stamp = int(time.time())
-    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode(), f"{stamp}.{delivery}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={stamp},v1={digest}"
 
 
@@ -127,10 +127,17 @@ def test_6_signatures_and_replays(service: dict[str, Any]) -> None:
     odd = httpx.post(url, content=body, headers={"X-Deskpilot-Signature": "t=1,v1=\u00e9\u00e9".encode("utf-8"),
                                                  "Content-Type": "application/json"})
     assert odd.status_code == 401
-    headers = {"X-Deskpilot-Signature": _signed(body), "Content-Type": "application/json"}
+    headers = {"X-Deskpilot-Signature": _signed(body, "probe-1"), "X-Deskpilot-Delivery": "probe-1",
+               "Content-Type": "application/json"}
     assert httpx.post(url, content=body, headers=headers).status_code == 202
     replay = httpx.post(url, content=body, headers=headers)  # the captured request, sent again
-    assert replay.status_code == 200 and set(replay.json()) == {"ticket_key", "status"}
+    assert replay.status_code == 409
+    renamed = httpx.post(url, content=body, headers={**headers, "X-Deskpilot-Delivery": "probe-2"})  # under a new id
+    assert renamed.status_code == 401
+    resent = {"X-Deskpilot-Signature": _signed(body, "probe-3"), "X-Deskpilot-Delivery": "probe-3",
+              "Content-Type": "application/json"}  # the sender's own retry of the same ticket
+    again = httpx.post(url, content=body, headers=resent)
+    assert again.status_code == 200 and set(again.json()) == {"ticket_key", "status"}
 
 
 def test_7_a_javascript_link_never_reaches_a_citation(service: dict[str, Any]) -> None:

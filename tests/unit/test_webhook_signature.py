@@ -20,3 +20,12 @@ def test_a_malformed_or_non_ascii_signature_is_refused(header: str) -> None:
 def test_the_right_signature_passes() -> None:
     now = int(time.time())
     verify("secret", b"{}", sign("secret", b"{}", now), 300)
+    verify("secret", b"{}", sign("secret", b"{}", now, "evt-1"), 300, delivery="evt-1")
+
+
+def test_the_delivery_id_is_part_of_the_signature() -> None:
+    now = int(time.time())
+    with pytest.raises(SignatureError, match="invalid signature"):
+        verify("secret", b"{}", sign("secret", b"{}", now, "evt-1"), 300, delivery="evt-2")
+    with pytest.raises(SignatureError, match="invalid signature"):
+        verify("secret", b"{}", sign("secret", b"{}", now), 300, delivery="evt-1")

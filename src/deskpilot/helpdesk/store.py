@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,11 +61,14 @@ def _subject(text: str) -> str:
 class HelpdeskStore:
     """Database operations of the service; each method is one transaction."""
 
-    def __init__(self, sessions: sessionmaker, handoffs_per_hour: int = 0) -> None:  # type: ignore[type-arg]
+    def __init__(self, sessions: sessionmaker, handoffs_per_hour: int = 0,  # type: ignore[type-arg]
+                 redact: Callable[[str], str] | None = None) -> None:
         """handoffs_per_hour: new hand-off tickets one network origin may open an hour (0: no limit); past it, a
-        conversation's hand-off joins the origin's latest ticket."""
+        conversation's hand-off joins the origin's latest ticket. redact: applied to a turn's words before they are
+        stored (ops.redact_stored)."""
         self._sessions = sessions
         self._handoffs_per_hour = handoffs_per_hour
+        self._redact = redact
 
     # -- conversations ------------------------------------------------------------------------------
 
@@ -104,6 +107,8 @@ class HelpdeskStore:
         Returns:
             The ticket id when the conversation is (now) with a human, else None.
         """
+        if self._redact is not None:
+            question, answer = self._redacted(question, answer)
         meta = {"citations": [c.as_json() for c in answer.citations], "decision": answer.decision,
                 "reasons": answer.reasons, "confidence": answer.confidence, "language": answer.language,
                 "triggers": [t.as_json() for t in answer.triggers]}
@@ -139,6 +144,7 @@ class HelpdeskStore:
                 raise NotFoundError(f"no conversation {conversation_id!r}")
             first = session.scalar(select(MessageRow.content).where(MessageRow.conversation_id == row.id,
                                                                     MessageRow.role == "user").order_by(MessageRow.id))
+            reason = self._redact(reason) if self._redact is not None and reason else reason
             note = f"Customer asked for a human{': ' + reason if reason else ''}."
             ticket_id = self._escalate(session, row, first or note, ["user_requested_human"], 0.0, [], note=note)
             session.add(EventRow(kind="handoff", conversation_id=row.id, ticket_id=ticket_id, key_id=row.key_id,
@@ -146,6 +152,14 @@ class HelpdeskStore:
                                  reasons=dumps(["user_requested_human"]), question=first or "",
                                  detail=dumps({"reason": reason})))
             return ticket_id
+
+    def _redacted(self, question: str, answer: Answer) -> tuple[str, Answer]:
+        """The turn as it is kept: every text the customer wrote, or that repeats it, redacted."""
+        assert self._redact is not None
+        r = self._redact
+        triggers = [replace(t, sentence=r(t.sentence)) for t in answer.triggers]
+        return r(question), replace(answer, answer=r(answer.answer), standalone=r(answer.standalone),
+                                    translation=r(answer.translation), draft=r(answer.draft), triggers=triggers)
 
     def _throttled(self, session: Session, row: ConversationRow) -> TicketRow | None:
         """The latest hand-off ticket of the conversation's network origin when that origin opened

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -55,14 +56,22 @@ def _stamp(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).isoformat(timespec="microseconds")
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The `X-Deskpilot-Signature` value for body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+_DELIVERY_RE = re.compile(r"[A-Za-z0-9_:\-]{1,100}")
+_DELIVERY_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def sign(secret: str, body: bytes, timestamp: int, delivery: str = "") -> str:
+    """The `X-Deskpilot-Signature` value for body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.delivery.body">`
+    (of "t.body" when there is no delivery id). Signing the delivery id means a captured request cannot be sent
+    again under a new id."""
+    signed = f"{timestamp}.{delivery}." if delivery else f"{timestamp}."
+    digest = hmac.new(secret.encode(), signed.encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
 
 
-def verify(secret: str, body: bytes, header: str | None, tolerance_s: int, now: float | None = None) -> None:
-    """Check a signature header against the raw body.
+def verify(secret: str, body: bytes, header: str | None, tolerance_s: int, now: float | None = None,
+           delivery: str = "") -> None:
+    """Check a signature header against the raw body and the delivery id.
 
     Raises:
         SignatureError: missing or malformed header, wrong signature, or a timestamp outside the tolerance.
@@ -75,7 +84,7 @@ def verify(secret: str, body: bytes, header: str | None, tolerance_s: int, now: 
     if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit()) or not given:
         raise SignatureError(f"missing or malformed {SIGNATURE_HEADER} header (expected t=<unix seconds>,v1=<hex>)")
     timestamp = int(stamps[0])
-    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    expected = sign(secret, body, timestamp, delivery).split("v1=", 1)[1]
     # Bytes, not str: compare_digest refuses non-ASCII text, which would turn a forged header into a 500.
     if not any(hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace")) for candidate in given):
         raise SignatureError("invalid signature")
@@ -172,7 +181,12 @@ class WebhookService:
             ConflictError: the request id was seen before (a replay).
             InvalidInputError: the body is not a ticket event.
         """
-        verify(self._secret(), body, signature, self._settings.webhook_tolerance_s)
+        if request_id is not None and not _DELIVERY_RE.fullmatch(request_id):
+            raise InvalidInputError(f"{DELIVERY_HEADER} must have 1 to 100 letters, digits, '_', ':' or '-'")
+        if request_id is None and self._settings.require_delivery_id:
+            raise SignatureError(f"missing {DELIVERY_HEADER} header: a unique id for this request, covered by the "
+                                 "signature (see docs/webhooks.md)")
+        verify(self._secret(), body, signature, self._settings.webhook_tolerance_s, delivery=request_id or "")
         try:
             event = TicketEvent.model_validate_json(body)
         except ValidationError as exc:
@@ -181,8 +195,6 @@ class WebhookService:
         key = str(event.ticket.id).strip()
         if not key or len(key) > 200:
             raise InvalidInputError("the ticket id must have 1 to 200 characters")
-        if request_id is not None and not 0 < len(request_id) <= 100:
-            raise InvalidInputError(f"{DELIVERY_HEADER} must have 1 to 100 characters")
         created, record = self._insert(key, request_id, hashlib.sha256(body).hexdigest(), event.ticket)
         if created:
             self._wake.set()
@@ -269,12 +281,12 @@ class WebhookService:
         other than 408/429 (the receiver refuses it: trying again would not help)."""
         settings = self._settings
         body = json.dumps({"event": "ticket.processed", **result}, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", DELIVERY_HEADER: f"{key}:{attempt}",
-                   "User-Agent": "Deskpilot-Webhook/1"}
+        delivery = f"{_DELIVERY_UNSAFE.sub('-', key)[:90]}:{attempt}"
+        headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery, "User-Agent": "Deskpilot-Webhook/1"}
         signer = settings.callback_secret or settings.webhook_secret
         secret = signer.get_secret_value() if signer else ""
         if secret:
-            headers[SIGNATURE_HEADER] = sign(secret, body, int(time.time()))
+            headers[SIGNATURE_HEADER] = sign(secret, body, int(time.time()), delivery)
         error, permanent = "", False
         try:
             client = self._http or httpx.Client(timeout=settings.delivery_timeout_s)
