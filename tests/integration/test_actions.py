@@ -337,3 +337,31 @@ def test_duplicate_names_bad_yaml_and_no_file(tmp_path: Path) -> None:
 def test_mask() -> None:
     assert (mask("jane.doe@example.com"), mask("ACC-1001"), mask("ab"), mask(3)) == (
         "j***@example.com", "AC***", "***", 3)
+
+
+def test_one_account_and_one_caller_are_throttled_without_telling_the_visitor(service: tuple,
+                                                                            identity: IdentityServer) -> None:
+    """Issue 19 item 2: at most 3 reset mails an hour for one account, 5 calls an hour from one caller; past either,
+    the identity service is not called and the reply is the one a success gets (the audit log knows)."""
+    client, container, headers = service
+    replies = []
+    for n in range(4):  # the same account four times (with its case changed: still one account)
+        chat = Chat(client, headers)
+        chat.say("I forgot my password")
+        chat.say(KNOWN.upper() if n == 3 else KNOWN)
+        replies.append(chat.say("yes"))
+    assert len(identity.service.received) == 3
+    assert {(r["decision"], r["action"]["status"]) for r in replies} == {("answer", "succeeded")}
+    assert len({r["answer"] for r in replies[:3]}) == 1 and replies[3]["answer"].lower() == replies[0]["answer"].lower()
+    refused_target = container.actions.audit_log()[0]
+    assert refused_target["outcome"] == "refused" and "3 calls for these values" in refused_target["detail"]
+    for account in ("other1@example.com", "other2@example.com", "other3@example.com"):
+        chat = Chat(client, headers)
+        chat.say("I forgot my password")
+        chat.say(account)
+        last = chat.say("yes")
+    # calls 4 and 5 of this caller reach the service (unknown accounts: 404, concealed); the 6th does not
+    assert len(identity.service.received) == 5
+    assert (last["decision"], last["action"]["status"]) == ("answer", "succeeded")
+    newest = container.actions.audit_log()[0]
+    assert newest["outcome"] == "refused" and "5 calls from this caller" in newest["detail"]

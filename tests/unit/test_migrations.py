@@ -22,7 +22,7 @@ def test_fresh_database_matches_the_models(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     upgrade(engine)  # idempotent
 
 
@@ -37,7 +37,7 @@ def test_database_made_before_migrations_is_completed_and_stamped(tmp_path: Path
     with engine.connect() as connection:
         assert "tickets" in inspect(connection).get_table_names()
         assert connection.execute(text("SELECT count(*) FROM ingest_sources")).scalar() == 1
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
 
 
 def test_workers_starting_together_both_succeed(tmp_path: Path) -> None:

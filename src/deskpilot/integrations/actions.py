@@ -9,6 +9,7 @@ one step per customer turn, stored in `action_runs`. Every endpoint call (and ev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,11 +26,11 @@ import httpx
 import jsonschema
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from deskpilot.db import retry_transient
 from deskpilot.errors import ConfigError
-from deskpilot.helpdesk.models import now
+from deskpilot.helpdesk.models import ConversationRow, now
 from deskpilot.integrations.models import ActionAuditRow, ActionRunRow
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,13 @@ class ActionSpec(BaseModel):
         default_factory=list, description="Statuses answered exactly like a success (the `done` message), so the "
         "reply never tells whether an account exists; the audit log keeps the real outcome.")
     messages: dict[str, dict[str, str]] = Field(default_factory=dict, description="Language -> key -> text.")
+    per_target_per_hour: int = Field(
+        0, ge=0, le=10_000, description="Calls with the same parameter values (one account) in an hour; past it the "
+        "endpoint is not called, the reply is the `done` message (nothing tells the visitor), and the audit log says "
+        "`refused`. 0: no limit.")
+    per_caller_per_hour: int = Field(
+        0, ge=0, le=10_000, description="Calls one caller (a widget visitor, or an API key) may cause in an hour; "
+        "past it, as above. 0: no limit.")
 
     @field_validator("parameters")
     @classmethod
@@ -163,6 +172,13 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'"))
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(re.sub(r"[^\w'@.+-]+", " ", text).split())
+
+
+def _target(params: Mapping[str, Any]) -> str:
+    """A hash of the values an action is called with (case and spacing of text ignored): what the per-target limit
+    counts, without keeping the values."""
+    canonical = json.dumps({k: " ".join(str(v).lower().split()) for k, v in sorted(params.items())}, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def mask(value: Any) -> Any:
@@ -319,6 +335,15 @@ class Actions:
 
     def _call(self, run: _Run, conversation_id: str, key_id: str) -> ActionTurn:
         spec = run.spec
+        busy = self._over_limit(spec, run.params, conversation_id, key_id)
+        if busy:
+            # Mail bombing someone's inbox, or trying many accounts from one place: not called, and the visitor
+            # hears what a success says (a different reply would tell them the limit, or the account, exists).
+            logger.warning("action %s not called: %s", spec.name, busy)
+            run.status = "succeeded"
+            run.sent = dict(run.params)
+            return self._save(run, conversation_id, key_id, self._say(run, "done"),
+                              audit=("refused", None, None, f"not called: {busy}"))
         headers: dict[str, str] = {}
         if spec.auth_header is not None:
             secret = self._environ.get(spec.auth_header.value_env, "")
@@ -361,6 +386,28 @@ class Actions:
                           audit=("failed", status, latency, detail), escalate=True)
 
     # --- helpers -------------------------------------------------------------------------------------------
+
+    @retry_transient
+    def _over_limit(self, spec: ActionSpec, params: dict[str, Any], conversation_id: str, key_id: str) -> str:
+        """Why this call would pass an hourly limit of the action ("" when it would not)."""
+        if not (spec.per_target_per_hour or spec.per_caller_per_hour):
+            return ""
+        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+        calls = select(func.count()).select_from(ActionAuditRow).where(
+            ActionAuditRow.action == spec.name, ActionAuditRow.at >= since, ActionAuditRow.outcome != "refused")
+        with self._sessions() as session:
+            if spec.per_target_per_hour and (session.scalar(calls.where(
+                    ActionAuditRow.target == _target(params))) or 0) >= spec.per_target_per_hour:
+                return f"{spec.per_target_per_hour} calls for these values in the last hour"
+            if spec.per_caller_per_hour:
+                visitor = session.scalar(select(ConversationRow.visitor).where(ConversationRow.id == conversation_id))
+                mine = (select(ConversationRow.id).where(ConversationRow.key_id == key_id,
+                                                         ConversationRow.visitor == visitor)
+                        if visitor else select(ConversationRow.id).where(ConversationRow.key_id == key_id))
+                if (session.scalar(calls.where(ActionAuditRow.conversation_id.in_(mine))) or 0) >= \
+                        spec.per_caller_per_hour:
+                    return f"{spec.per_caller_per_hour} calls from this caller in the last hour"
+        return ""
 
     @staticmethod
     def _extract(spec: ActionSpec, question: str) -> dict[str, Any]:
@@ -437,6 +484,7 @@ class Actions:
             if audit:
                 session.add(ActionAuditRow(run_id=row.id, action=run.spec.name, key_id=key_id,
                                            conversation_id=conversation_id,
+                                           target=_target(run.params if run.sent is None else run.sent),
                                            params=json.dumps({k: mask(v) for k, v in
                                                               (run.params if run.sent is None else run.sent).items()}),
                                            outcome=audit[0], http_status=audit[1], latency_ms=audit[2],

@@ -60,6 +60,8 @@ class ActionAuditRow(Base):
     key_id: Mapped[str] = mapped_column(String(16), default="")
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     params: Mapped[str] = mapped_column(Text, default="{}")  # redacted
+    # A hash of the values sent (not the values): calls for one account are counted without keeping its address.
+    target: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     outcome: Mapped[str] = mapped_column(String(16))  # succeeded | failed | refused
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[float | None] = mapped_column(nullable=True)
