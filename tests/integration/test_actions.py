@@ -217,15 +217,25 @@ def test_timeout_escalates(service: tuple, identity: IdentityServer) -> None:
 def test_missing_token_is_refused_and_escalated(service: tuple, identity: IdentityServer,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     client, container, headers = service
-    monkeypatch.delenv("DESKPILOT_IDENTITY_TOKEN")
     chat = Chat(client, headers)
     chat.say(f"I forgot my password ({KNOWN})")
+    monkeypatch.delenv("DESKPILOT_IDENTITY_TOKEN")  # the secret went away between the confirmation and the call
     refused = chat.say("yes")
     assert refused["decision"] == "escalate" and refused["ticket_id"] is not None
     assert identity.service.received == []
     [audit] = container.actions.audit_log(chat.id)
     assert audit["outcome"] == "refused"
     assert audit["detail"] == "not called: environment variable DESKPILOT_IDENTITY_TOKEN is not set"
+
+
+def test_an_action_whose_secret_is_not_configured_is_not_offered(service: tuple, identity: IdentityServer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    client, container, headers = service
+    monkeypatch.delenv("DESKPILOT_IDENTITY_TOKEN")
+    chat = Chat(client, headers)
+    reply = chat.say("I forgot my password")
+    assert reply.get("action") is None  # answered (or handed over) as any question: no reset is proposed
+    assert identity.service.received == [] and container.actions.audit_log(chat.id) == []
 
 
 def test_unknown_accounts_get_the_reply_a_known_one_gets(service: tuple, identity: IdentityServer) -> None:

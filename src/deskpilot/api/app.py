@@ -44,6 +44,9 @@ STATUS = ((NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 400), 
 
 def create_app(container: Container) -> FastAPI:
     """The Deskpilot API around one container (built once, shared by every request)."""
+    # sse-starlette logs every streamed chunk at DEBUG: an answer's final event carries the customer's own words
+    # (the hand-off triggers quote them). Nothing customers type may reach the logs, at any level.
+    logging.getLogger("sse_starlette").setLevel(max(logging.INFO, logging.getLogger("sse_starlette").level))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

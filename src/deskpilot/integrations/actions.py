@@ -260,9 +260,13 @@ class Actions:
         self._transport = transport
 
     def match(self, question: str) -> tuple[ActionSpec, str] | None:
-        """The first action a question triggers and the trigger's language, or None."""
+        """The first action a question triggers and the trigger's language, or None. An action whose endpoint
+        secret is not configured is not offered (the shipped demo action stays off in a deployment that did not
+        set it up): the question is answered as any other."""
         text = normalize(question)
         for spec, language, patterns in self._triggers:
+            if spec.auth_header is not None and not self._environ.get(spec.auth_header.value_env):
+                continue
             if any(p.search(text) for p in patterns) and not any(p.search(text) for p in self._unless[spec.name]):
                 return spec, language
         return None
