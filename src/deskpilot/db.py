@@ -53,9 +53,10 @@ RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds between attempts when the databas
 
 
 def unavailable(exc: OperationalError | InterfaceError) -> StorageError:
-    """The error for a database that cannot be reached: the driver's first line only, never the URL (with
-    its password) or the SQL parameters (customer text)."""
-    return StorageError(f"the database is unavailable: {str(exc.orig or exc).splitlines()[0][:200]}")
+    """The error for a database that cannot be reached. Clients read a generic message; the log gets the driver's
+    first line only, never the URL (with its password) or the SQL parameters (customer text)."""
+    logger.warning("database unavailable: %s", str(exc.orig or exc).splitlines()[0][:200])
+    return StorageError("the database is unavailable (the service log says why)")
 
 
 def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:

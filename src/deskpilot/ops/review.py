@@ -38,6 +38,8 @@ class ReviewList:
     def _clean(self, text: str | None) -> str:
         return self._redactor.redact(text or "").text
 
+    CLEANED = ("question", "response", "withheld_draft", "comment")  # customers' and agents' words: redacted
+
     @retry_transient
     def items(self, period: Period, reason: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Review items of the period, newest first.
@@ -51,7 +53,8 @@ class ReviewList:
         if reason:
             found = [i for i in found if i["kind"] == reason or reason in i["reasons"]]
         found.sort(key=lambda i: i["at"], reverse=True)
-        return found[: max(1, limit)]
+        # Redacted after the limit: the period may hold far more rows than are shown (a cost, not a leak).
+        return [{**item, **{k: self._clean(item[k]) for k in self.CLEANED}} for item in found[: max(1, limit)]]
 
     def _escalations(self, session: Any, period: Period) -> Iterable[dict[str, Any]]:
         rows = session.scalars(select(EventRow).where(
@@ -64,9 +67,9 @@ class ReviewList:
             yield {"kind": "escalation", "at": e.at, "reasons": json.loads(e.reasons or "[]"),
                    "confidence": e.confidence, "language": e.language, "conversation_id": e.conversation_id,
                    "ticket_id": e.ticket_id, "target": "answer" if e.kind == "answer" else "handoff",
-                   "question": self._clean(e.question),
-                   "response": "" if e.kind == "answer" else self._clean(detail.get("reason")),
-                   "withheld_draft": self._clean(detail.get("draft")), "comment": "",
+                   "question": (e.question or ""),
+                   "response": "" if e.kind == "answer" else (detail.get("reason") or ""),
+                   "withheld_draft": (detail.get("draft") or ""), "comment": "",
                    "sources": [{"source_id": s} for s in detail.get("retrieved", [])]}
 
     def _thumbs_down(self, session: Any, period: Period) -> Iterable[dict[str, Any]]:
@@ -88,9 +91,9 @@ class ReviewList:
             yield {"kind": "thumbs_down", "at": f.created_at, "reasons": meta.get("reasons", []),
                    "confidence": meta.get("confidence"), "language": meta.get("language", ""),
                    "conversation_id": f.conversation_id, "ticket_id": None, "target": "answer",
-                   "question": self._clean(question),
-                   "response": self._clean(turns[at].content if at is not None else ""), "withheld_draft": "",
-                   "comment": self._clean(f.comment),
+                   "question": (question or ""),
+                   "response": turns[at].content if at is not None else "", "withheld_draft": "",
+                   "comment": (f.comment or ""),
                    "sources": [{"source_id": c.get("source_id"), "title": c.get("title")}
                                for c in meta.get("citations", [])]}
 
@@ -107,8 +110,8 @@ class ReviewList:
             subject = session.scalar(select(TicketRow.subject).where(TicketRow.id == f.ticket_id)) or ""
             yield {"kind": "agent_flag", "at": f.created_at, "reasons": [], "confidence": None, "language": "",
                    "conversation_id": f.conversation_id, "ticket_id": f.ticket_id, "target": f.target,
-                   "question": self._clean(subject), "response": self._clean(_output_text(f.target, output)),
-                   "withheld_draft": "", "comment": self._clean(f.comment),
+                   "question": (subject or ""), "response": (_output_text(f.target, output) or ""),
+                   "withheld_draft": "", "comment": (f.comment or ""),
                    "sources": [{"source_id": c.get("source_id"), "title": c.get("title")}
                                for c in output.get("citations", output.get("items", []))]}
 
