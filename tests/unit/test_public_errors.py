@@ -51,3 +51,15 @@ def test_the_review_list_redacts_what_it_shows_not_the_whole_period(tmp_path: Pa
     items = review.items(since("7d"), limit=3)
     assert [i["question"] for i in items] == [f"question {n}, write to [EMAIL]" for n in (49, 48, 47)]
     assert counter.calls <= 3 * 4
+
+
+def test_a_model_that_returns_no_json_is_reported_without_its_output() -> None:
+    from deskpilot.config import LLMSettings
+    from deskpilot.errors import LLMOutputError
+    from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+
+    client = LLMClient(ExtractiveFakeChat(scripted=["Sure! Jane Doe (jane@example.com) wants a refund"]),
+                       LLMSettings(provider="fake"))
+    with pytest.raises(LLMOutputError) as raised:
+        client.complete_json("system", "user", {"type": "object"})
+    assert "did not return JSON" in str(raised.value) and "jane" not in str(raised.value).lower()

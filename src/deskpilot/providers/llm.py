@@ -276,7 +276,9 @@ class LLMClient:
         try:
             value = json.loads(match.group(0) if match else text)
         except json.JSONDecodeError as exc:
-            raise LLMOutputError(f"the language model did not return JSON: {text[:200]!r}") from exc
+            # Not the output itself: it may repeat a customer's words, and this message reaches logs and clients.
+            raise LLMOutputError(f"the language model did not return JSON ({len(text)} characters: {exc.msg} at "
+                                 f"position {exc.pos})") from exc
         if not isinstance(value, dict):
             raise LLMOutputError("the language model returned JSON that is not an object")
         return value
