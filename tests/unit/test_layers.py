@@ -50,3 +50,56 @@ def crossings() -> set[tuple[str, str]]:
 def test_imports_point_down() -> None:
     found = crossings()
     assert not found, f"imports against the layers: {sorted(found)}"
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    root = REPO / "src" / "deskpilot"
+    found = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("deskpilot"):
+                found += [f"{path.relative_to(root)}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not found, found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the Deskpilot modules it imports (anywhere in it: an import inside a function is still a
+    dependency); `from package import module` points at the module."""
+    root = REPO / "src" / "deskpilot"
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        edges = graph.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("deskpilot"):
+                for alias in node.names:
+                    target = f"{node.module}.{alias.name}"
+                    edges.add(target if target in modules else node.module)
+            elif isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+        edges.discard(module)
+    return graph
+
+
+def test_no_import_circles() -> None:
+    graph = _import_graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    circles: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for other in sorted(graph.get(module, ())):
+            if state.get(other) == 1:
+                circles.append([*path[path.index(other):], other] if other in path else [module, other])
+            elif other in graph and other not in state:
+                visit(other, [*path, other])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not circles, circles

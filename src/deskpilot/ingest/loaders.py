@@ -157,7 +157,7 @@ def _iso_date(value: Any) -> str:
         return ""
 
 
-def _sections_from_elements(elements: list[Any], skip_first_title: bool) -> tuple[str, list[Section]]:
+def sections_from_elements(elements: list[Any], skip_first_title: bool) -> tuple[str, list[Section]]:
     """Group unstructured elements into sections under their headings; returns (first title, sections)."""
     title = ""
     heading_stack: list[tuple[int, str]] = []
@@ -192,7 +192,7 @@ def _sections_from_elements(elements: list[Any], skip_first_title: bool) -> tupl
     return title, sections
 
 
-def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     match = _FRONT_MATTER_RE.match(text)
     if not match:
         return {}, text
@@ -208,10 +208,10 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     from unstructured.partition.md import partition_md
 
-    meta, body = _split_front_matter(decode_text(data, name))
+    meta, body = split_front_matter(decode_text(data, name))
     if not body.strip():
         raise IngestionError("no text found after the front matter")
-    first_title, sections = _sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"))
+    first_title, sections = sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"))
     meta.setdefault("title", first_title)
     return meta, sections
 
@@ -227,7 +227,7 @@ def _load_html(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     canonical = _CANONICAL_RE.search(text)
     if canonical:
         meta["url"] = canonical.group(1)
-    first_title, sections = _sections_from_elements(partition_html(text=text, languages=[""]), True)
+    first_title, sections = sections_from_elements(partition_html(text=text, languages=[""]), True)
     if first_title and (not meta.get("title") or len(first_title) < len(meta["title"])):
         meta["title"] = first_title
     return meta, sections
@@ -240,7 +240,7 @@ def _load_text(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     body = text.split(first_line, 1)[1] if first_line and len(first_line) <= 150 else text
     title = first_line if body is not text else ""
-    _, sections = _sections_from_elements(partition_text(text=body, languages=[""]), False) if body.strip() else ("", [])
+    _, sections = sections_from_elements(partition_text(text=body, languages=[""]), False) if body.strip() else ("", [])
     return {"title": title}, sections
 
 
@@ -249,7 +249,7 @@ def _load_docx(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
 
     if not data.startswith(b"PK"):
         raise IngestionError("corrupt DOCX file: not a ZIP container")
-    first_title, sections = _sections_from_elements(partition_docx(file=io.BytesIO(data), languages=[""]), True)
+    first_title, sections = sections_from_elements(partition_docx(file=io.BytesIO(data), languages=[""]), True)
     return {"title": first_title}, sections
 
 
@@ -261,7 +261,7 @@ def _load_email(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     if not message.keys():
         raise IngestionError("not an e-mail message: no headers found")
     elements = partition_email(file=io.BytesIO(data), languages=[""], process_attachments=False)
-    _, sections = _sections_from_elements(elements, False)
+    _, sections = sections_from_elements(elements, False)
     return {"title": str(message.get("Subject", "")), "updated_at": str(message.get("Date", ""))}, sections
 
 

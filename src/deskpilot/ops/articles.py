@@ -32,7 +32,7 @@ from deskpilot.config import AssistantSettings
 from deskpilot.errors import ConflictError, IngestionError, InvalidInputError, LLMOutputError, NotFoundError
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.index.store import ChunkStore, SearchHit
-from deskpilot.ingest.loaders import _split_front_matter
+from deskpilot.ingest.loaders import split_front_matter
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.ingest.redact import Redactor, introduced_names
 from deskpilot.providers.llm import LLMClient
@@ -117,7 +117,7 @@ def parse_article(text: str, fallback_title: str) -> tuple[ArticleText, list[str
     text = _unwrap_fence(text.strip())
     if text.startswith("---"):
         with contextlib.suppress(IngestionError):  # not front matter after all: keep the text
-            text = _split_front_matter(text)[1].strip()
+            text = split_front_matter(text)[1].strip()
     heading = _H1_RE.search(text)
     if heading:
         title, body = heading.group(1).strip("*_ "), text[heading.end():]
@@ -224,7 +224,7 @@ class TicketArticles:
         if len(data) > MAX_ARTICLE_BYTES:
             raise InvalidInputError(f"the article is too large ({len(data)} bytes; the limit is {MAX_ARTICLE_BYTES})")
         try:
-            meta, body = _split_front_matter(markdown.lstrip("\ufeff"))
+            meta, body = split_front_matter(markdown.lstrip("\ufeff"))
         except IngestionError as exc:
             raise InvalidInputError(str(exc)) from exc
         if not body.strip():

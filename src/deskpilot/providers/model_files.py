@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from deskpilot.errors import ModelFilesError
+from deskpilot.providers.onnx_minilm import OnnxMiniLM
 from deskpilot.text.tokens import TIKTOKEN_DIR
 
 logger = logging.getLogger(__name__)
@@ -573,8 +574,6 @@ _LLM_PROBES = (
 
 def _probe_similarity(models_dir: Path, reference: Path, candidate: Path) -> float:
     """Lowest cosine between the two models' embeddings of the probe sentences."""
-    from deskpilot.providers.embeddings import OnnxMiniLM
-
     tokenizer_dir = models_dir / MINILM_DIR
     a = OnnxMiniLM(reference, tokenizer_dir).embed(list(_PROBES))
     b = OnnxMiniLM(candidate, tokenizer_dir).embed(list(_PROBES))

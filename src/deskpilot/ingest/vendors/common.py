@@ -1,4 +1,5 @@
-"""Helpdesk vendor exports (Zendesk, Freshdesk) -> article and ticket SourceDocuments.
+"""What every helpdesk vendor export shares: reading the payload (JSON or NDJSON), records and people, telling
+articles from tickets, and field helpers (ids, dates, languages, tags, HTML to text and sections).
 
 A vendor file is JSON (an API response or a list) or NDJSON (one record a line). Articles and tickets are
 told apart by their content, so one folder may hold both. Articles keep their audience (restricted ->
@@ -17,8 +18,8 @@ from typing import Any, Literal
 
 from deskpilot.errors import IngestionError, UnsupportedFormatError
 from deskpilot.index.documents import Audience, Failure, Section, SourceDocument
-from deskpilot.ingest.loaders import _sections_from_elements, decode_text
-from deskpilot.ingest.tickets import Ticket, parse_json, parse_json_lines, ticket_documents
+from deskpilot.ingest.loaders import decode_text, sections_from_elements
+from deskpilot.ingest.tickets import Ticket, parse_json, parse_json_lines
 
 logger = logging.getLogger(__name__)
 
@@ -112,61 +113,6 @@ def records_of(items: list[Any], context: dict[str, Any] | None = None, start: i
     return out
 
 
-def load_vendor_export(fmt: VendorFormat, data: bytes, name: str, ext: str, rel_path: str, audience: Audience,
-                       solved_statuses: list[str], label: str = "") -> tuple[list[SourceDocument], list[Failure], int]:
-    """Parse a Zendesk or Freshdesk export file into documents.
-
-    Args:
-        fmt: "zendesk" or "freshdesk".
-        data: the file's bytes.
-        name: the file name (for messages).
-        ext: the lower-case extension, with its dot.
-        rel_path: the path shown on the documents.
-        audience: the source's audience; restricted articles become internal, never the reverse.
-        solved_statuses: ticket statuses that are indexed (after vendor status mapping).
-        label: names records in failures (default rel_path).
-
-    Returns:
-        (documents, per-record failures, number skipped: draft articles and unsolved tickets)
-
-    Raises:
-        IngestionError: the file as a whole is unreadable or not an export of that vendor.
-    """
-    from deskpilot.ingest import freshdesk, zendesk
-
-    vendor = {"zendesk": zendesk.VENDOR, "freshdesk": freshdesk.VENDOR}[fmt]
-    payload, failures = read_payload(data, name, ext)
-    export = vendor.split(payload)
-    label = label or rel_path
-    documents: list[SourceDocument] = []
-    tickets: list[tuple[int, Ticket]] = []
-    skipped = 0
-    for record in export.records:
-        row_label = f"{label}#row-{record.number}"
-        if classify(record.data) is None:
-            failures.append(Failure(row_label, f"not a {fmt} article or ticket (no title or subject)"))
-            continue
-        try:
-            if record.kind == "ticket":
-                tickets.append((record.number, vendor.ticket(record, export)))
-                continue
-            doc = vendor.article(record, export, rel_path, audience)
-        except ValueError as exc:
-            failures.append(Failure(row_label, f"malformed {fmt} {record.kind}: {exc}"))
-            continue
-        if doc is None:
-            skipped += 1
-        else:
-            documents.append(doc)
-    vendor_names = (n for p in export.people.values() for n in (p.name, p.email) if n)
-    ticket_docs, ticket_skipped = ticket_documents(tickets, rel_path, audience, solved_statuses, label, failures,
-                                                   vendor_names)
-    return documents + ticket_docs, failures, skipped + ticket_skipped
-
-
-# -- shared field helpers ------------------------------------------------------------------------
-
-
 def record_id(item: dict[str, Any], what: str) -> str:
     """The object's id as text; ValueError when missing or not a plain id."""
     value = item.get("id")
@@ -207,7 +153,7 @@ def html_sections(html: str) -> list[Section]:
 
     if not html.strip():
         return []
-    _, sections = _sections_from_elements(partition_html(text=html, languages=[""]), False)
+    _, sections = sections_from_elements(partition_html(text=html, languages=[""]), False)
     return [s for s in sections if s.text.strip()]
 
 

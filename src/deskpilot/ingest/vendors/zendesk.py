@@ -13,7 +13,7 @@ from typing import Any
 from deskpilot.errors import IngestionError
 from deskpilot.index.documents import Audience, SourceDocument
 from deskpilot.ingest.tickets import Comment, Ticket
-from deskpilot.ingest.vendors import (
+from deskpilot.ingest.vendors.common import (
     Export,
     Person,
     Record,
