@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deskpilot.api.deps import require
 from deskpilot.api.limits import JobGate, RateLimiter
 from deskpilot.api.metrics import ServiceMetrics
-from deskpilot.api.routes import actions, ask, health, kb, knowledge, ops, pages, qa, tickets
+from deskpilot.api.routes import actions, ask, health, ingestion, knowledge, ops, pages, qa, tickets
 from deskpilot.api.routes import webhooks as webhook_routes
 from deskpilot.container import Container
 from deskpilot.errors import (
@@ -107,7 +107,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(tickets.router)
-    app.include_router(kb.router)
+    app.include_router(ingestion.router)
     app.include_router(qa.router)
     app.include_router(ops.router)
     app.include_router(knowledge.router)
