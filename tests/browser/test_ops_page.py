@@ -272,3 +272,20 @@ def test_agent_console_reports_copies_and_flags(live: tuple[str, Container], bro
     page.screenshot(path=str(SHOTS / "agent-console-usage.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_sensitive_escalations_show_their_sub_reasons(live: tuple[str, Container], browser: Any,  # noqa: F811
+                                                      seeded: dict[str, Any]) -> None:
+    """Issue 18: the ops page names the sensitive topics behind escalations (last in this file: it adds one)."""
+    url, _ = live
+    with httpx.Client(base_url=url, timeout=120) as client:
+        asked = client.post("/v1/ask", json={"question": "Someone hacked my account and changed my password, I did "
+                                             "not do this."}, headers=seeded["keys"]["customer"]).json()
+        kpis = client.get("/v1/analytics", params={"since": "7d"}, headers=seeded["keys"]["admin"]).json()
+    assert asked["decision"] == "escalate" and asked["reasons"] == ["sensitive_topic"]
+    assert kpis["escalations"]["by_sub_reason"] == {"account_compromise": 1}
+    page, errors, _ = _open_ops(browser, url, seeded["secret"], {"width": 1280, "height": 900})
+    page.locator("#dp-sub-reasons").wait_for(timeout=15_000)
+    assert page.inner_text("#dp-sub-reasons") == "Sensitive topics: account compromise 1."
+    assert errors == []
+    page.context.close()

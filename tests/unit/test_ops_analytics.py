@@ -83,7 +83,7 @@ def test_kpis_of_a_seeded_period(sessions) -> None:  # type: ignore[no-untyped-d
     assert answers["confidence"]["mean"] == 0.6125  # (.9 + .8 + .3 + .7 + .95 + .1 + .65 + .5) / 8
     assert [b["count"] for b in answers["confidence"]["buckets"]] == [0, 1, 0, 1, 0, 1, 1, 1, 1, 2]
     assert kpis["escalations"] == {"total": 3, "by_reason": {"low_support": 1, "no_relevant_source": 1,
-                                                             "user_requested_human": 1},
+                                                             "user_requested_human": 1}, "by_sub_reason": {},
                                    "share": {"low_support": 0.3333, "no_relevant_source": 0.3333,
                                              "user_requested_human": 0.3333}}
     assert kpis["csat"] == {"up": 1, "down": 1, "score": 0.5}
@@ -125,3 +125,23 @@ def test_a_period_longer_than_ten_years_is_refused(text: str) -> None:
     with pytest.raises(InvalidInputError, match="longer than ten years"):
         since(text)
     assert len(since("520w").days) > 3600  # ten years still works
+
+
+def test_sensitive_escalations_are_counted_by_sub_reason(sessions) -> None:  # type: ignore[no-untyped-def]
+    def trigger(sub: str | None, reason: str = "sensitive_topic") -> dict[str, object]:
+        return {"reason": reason, "sub_reason": sub, "sentence": "…", "layer": "lexicon", "score": 1.0}
+
+    escalated = [  # (reasons, triggers)
+        (["sensitive_topic"], [trigger("account_compromise"), trigger("account_compromise")]),  # one escalation
+        (["sensitive_topic", "negative_sentiment"], [trigger("billing_dispute"), trigger(None, "negative_sentiment")]),
+        (["sensitive_topic"], [trigger("billing_dispute"), trigger("legal_threat")]),
+        (["low_support"], []),
+    ]
+    with sessions.begin() as session:
+        for n, (reasons, triggers) in enumerate(escalated):
+            session.add(EventRow(kind="answer", at=t(D1, 9 + n), conversation_id=f"s{n}", role="customer",
+                                 language="en", decision="escalate", reasons=json.dumps(reasons), confidence=0.0,
+                                 question="q", detail=json.dumps({"triggers": triggers})))
+    kpis = Analytics(sessions).kpis(between(D1, D2))
+    assert kpis["escalations"]["by_sub_reason"] == {"billing_dispute": 2, "account_compromise": 1, "legal_threat": 1}
+    assert kpis["escalations"]["by_reason"]["sensitive_topic"] == 3

@@ -62,6 +62,7 @@ class Analytics:
         with self._sessions() as session:
             groups = session.execute(_conversation_groups(period)).all()
             events = session.execute(_event_groups(period)).all()
+            sensitive = session.scalars(_sensitive_details(period)).all()
             feedback = session.execute(
                 select(FeedbackRow.target, FeedbackRow.rating, _day(FeedbackRow.created_at), func.count())
                 .where(FeedbackRow.created_at >= period.start, FeedbackRow.created_at < period.end)
@@ -124,6 +125,7 @@ class Analytics:
                     "buckets": [{"from": i / CONFIDENCE_BUCKETS, "to": (i + 1) / CONFIDENCE_BUCKETS, "count": int(n or 0)}
                                 for i, n in enumerate(buckets)]}},
             "escalations": {"total": escalations, "by_reason": dict(reasons.most_common()),
+                            "by_sub_reason": dict(_sub_reasons(sensitive).most_common()),
                             "share": {r: rate(n, escalations) for r, n in reasons.most_common()}},
             "csat": {"up": up, "down": down, "score": rate(up, up + down)},
             "agents": {t: {"shown": usage[t, "shown"], "copied": usage[t, "copied"], "flagged": ratings[t, "down"],
@@ -186,6 +188,23 @@ def _conversation_groups(period: Period) -> Any:
     return (select(outcome.c.day, outcome.c.language, func.count(), func.sum(automated), func.sum(outcome.c.escalated),
                    func.sum(ticketed), func.sum(outcome.c.down))
             .group_by(outcome.c.day, outcome.c.language))
+
+
+def _sensitive_details(period: Period) -> Any:
+    """The details (with their triggers) of the period's customer answers escalated for a sensitive topic."""
+    return select(EventRow.detail).where(
+        EventRow.at >= period.start, EventRow.at < period.end, EventRow.role == "customer", EventRow.kind == "answer",
+        EventRow.decision == "escalate", EventRow.reasons.like('%"sensitive_topic"%'))
+
+
+def _sub_reasons(details: Sequence[str | None]) -> Counter[str]:
+    """Escalations per sensitive sub-reason (account compromise, billing dispute, ...): each escalation counts once
+    for each sub-reason its triggers name."""
+    counts: Counter[str] = Counter()
+    for detail in details:
+        triggers = json.loads(detail or "{}").get("triggers") or []
+        counts.update({t["sub_reason"] for t in triggers if t.get("reason") == "sensitive_topic" and t.get("sub_reason")})
+    return counts
 
 
 def _event_groups(period: Period) -> Any:

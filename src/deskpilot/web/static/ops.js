@@ -13,6 +13,12 @@ const REASONS = {
   negative_sentiment: "Negative sentiment", sensitive_topic: "Sensitive topic", injection_suspected: "Injection suspected",
   llm_unavailable: "LLM unavailable", action_failed: "Action failed",
 };
+/** Sensitive-topic sub-reasons (issue 18): what the hand-off packet names, counted on the reasons chart. */
+const SUB_REASONS = {
+  account_compromise: "account compromise", lost_device: "lost or stolen device", phishing_fraud: "phishing or fraud",
+  billing_dispute: "billing dispute or refund demand", data_loss: "data loss", legal_threat: "legal threat",
+  personal_data_request: "personal-data request", safety: "safety",
+};
 const KINDS = { escalation: "Escalation", thumbs_down: "Thumbs-down", agent_flag: "Agent flag" };
 const TOOLS = { draft: "Drafts", summary: "Summaries", suggestion: "Suggestions" };
 const SERIES = [ // stacked bottom to top
@@ -197,7 +203,12 @@ function drawReasons(box, data) {
       svgEl("rect", { class: "dp-s-escalated", x: labelWidth, y: top, width: w, height: barHeight }),
       svgEl("text", { class: "dp-tick", x: labelWidth + w + 6, y: top + barHeight - 4 }, `${n} · ${share(reason)}`)));
   });
-  box.replaceChildren(svg, dpEl("p", { class: "dp-muted dp-chart-note", text: "Escalations with each reason; one escalation may have several." }));
+  const subs = Object.entries(esc.by_sub_reason || {}).sort((a, b) => b[1] - a[1]);
+  const note = dpEl("p", { class: "dp-muted dp-chart-note", text: "Escalations with each reason; one escalation may have several." });
+  if (!subs.length) { box.replaceChildren(svg, note); return; }
+  const detail = dpEl("p", { class: "dp-chart-note", id: "dp-sub-reasons",
+    text: `Sensitive topics: ${subs.map(([s, n]) => `${SUB_REASONS[s] || s} ${dpFmtNum(n)}`).join(", ")}.` });
+  box.replaceChildren(svg, detail, note);
 }
 
 function drawConfidence(box, data) {
