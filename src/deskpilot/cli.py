@@ -13,16 +13,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from deskpilot.assist.conversation import Caller
+from deskpilot.cli_common import OneLineErrors, console, err
 from deskpilot.cli_common import RichProgress as _RichProgress
-from deskpilot.cli_common import console, err
 from deskpilot.cli_common import fail as _fail
 from deskpilot.cli_common import load_settings as _settings
 from deskpilot.cli_eval import eval_app
 from deskpilot.cli_ops import register as _register_ops
-from deskpilot.errors import DeskpilotError
 
 app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, cls=OneLineErrors)
 models_app = typer.Typer(help="Local model and tokenizer files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
@@ -64,8 +63,6 @@ def ingest(
                                                 progress=_RichProgress(progress))
     except KeyboardInterrupt:
         raise _fail("interrupted: the next `deskpilot ingest` repairs and finishes the job", 130) from None
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
     if as_json:
         print(json.dumps(report.as_json()))
     else:
@@ -117,10 +114,7 @@ def search(
     settings = _settings()
     # Only a staff role sees internal sources (an unknown role never reaches here: typer checks the choice).
     where = None if role is SearchRole.agent else {"audience": "public"}
-    try:
-        hits = Container(settings).store.search(query[:4000], k=max(1, min(k, 50)), where=where)
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    hits = Container(settings).store.search(query[:4000], k=max(1, min(k, 50)), where=where)
     if as_json:
         print(json.dumps([{"chunk_id": h.chunk_id, "source_id": h.metadata.get("source_id"),
                            "title": h.metadata.get("title"), "section": h.metadata.get("section"),
@@ -164,14 +158,11 @@ def ask(
     """Answer a question with cited sources, or hand it off to a human."""
     if role not in ("customer", "agent"):
         raise _fail(f"--role must be customer or agent, not {role!r}")
-    try:
-        if conversation or record:
-            turn = _container().conversations.turn(question, Caller("cli", role), conversation, record=True)
-            result, stored = turn.answer, {"conversation_id": turn.conversation_id, "ticket_id": turn.ticket_id}
-        else:
-            result, stored = _container().assistant.answer(question, role=role), {}
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    if conversation or record:
+        turn = _container().conversations.turn(question, Caller("cli", role), conversation, record=True)
+        result, stored = turn.answer, {"conversation_id": turn.conversation_id, "ticket_id": turn.ticket_id}
+    else:
+        result, stored = _container().assistant.answer(question, role=role), {}
     if as_json:
         print(json.dumps({**result.as_json(), **stored}, ensure_ascii=False))
         return
@@ -194,11 +185,8 @@ def draft(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Draft a reply to a ticket (nothing is sent), grounded in the KB and similar solved tickets."""
-    try:
-        services = _container().tickets
-        result = services.draft(services.load(ticket))
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    services = _container().tickets
+    result = services.draft(services.load(ticket))
     if as_json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
         return
@@ -225,11 +213,8 @@ def summarize(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Summarise a ticket: problem, what was tried, status, next action, customer sentiment."""
-    try:
-        services = _container().tickets
-        result = services.summarize(services.load(ticket))
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    services = _container().tickets
+    result = services.summarize(services.load(ticket))
     if as_json:
         print(json.dumps(result.model_dump(), ensure_ascii=False))
         return
@@ -245,11 +230,8 @@ def suggest(
     """The 3 most relevant articles for a ticket or text, with scores."""
     from dataclasses import asdict
 
-    try:
-        services = _container().tickets
-        items = services.suggest(services.load(text).query)
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    services = _container().tickets
+    items = services.suggest(services.load(text).query)
     if as_json:
         print(json.dumps([asdict(i) for i in items], ensure_ascii=False))
         return
@@ -263,11 +245,8 @@ def classify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Category, priority and sentiment of a new ticket, from similar solved tickets."""
-    try:
-        services = _container().tickets
-        result = services.classify(services.load(text).text)
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    services = _container().tickets
+    result = services.classify(services.load(text).text)
     if as_json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
         return
@@ -283,12 +262,9 @@ def models_install(
     from deskpilot.providers.model_files import install_models
 
     settings = _settings()
-    try:
-        install_models(settings.model_files, report=lambda line: console.print(line, highlight=False),
-                       llm=settings.llm.model if llm and settings.llm.provider == "local" and not settings.llm.model_path
-                       else None, quantization=settings.llm.quantization)
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    install_models(settings.model_files, report=lambda line: console.print(line, highlight=False),
+                   llm=settings.llm.model if llm and settings.llm.provider == "local" and not settings.llm.model_path
+                   else None, quantization=settings.llm.quantization)
     console.print(f"models ready in {settings.model_files}")
 
 
@@ -318,10 +294,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    try:
-        principal, key = _container().keys.create(role, name)
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    principal, key = _container().keys.create(role, name)
     if as_json:
         print(json.dumps({"id": principal.key_id, "name": principal.name, "role": principal.role, "key": key}))
     else:
@@ -365,10 +338,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id from `deskpilot keys list`")]) -> None:
     """Revoke an API key."""
-    try:
-        _container().keys.revoke(key_id)
-    except DeskpilotError as exc:
-        raise _fail(str(exc)) from None
+    _container().keys.revoke(key_id)
     console.print(f"revoked {key_id}")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from deskpilot.config import Settings, get_settings
+from deskpilot.errors import DeskpilotError
 
 console = Console()
 err = Console(stderr=True)
@@ -20,6 +23,17 @@ def load_settings() -> Settings:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     return settings
+
+
+class OneLineErrors(TyperGroup):
+    """The command group of `deskpilot`: any command's DeskpilotError (bad input, unknown id, a dead server) ends as
+    one line on stderr and exit code 2, here once rather than in every command."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer.core ships its own click: its Context type
+        try:
+            return super().invoke(ctx)
+        except DeskpilotError as exc:
+            raise fail(str(exc)) from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

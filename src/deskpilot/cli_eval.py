@@ -14,7 +14,6 @@ from rich.table import Table
 
 from deskpilot.cli_common import PROGRESS_COLUMNS, RichProgress, console, err, fail, load_settings
 from deskpilot.config import Settings
-from deskpilot.errors import DeskpilotError
 
 eval_app = typer.Typer(help="Evaluation: score retrieval, faithfulness and routing; gate releases.",
                        no_args_is_help=True)
@@ -81,17 +80,14 @@ def _evaluate(suite: Path, kb: list[Path] | None, judge: str, url: str | None, a
     if judge not in ("none", "local", "openai"):
         raise fail(f"--judge must be none, local or openai, not {judge!r}")
     settings = load_settings()
-    try:
-        items = load_suite(suite)
-        with _session(settings, kb, url, api_key, judge, quiet) as (target, scorer, meta):
-            harness = Harness(target, scorer, {"suite": suite.as_posix(), **meta})
-            if quiet:
-                return harness.run(suite.as_posix(), items)
-            with Progress(*PROGRESS_COLUMNS, console=err, transient=True) as progress:
-                task = progress.add_task(f"evaluating {suite.name}", total=len(items))
-                return harness.run(suite.as_posix(), items, on_item=lambda _r: progress.advance(task))
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    items = load_suite(suite)
+    with _session(settings, kb, url, api_key, judge, quiet) as (target, scorer, meta):
+        harness = Harness(target, scorer, {"suite": suite.as_posix(), **meta})
+        if quiet:
+            return harness.run(suite.as_posix(), items)
+        with Progress(*PROGRESS_COLUMNS, console=err, transient=True) as progress:
+            task = progress.add_task(f"evaluating {suite.name}", total=len(items))
+            return harness.run(suite.as_posix(), items, on_item=lambda _r: progress.advance(task))
 
 
 def _save(run: Any, out: Path | None) -> tuple[Path, Path]:
@@ -173,10 +169,7 @@ def gate(suite: SuiteArg, kb: KbOpt = None, judge: JudgeOpt = "none", out: OutOp
     from deskpilot.evaluation.gate import check_gate, gate_bounds
 
     path = thresholds or load_settings().routing.thresholds_file or Path("eval/thresholds.yaml")
-    try:
-        bounds = gate_bounds(path)
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    bounds = gate_bounds(path)
     run = _evaluate(suite, kb, judge, url, api_key, as_json)
     json_path, _ = _save(run, out)
     checks = check_gate(run.summary, bounds)
@@ -215,18 +208,15 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
     if not 0 <= goal <= 1:
         raise fail("--target must be between 0 and 1")
     path = thresholds or settings.routing.thresholds_file or Path("eval/thresholds.yaml")
-    try:
-        run = EvalRun.from_json(load_report(from_report)) if from_report else _evaluate(suite, kb, "none", url, api_key,
-                                                                                       as_json)
-        # an explicit --target asks for the false-escalation objective; otherwise key points decide by cost
-        result = fit(run.items, goal, None if target is not None else settings.eval.wrong_answer_cost)
-        if not result.reachable and result.objective == "false_escalation_target":
-            raise fail(f"a false-escalation rate of {goal} is not reachable with the confidence threshold: other "
-                       f"reasons already escalate {result.false_escalation_rate} of the answerable items; "
-                       f"{path} is unchanged", 1)
-        write_calibration(path, result, suite.as_posix())
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    run = EvalRun.from_json(load_report(from_report)) if from_report else _evaluate(suite, kb, "none", url, api_key,
+                                                                                   as_json)
+    # an explicit --target asks for the false-escalation objective; otherwise key points decide by cost
+    result = fit(run.items, goal, None if target is not None else settings.eval.wrong_answer_cost)
+    if not result.reachable and result.objective == "false_escalation_target":
+        raise fail(f"a false-escalation rate of {goal} is not reachable with the confidence threshold: other "
+                   f"reasons already escalate {result.false_escalation_rate} of the answerable items; "
+                   f"{path} is unchanged", 1)
+    write_calibration(path, result, suite.as_posix())
     if as_json:
         print(json.dumps({**result.as_json(), "thresholds_file": path.as_posix()}))
         return
@@ -242,10 +232,7 @@ def compare(before: Annotated[Path, typer.Argument(help="Earlier report (JSON)")
     """Show what changed between two reports: metric deltas, regressions, items that broke or got fixed."""
     from deskpilot.evaluation.report import compare_reports, load_report
 
-    try:
-        result = compare_reports(load_report(before), load_report(after))
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    result = compare_reports(load_report(before), load_report(after))
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from deskpilot.cli_common import console, err, fail, load_settings
-from deskpilot.errors import DeskpilotError
+from deskpilot.cli_common import console, err, load_settings
 from deskpilot.ops.period import Period, between, since
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
@@ -25,10 +24,7 @@ def _container():  # type: ignore[no-untyped-def]
 
 
 def _period(start: str | None, end: str | None, ago: str | None, default_days: int) -> Period:
-    try:
-        return since(ago) if ago else between(start, end, default_days)
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    return since(ago) if ago else between(start, end, default_days)
 
 
 def _pct(value: float | None) -> str:
@@ -42,10 +38,7 @@ def analytics(
 ) -> None:
     """Helpdesk KPIs of a period (default: the last 30 days)."""
     period = _period(start, end, ago, 30)
-    try:
-        kpis = _container().analytics.kpis(period)
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    kpis = _container().analytics.kpis(period)
     if as_json:
         print(json.dumps(kpis, ensure_ascii=False))
         return
@@ -78,10 +71,7 @@ def review(
     from deskpilot.ops.review import to_csv
 
     period = _period(start, end, ago, 7)
-    try:
-        items = _container().review.items(period, reason, limit=50_000)
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    items = _container().review.items(period, reason, limit=50_000)
     if csv is not None:
         csv.write_text(to_csv(items), encoding="utf-8")
     if as_json:
@@ -110,11 +100,8 @@ def gaps(
     if propose and container.settings.ops.gap_proposals:
         err.print(f"proposing articles for up to {container.settings.ops.gap_proposals} clusters with the LLM "
                   "(a local model takes 10-30 s each; --no-propose skips this)", highlight=False)
-    try:
-        with err.status("finding content gaps"):
-            report = container.gaps.report(period, propose).as_json()
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    with err.status("finding content gaps"):
+        report = container.gaps.report(period, propose).as_json()
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
         return
@@ -143,12 +130,9 @@ def hygiene(
     as_json: JsonOpt = False,
 ) -> None:
     """Knowledge hygiene: stale, undated and never-cited articles, and sources that contradict each other."""
-    try:
-        container = _container()
-        stale = container.hygiene.stale().as_json()
-        conflicts = [c.as_json() for c in container.hygiene.conflicts(llm_check, limit)]
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    container = _container()
+    stale = container.hygiene.stale().as_json()
+    conflicts = [c.as_json() for c in container.hygiene.conflicts(llm_check, limit)]
     if as_json:
         print(json.dumps({**stale, "conflicts": conflicts}, ensure_ascii=False))
         return
@@ -178,10 +162,7 @@ def purge(
 ) -> None:
     """Remove conversations, events, feedback, solved tickets and finished webhook deliveries last touched more
     than the retention period ago (customers' words are not kept for ever)."""
-    try:
-        report = _container().retention.purge(older_than, dry_run=dry_run)
-    except DeskpilotError as exc:
-        raise fail(str(exc)) from None
+    report = _container().retention.purge(older_than, dry_run=dry_run)
     if as_json:
         print(json.dumps(report.as_json()))
         return
