@@ -8,8 +8,8 @@ import hashlib
 import numpy as np
 
 from deskpilot.assist.compose import FACT_WORDS, Composer, Section, join_chunks, split_units
-from deskpilot.retrieval.keyword import tokenize
 from deskpilot.retrieval.search import RetrievedChunk
+from deskpilot.text.words import tokenize
 
 
 def bag_of_words(texts: list[str]) -> list[list[float]]:

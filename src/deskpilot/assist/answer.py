@@ -24,9 +24,9 @@ from deskpilot.assist.signals import detect_injection, read_signals
 from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettings
 from deskpilot.errors import DeskpilotError, InvalidInputError, LLMError
 from deskpilot.providers.llm import LLMClient
-from deskpilot.retrieval.keyword import tokenize
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
 from deskpilot.text.language import detect_language, foreign_fragments
+from deskpilot.text.words import tokenize
 
 logger = logging.getLogger(__name__)
 

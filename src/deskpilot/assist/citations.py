@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from deskpilot.retrieval.keyword import tokenize
 from deskpilot.retrieval.search import RetrievedChunk
+from deskpilot.text.words import tokenize
 
 _MARKER_RE = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|\n+")

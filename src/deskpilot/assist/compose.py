@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deskpilot.retrieval.keyword import tokenize
 from deskpilot.retrieval.search import RetrievedChunk
+from deskpilot.text.words import tokenize
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-ZÀ-ÖØ-Þ0-9¿¡])")
 _ITEM_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")

@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from deskpilot.errors import ConfigError
-from deskpilot.retrieval.keyword import fold
+from deskpilot.text.words import fold
 
 logger = logging.getLogger(__name__)
 

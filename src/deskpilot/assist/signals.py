@@ -10,7 +10,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from deskpilot.retrieval.keyword import fold
+from deskpilot.text.words import fold
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deskpilot.retrieval.keyword import tokenize
 from deskpilot.text.facts import disagreements
+from deskpilot.text.words import tokenize
 
 LEXICAL = 0.6  # share of a key point's content words that a unit must hold
 SEMANTIC = 0.75  # cosine at which a unit means the key point, if it also holds...

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from deskpilot.db import retry_transient
 from deskpilot.errors import ConfigError
 from deskpilot.helpdesk.models import ConversationRow, now
 from deskpilot.integrations.models import ActionAuditRow, ActionRunRow
+from deskpilot.text.words import fold
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +169,7 @@ def load_actions(path: Path | None) -> list[ActionSpec]:
 
 def normalize(text: str) -> str:
     """Casefolded, accents removed, punctuation turned into single spaces (apostrophes kept)."""
-    text = unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = fold(text.casefold().replace("\u2019", "'"))
     return " ".join(re.sub(r"[^\w'@.+-]+", " ", text).split())
 
 

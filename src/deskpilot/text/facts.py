@@ -28,11 +28,12 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from deskpilot.text.words import fold
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 NUMBER_MATCH = 0.4  # least Jaccard index of the contexts of the same quantity (also dates: 0.5)
@@ -161,7 +162,7 @@ class Facts:
 
 def stem(word: str) -> str:
     """Lower case, accents removed, one plural or inflection ending cut, first five letters."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+    text = fold(word)
     if len(text) > 3 and text.endswith("s"):
         text = text[:-1]
     if len(text) > 3 and text.endswith("en"):
@@ -199,7 +200,7 @@ def _date_value(form: str, groups: tuple[str, ...]) -> frozenset[tuple[int, int,
         candidates = [(y, b, a), (y, a, b)]
     else:
         day, name, year = (groups[0], groups[1], groups[2]) if form == "d_month_y" else (groups[1], groups[0], groups[2])
-        month = _MONTHS.get("".join(c for c in unicodedata.normalize("NFKD", name.lower()) if not unicodedata.combining(c)))
+        month = _MONTHS.get(fold(name))
         if month is None:
             return None
         candidates = [(int(year), month, int(day))]
