@@ -19,6 +19,7 @@ from deskpilot.cli_common import fail as _fail
 from deskpilot.cli_common import load_settings as _settings
 from deskpilot.cli_eval import eval_app
 from deskpilot.cli_ops import register as _register_ops
+from deskpilot.domain import ANSWER_ROLES
 
 app = typer.Typer(help="Deskpilot: grounded answers for helpdesks.", no_args_is_help=True,
                   pretty_exceptions_enable=False, cls=OneLineErrors)
@@ -156,7 +157,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Answer a question with cited sources, or hand it off to a human."""
-    if role not in ("customer", "agent"):
+    if role not in ANSWER_ROLES:
         raise _fail(f"--role must be customer or agent, not {role!r}")
     if conversation or record:
         turn = _container().conversations.turn(question, Caller("cli", role), conversation, record=True)
@@ -305,7 +306,7 @@ def keys_create(
 @keys_app.command("demo")
 def keys_demo() -> None:
     """Create a fresh demo key for every role (older demo keys are revoked); saved to <data_dir>/demo-keys.json."""
-    from deskpilot.keys import ROLES
+    from deskpilot.domain import ROLES
 
     container = _container()
     for record in container.keys.list():

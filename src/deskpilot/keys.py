@@ -8,17 +8,15 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from sqlalchemy import Boolean, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from deskpilot.db import Base, retry_transient
+from deskpilot.domain import ROLES
 from deskpilot.errors import InvalidInputError, NotFoundError
 
-ROLES = ("customer", "agent", "editor", "qa", "admin")
-Role = Literal["customer", "agent", "editor", "qa", "admin"]
 PREFIX = "dp_"
 # A valid key is trusted for this long after it was checked in the database: revoking a key takes effect at
 # once in the process that revokes it, and within this many seconds in every other worker.

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from deskpilot.api.limits import VISITOR, visitor_bucket
 from deskpilot.container import Container
+from deskpilot.domain import ROLES, STAFF_ROLES
 from deskpilot.keys import Principal
 
 # The dependencies are `async` on purpose: FastAPI runs plain `def` dependencies in the thread pool, a hop per
@@ -90,8 +91,8 @@ def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-AnyRole = Annotated[Principal, Depends(require("customer", "agent", "editor", "qa", "admin"))]
-Staff = Annotated[Principal, Depends(require("agent", "editor", "qa", "admin"))]
+AnyRole = Annotated[Principal, Depends(require(*ROLES))]
+Staff = Annotated[Principal, Depends(require(*sorted(STAFF_ROLES)))]
 Agent = Annotated[Principal, Depends(require("agent", "admin"))]
 Editor = Annotated[Principal, Depends(require("editor", "admin"))]
 QA = Annotated[Principal, Depends(require("qa", "admin"))]

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from deskpilot.domain import AnswerRole
 from deskpilot.errors import ConfigError
 
 
@@ -36,7 +37,7 @@ class SuiteItem(BaseModel):
     )
     must_escalate: bool = False
     must_not_contain: list[str] = Field(default_factory=list)
-    role: Literal["customer", "agent"] = "customer"
+    role: AnswerRole = "customer"
     history: list[Turn] = Field(default_factory=list)
     reason: str | None = Field(
         None, description="Routing suites: the reason a human is needed (user_requested_human, negative_sentiment, "

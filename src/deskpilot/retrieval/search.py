@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from deskpilot.config import RetrievalSettings
+from deskpilot.domain import can_see_internal
 from deskpilot.errors import RetrievalError
 from deskpilot.index.store import ChunkStore, SearchHit
 from deskpilot.index.terms import TermNormalizer
@@ -22,14 +23,6 @@ from deskpilot.lru import LruCache
 from deskpilot.retrieval.keyword import KeywordIndex
 
 logger = logging.getLogger(__name__)
-
-Role = Literal["customer", "agent", "editor", "qa", "admin"]
-INTERNAL_ROLES = frozenset({"agent", "editor", "qa", "admin"})
-
-
-def can_see_internal(role: str) -> bool:
-    """Only staff roles see internal sources; anything unknown is treated as a customer."""
-    return role in INTERNAL_ROLES
 
 
 @dataclass

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from deskpilot.api.deps import AnyRole, ContainerDep
 from deskpilot.assist.answer import Answer
 from deskpilot.assist.conversation import Caller, PreparedTurn
+from deskpilot.domain import AnswerRole
 from deskpilot.errors import DeskpilotError, InvalidInputError
 from deskpilot.keys import Principal
 
@@ -41,7 +42,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, max_length=8000)
     history: list[Turn] = Field(default_factory=list, max_length=50)
-    role: Literal["customer", "agent"] | None = Field(
+    role: AnswerRole | None = Field(
         None, description="Answer as this role; staff keys may ask as customers, customer keys only as customers.")
     conversation_id: str | None = Field(None, max_length=64, description="Continue a stored conversation.")
     stream: bool = Field(False, description="Server-Sent Events: `token` events, then one `final` event.")
