@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,11 @@ def test_the_lease_of_a_dead_process_is_taken_over(sessions) -> None:  # type: i
     with sessions.begin() as session:  # the holder was SIGKILLed: its pid no longer runs here
         session.execute(text("UPDATE ingest_meta SET value = :v WHERE key = :k"),
                         {"v": json.dumps({**json.loads(token), "pid": int(dead)}), "k": WRITER_KEY})
-    record.release_writer(record.acquire_writer())
+    taken = record.acquire_writer()  # no ConflictError: the dead holder's lease is taken over...
+    assert json.loads(taken)["pid"] == os.getpid() != int(dead)  # ...and now names this process
+    with pytest.raises(ConflictError):  # which holds it like any lease
+        IngestRecord(sessions).acquire_writer()
+    record.release_writer(taken)
 
 
 def test_a_lease_not_renewed_in_time_is_taken_over(sessions) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +56,9 @@ def test_a_lease_not_renewed_in_time_is_taken_over(sessions) -> None:  # type: i
     with sessions.begin() as session:  # a holder on another machine that stopped renewing an hour ago
         held = {**json.loads(token), "host": "elsewhere", "renewed": json.loads(token)["renewed"] - 3600}
         session.execute(text("UPDATE ingest_meta SET value = :v WHERE key = :k"), {"v": json.dumps(held), "k": WRITER_KEY})
-    record.release_writer(record.acquire_writer())
+    taken = record.acquire_writer()
+    assert json.loads(taken)["host"] != "elsewhere"  # the stale lease was taken over by this host
+    record.release_writer(taken)
     with sessions.begin() as session:
         held["renewed"] = json.loads(token)["renewed"]  # a live holder elsewhere
         session.execute(text("INSERT INTO ingest_meta (key, value) VALUES (:k, :v)"), {"v": json.dumps(held), "k": WRITER_KEY})
