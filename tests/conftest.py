@@ -45,8 +45,10 @@ def models_dir() -> Path:
     return path
 
 
-def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", **ingest: object) -> Settings:
-    """Settings isolated in tmp_path (index + database), sharing the installed model files.
+def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", llm: str | None = None,
+                  **ingest: object) -> Settings:
+    """Settings isolated in tmp_path (index + database), sharing the installed model files. `provider` is the
+    embedding provider, `llm` the LLM provider when given ("fake": the scripted model, no model file loaded).
 
     With DESKPILOT_TEST_CHROMA=host:port the index is a collection of its own on that Chroma server instead
     of the embedded store (`make test` runs the index-facing tests both ways).
@@ -59,6 +61,8 @@ def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", **i
         ingest=IngestSettings(terms_file=REPO / "ingest" / "terms.yaml", **ingest),  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )
+    if llm is not None:
+        settings.llm.provider = llm  # type: ignore[assignment]
     server = os.environ.get("DESKPILOT_TEST_CHROMA", "")
     if server:
         host, _, port = server.rpartition(":")

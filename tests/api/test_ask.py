@@ -25,8 +25,7 @@ def app_container(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) ->
     articles.mkdir()
     for name in ("reset-password.md", "refund-policy.docx", "single-sign-on.md"):
         shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp, models_dir, llm="fake")
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles), SourceSpec(path=KB / "internal", audience="internal")])
     return container

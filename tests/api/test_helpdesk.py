@@ -35,10 +35,9 @@ def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     (tmp / "sources.yaml").write_text(yaml.safe_dump({"sources": [
         {"name": "help", "path": str(articles)}, {"name": "runbooks", "path": str(KB / "internal"), "audience": "internal"},
         {"name": "tickets", "path": str(KB / "tickets"), "kind": "ticket"}]}))
-    settings = make_settings(tmp, models_dir)
+    settings = make_settings(tmp, models_dir, llm="fake")
     if request.param == "postgres":
         settings.database_url = request.getfixturevalue("postgres")()
-    settings.llm.provider = "fake"
     settings.ingest.sources_file = tmp / "sources.yaml"
     settings.eval.reports_dir = tmp / "reports"
     settings.api.widget_key = "dp_public_widget_key_for_tests"

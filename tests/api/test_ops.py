@@ -28,8 +28,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> tuple
     articles.mkdir()
     for name in ("reset-password.md", "invoices-and-billing-details.md"):
         shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp, models_dir, llm="fake")
     settings.ops.articles_dir = articles / "from-tickets"
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles)])

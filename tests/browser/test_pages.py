@@ -38,8 +38,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package (make browser)")
     tmp = tmp_path_factory.mktemp("browser")
-    settings = make_settings(tmp, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp, models_dir, llm="fake")
     settings.api.widget_key = WIDGET_KEY
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=KB / "articles"), SourceSpec(path=KB / "internal", audience="internal"),

@@ -50,8 +50,7 @@ def service(tmp_path: Path, models_dir: Path, identity: IdentityServer,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Container, dict[str, str]]]:
     """The API with the fake LLM and the password-reset action pointed at the fake identity service."""
     monkeypatch.setenv("DESKPILOT_IDENTITY_TOKEN", TOKEN)
-    settings = make_settings(tmp_path, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp_path, models_dir, llm="fake")
     settings.integrations.actions_file = actions_file(tmp_path, f"{identity.url}/password-resets")
     settings.integrations.action_timeout_s = 3
     container = Container(settings)

@@ -61,9 +61,8 @@ def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path, models_dir: 
 def test_the_service_says_503_while_chroma_is_away_and_recovers(tmp_path: Path, models_dir: Path) -> None:
     port, path = free_port(), tmp_path / "chroma-server"
     process = start_chroma(path, port)
-    settings = make_settings(tmp_path, models_dir)
+    settings = make_settings(tmp_path, models_dir, llm="fake")
     settings.chroma_host, settings.chroma_port = "127.0.0.1", port
-    settings.llm.provider = "fake"
     container = Container(settings)
     articles = tmp_path / "articles"
     articles.mkdir()

@@ -24,8 +24,7 @@ def test_operations_commands(tmp_path: Path, models_dir: Path) -> None:
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(KB / "articles" / "reset-password.md", articles)
-    settings = make_settings(tmp_path, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp_path, models_dir, llm="fake")
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles)])
     with TestClient(create_app(container)) as client:

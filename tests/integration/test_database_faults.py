@@ -29,8 +29,7 @@ def service(tmp_path: Path, models_dir: Path, database_url: str | None = None) -
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(KB / "articles" / "reset-password.md", articles)
-    settings = make_settings(tmp_path, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp_path, models_dir, llm="fake")
     settings.database_url = database_url
     settings.api.rate_limit_per_minute = 0
     container = Container(settings)

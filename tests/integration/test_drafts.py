@@ -28,8 +28,7 @@ def services(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Cont
     articles.mkdir()
     for name in ("reset-password.md", "refund-policy.docx", "invite-teammates.md", "two-factor-authentication.md"):
         shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp, models_dir, llm="fake")
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles), SourceSpec(path=KB / "internal", audience="internal"),
                             SourceSpec(path=KB / "tickets", kind="ticket")])

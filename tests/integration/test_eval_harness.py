@@ -31,8 +31,7 @@ GATE = [("retrieval.hit@5", "min", 0.8), ("retrieval.mrr", "min", 0.6), ("inject
 
 @pytest.fixture(scope="module")
 def kb_container(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Container:
-    settings = make_settings(tmp_path_factory.mktemp("evalkb"), models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp_path_factory.mktemp("evalkb"), models_dir, llm="fake")
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=KB / "articles"), SourceSpec(path=KB / "internal", audience="internal"),
                             SourceSpec(path=KB / "tickets", kind="ticket")])

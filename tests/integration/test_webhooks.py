@@ -85,8 +85,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path,
     articles.mkdir()
     for name in ("reset-password.md", "invoices-and-billing-details.md"):
         shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp, models_dir, llm="fake")
     settings.integrations.webhook_secret = SecretStr(SECRET)
     settings.integrations.callback_url = receiver.url
     settings.integrations.callback_secret = SecretStr(CALLBACK_SECRET)

@@ -49,8 +49,7 @@ def shingles(text: str, n: int = 8) -> set[str]:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> tuple[TestClient, Container, set[str]]:
     tmp = tmp_path_factory.mktemp("probes")
-    settings = make_settings(tmp, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp, models_dir, llm="fake")
     settings.api.rate_limit_per_minute = 0
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=KB / "articles"), SourceSpec(path=KB / "internal", audience="internal"),

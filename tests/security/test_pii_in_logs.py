@@ -26,8 +26,7 @@ def test_nothing_customers_type_is_logged(tmp_path: Path, models_dir: Path, capl
     articles.mkdir()
     for name in ("reset-password.md", "payment-methods-and-failed-payments.md"):
         shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp_path, models_dir)
-    settings.llm.provider = "fake"
+    settings = make_settings(tmp_path, models_dir, llm="fake")
     container = Container(settings)
     container.ingestor.run([SourceSpec(path=articles)])
     caplog.set_level(logging.DEBUG)
