@@ -60,6 +60,27 @@ class Container:
         os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
         os.environ.setdefault("DO_NOT_TRACK", "1")
 
+    def override(self, **parts: Any) -> None:
+        """Use these built parts instead of building them (tests: a scripted model in place of the LLM client).
+
+        Raises:
+            AttributeError: not a part this container builds.
+        """
+        for name, value in parts.items():
+            self._part(name)
+            self.__dict__[name] = value
+
+    def forget(self, *names: str) -> None:
+        """Drop built parts, so that the next use builds them again from the settings (after a settings change)."""
+        for name in names:
+            self._part(name)
+            self.__dict__.pop(name, None)
+
+    @classmethod
+    def _part(cls, name: str) -> None:
+        if not isinstance(getattr(cls, name, None), cached_property):
+            raise AttributeError(f"the container builds no part named {name!r}")
+
     @cached_property
     def embeddings(self) -> Embeddings:
         """The configured embedding provider."""

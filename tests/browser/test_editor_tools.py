@@ -122,7 +122,7 @@ def seeded(live: tuple[str, Container], tmp_path_factory: pytest.TempPathFactory
     container.ingestor.run([SourceSpec(path=conflicting)])
     articles = tmp / "from-tickets"
     container.settings.ops.articles_dir = articles  # never the repository's kb/articles/from-tickets
-    container.__dict__.pop("ticket_articles", None)  # a cached_property built with the old folder
+    container.forget("ticket_articles")  # a cached_property built with the old folder
     specs = [{"path": str(KB / "articles")}, {"path": str(KB / "internal"), "audience": "internal"},
              {"path": str(KB / "tickets"), "kind": "ticket"}, {"path": str(conflicting)}, {"path": str(articles)}]
     sources = tmp / "sources.yaml"

@@ -203,7 +203,7 @@ def test_server_error_escalates(service: tuple, identity: IdentityServer) -> Non
 def test_timeout_escalates(service: tuple, identity: IdentityServer) -> None:
     client, container, headers = service
     container.settings.integrations.action_timeout_s = 0.3  # read when the actions are built (at start):
-    container.__dict__.pop("actions", None)  # build them again with it
+    container.forget("actions")  # build them again with it
     identity.service.delay_s = 2
     chat = Chat(client, headers)
     chat.say(f"I forgot my password: {KNOWN}")

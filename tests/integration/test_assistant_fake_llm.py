@@ -61,9 +61,9 @@ def fake(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Containe
 def counting(fake: Container):
     model = CountingFake()
     model.calls, model.prompts = 0, []
-    fake.__dict__["llm"] = LLMClient(model, fake.settings.llm)
+    fake.override(llm=LLMClient(model, fake.settings.llm))
     yield model
-    fake.__dict__.pop("llm", None)
+    fake.forget("llm")
 
 
 def test_answerable_question_is_answered_with_valid_citations(fake: Container, counting: CountingFake) -> None:
@@ -112,11 +112,11 @@ def test_customers_never_get_internal_sources_but_agents_do(fake: Container, cou
 
 def test_a_dead_llm_does_not_stop_an_answer_composed_from_the_source(fake: Container) -> None:
     """A composed answer is the source's own text: no model call, so a dead model changes nothing."""
-    fake.__dict__["llm"] = LLMClient(BrokenModel(), fake.settings.llm)
+    fake.override(llm=LLMClient(BrokenModel(), fake.settings.llm))
     try:
         answer = fake.assistant.answer("How long is a password reset link valid?")
     finally:
-        fake.__dict__.pop("llm", None)
+        fake.forget("llm")
     assert answer.decision == "answer", answer.reasons
     assert "60 minutes" in answer.answer and answer.citations[0].source_id == "reset-password"
 
@@ -124,7 +124,7 @@ def test_a_dead_llm_does_not_stop_an_answer_composed_from_the_source(fake: Conta
 def test_dead_llm_escalates_with_llm_unavailable_when_it_is_needed(fake: Container) -> None:
     """A German question over an English KB needs the model (search translation, answer translation); a model
     that writes answers needs it always. Either way the customer gets links and a human, no invented text."""
-    fake.__dict__["llm"] = LLMClient(BrokenModel(), fake.settings.llm)
+    fake.override(llm=LLMClient(BrokenModel(), fake.settings.llm))
     generate = fake.settings.assistant.compose
     try:
         german = fake.assistant.answer("Wie lange ist der Link zum Zurücksetzen des Passworts gültig?")
@@ -132,7 +132,7 @@ def test_dead_llm_escalates_with_llm_unavailable_when_it_is_needed(fake: Contain
         english = fake.assistant.answer("How long is a password reset link valid?")
     finally:
         fake.settings.assistant.compose = generate
-        fake.__dict__.pop("llm", None)
+        fake.forget("llm")
     assert (english.decision, english.reasons) == ("escalate", ["llm_unavailable"])
     assert english.citations and english.citations[0].source_id == "reset-password"  # links, no invented text
     assert german.decision == "escalate" and "llm_unavailable" in german.reasons  # the search was not translated

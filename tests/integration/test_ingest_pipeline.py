@@ -188,7 +188,7 @@ def test_bad_input_fails_alone_and_the_rest_goes_in(container: Container, tmp_pa
     export.write_text(json.dumps(tickets))
     (kb / "tickets" / "broken.json").write_text('[{"id": 1, "subject": "x"')
     container.settings.ingest.max_file_mb = 1.0
-    container.__dict__.pop("ingestor", None)
+    container.forget("ingestor")
 
     report = container.ingestor.run(small_specs(kb))
 
