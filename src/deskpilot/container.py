@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.assist.answer import Assistant
-from deskpilot.assist.citations import CitationChecker
+from deskpilot.assist.citations import CitationChecker, LLMClaimJudge
 from deskpilot.assist.compose import Composer
 from deskpilot.assist.conversation import Conversations
 from deskpilot.assist.escalation import EscalationDetector, ExampleClassifier, Lexicon, load_examples
@@ -41,7 +41,7 @@ from deskpilot.ops.hygiene import KnowledgeHygiene
 from deskpilot.ops.retention import Retention
 from deskpilot.ops.review import ReviewList
 from deskpilot.providers.embeddings import RecentEmbeddings, build_embeddings, embedding_model_id
-from deskpilot.providers.llm import LLMClient, build_chat_model
+from deskpilot.providers.llm import LLMClient, build_chat_model, llm_ready
 from deskpilot.providers.model_files import local_model_file
 from deskpilot.providers.sentences import shared_encoder
 from deskpilot.retrieval.search import HybridRetriever
@@ -195,23 +195,9 @@ class Container:
         return IngestJobs(self.sessions, lambda: self.ingestor, lambda: load_sources(self.settings.ingest.sources_file))
 
     def llm_ready(self) -> dict[str, Any]:
-        """Whether the LLM can be reached, without generating: the local file exists, or the server answers."""
+        """Whether the LLM can be reached, without generating (providers.llm.llm_ready)."""
         llm = self.settings.llm
-        if llm.provider == "fake":
-            return {"ok": True, "model": "fake"}
-        if llm.provider == "local":
-            path = self._local_model_path()
-            return {"ok": path.is_file(), "model": llm.model} if path.is_file() else \
-                {"ok": False, "error": f"model file {path} missing: run `deskpilot models install`"}
-        import httpx
-
-        key = llm.api_key.get_secret_value() if llm.api_key else ""
-        try:
-            response = httpx.get(f"{(llm.base_url or 'https://api.openai.com/v1').rstrip('/')}/models",
-                                 headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=3.0)
-            return {"ok": response.status_code < 500, "model": llm.model, "status": response.status_code}
-        except httpx.HTTPError as exc:
-            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+        return llm_ready(llm, self._local_model_path() if llm.provider == "local" else None)
 
     @cached_property
     def record(self) -> IngestRecord:
@@ -256,19 +242,8 @@ class Container:
     @cached_property
     def checker(self) -> CitationChecker:
         """Citation support checker."""
-        judge = self._llm_judge if self.settings.assistant.judge == "llm" else None
+        judge = LLMClaimJudge(lambda: self.llm, self.prompts) if self.settings.assistant.judge == "llm" else None
         return CitationChecker(self.recent_embeddings, min_support=self.routing.min_support, judge=judge)
-
-    def _llm_judge(self, claim: str, source: str) -> bool:
-        """True when the LLM says the source states the claim; anything else (no, unclear, failure) is False."""
-        from deskpilot.errors import LLMError
-
-        system, user = self.prompts.get("judge_claim").render(claim=claim, source=source[:3000])
-        try:
-            verdict = self.llm.complete(system, user, max_tokens=3).strip().lower()
-        except LLMError:
-            return False
-        return verdict.startswith(("yes", "oui", "ja", "sí", "si"))
 
     @cached_property
     def routing(self) -> RoutingSettings:

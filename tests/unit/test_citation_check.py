@@ -125,3 +125,17 @@ def test_questions_and_restated_questions_are_not_claims() -> None:
     result = CHECKER.check(answer, [RESET], question=question)
     assert [c.text for c in result.kept] == ["A reset link is valid for 60 minutes."]
     assert result.removed == [] and result.coverage == 1.0
+
+
+def test_the_claim_judge_counts_only_a_clear_yes() -> None:
+    from deskpilot.assist.citations import LLMClaimJudge
+    from deskpilot.assist.prompts import PromptLibrary
+    from deskpilot.config import LLMSettings
+    from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+    from tests.conftest import REPO
+
+    prompts = PromptLibrary(REPO / "prompts")
+    for reply, expected in (("Yes.", True), ("oui", True), ("Sí", True), ("No", False), ("unclear", False)):
+        llm = LLMClient(ExtractiveFakeChat(scripted=[reply]), LLMSettings(provider="fake"))
+        assert LLMClaimJudge(lambda llm=llm: llm, prompts)("The link lasts 60 minutes.", "Valid for 60 minutes.") \
+            is expected

@@ -63,3 +63,4 @@ def test_a_model_that_returns_no_json_is_reported_without_its_output() -> None:
     with pytest.raises(LLMOutputError) as raised:
         client.complete_json("system", "user", {"type": "object"})
     assert "did not return JSON" in str(raised.value) and "jane" not in str(raised.value).lower()
+

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
+from deskpilot.assist.prompts import PromptLibrary
+from deskpilot.errors import LLMError
+from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import RetrievedChunk
 from deskpilot.text.words import tokenize
 
@@ -135,6 +138,26 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=False))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
+
+
+class LLMClaimJudge:
+    """A second opinion on a claim the checker found supported (assistant.judge = llm): the model is asked whether
+    the source states the claim. Only a clear yes (in the languages answers are written in) counts; no, unclear or
+    a failed call is False."""
+
+    YES = ("yes", "oui", "ja", "sí", "si")
+
+    def __init__(self, llm: Callable[[], LLMClient], prompts: PromptLibrary) -> None:
+        self._llm = llm
+        self._prompts = prompts
+
+    def __call__(self, claim: str, source: str) -> bool:
+        system, user = self._prompts.get("judge_claim").render(claim=claim, source=source[:3000])
+        try:
+            verdict = self._llm().complete(system, user, max_tokens=3).strip().lower()
+        except LLMError:
+            return False
+        return verdict.startswith(self.YES)
 
 
 class CitationChecker:

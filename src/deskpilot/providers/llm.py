@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
@@ -300,3 +301,21 @@ class LLMClient:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"])
             raise LLMOutputError(f"{what} did not match the expected fields: {where}: {error['msg']}") from exc
+
+
+def llm_ready(settings: LLMSettings, model_path: Path | None) -> dict[str, Any]:
+    """Whether the LLM can be reached, without generating: the local file exists, or the server answers
+    `GET /models` (any status under 500: it is up, even if the key is refused)."""
+    if settings.provider == "fake":
+        return {"ok": True, "model": "fake"}
+    if settings.provider == "local":
+        if model_path is not None and model_path.is_file():
+            return {"ok": True, "model": settings.model}
+        return {"ok": False, "error": f"model file {model_path} missing: run `deskpilot models install`"}
+    key = settings.api_key.get_secret_value() if settings.api_key else ""
+    try:
+        response = httpx.get(f"{(settings.base_url or 'https://api.openai.com/v1').rstrip('/')}/models",
+                             headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=3.0)
+        return {"ok": response.status_code < 500, "model": settings.model, "status": response.status_code}
+    except httpx.HTTPError as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
