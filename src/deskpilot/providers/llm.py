@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import openai
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
@@ -30,6 +31,7 @@ from deskpilot.providers.model_files import llama_has_amx
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 logger = logging.getLogger(__name__)
+_TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
 
 
 def _role(message: BaseMessage) -> str:
@@ -255,9 +257,9 @@ class LLMClient:
             raise
         except ConfigError as exc:
             raise LLMError(str(exc)) from exc
+        except _TIMEOUTS as exc:  # the openai client's and httpx's own timeout types (and the socket's)
+            raise LLMTimeout(f"the language model timed out: {exc}") from exc
         except Exception as exc:
-            if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
-                raise LLMTimeout(f"the language model timed out: {exc}") from exc
             raise LLMError(f"the language model failed: {type(exc).__name__}: {exc}") from exc
         return "".join(parts).strip()
 
