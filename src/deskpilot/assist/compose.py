@@ -149,12 +149,13 @@ def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]
 
 def _read_on(units: Sequence[Unit], chosen: list[int], anchor: int, how_to: bool) -> list[int]:
     """The chosen units with what surrounds them in the source, read as a customer reads a page: from the start
-    of the anchor's paragraph on, in order, up to about `words` words. It stops before the next FAQ question (another
-    question's answer), and does not start a list it cannot finish. The anchor alone is often a fragment: the
-    sentence that names the question's words, without the condition, the limit or the step after it that makes it
-    an answer. (On the English questions of both suites, with the section choice unchanged, answers that hold every
-    key point went from 7 to 10 of 43 on the sample kb and from 25 to 38 of 84 on the LibreOffice help; 110 words
-    gave 35, 200 words 39.)"""
+    of the anchor's paragraph on, in order, up to about CONTEXT_WORDS words (FACT_WORDS when the answer is not
+    steps). It stops before the next FAQ question (another question's answer), and does not start a list it cannot
+    finish. The anchor alone is often a fragment: the sentence that names the question's words, without the
+    condition, the limit or the step after it that makes it an answer. (On the English questions of both suites,
+    with the section choice unchanged, answers that hold every key point went from 7 to 10 of 43 on the sample kb
+    and from 25 to 37 of 84 on the LibreOffice help; facts read on to 50 words gave 34, to 70 words 35, to 140
+    words 39: 100 keeps a fact's answer to about a paragraph.)"""
     taken = set(chosen)
     words = CONTEXT_WORDS if how_to or any(units[i].item for i in chosen) else FACT_WORDS
     first = min(i for i, u in enumerate(units) if u.block == units[anchor].block)
