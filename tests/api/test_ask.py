@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from deskpilot.api.app import create_app
+from deskpilot.api.app import BAD_KEYS_PER_MINUTE, create_app
+from deskpilot.api.limits import RateLimiter
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from tests.conftest import KB, make_settings
@@ -139,7 +140,11 @@ def test_rate_limit_and_prometheus_metrics(app_container: Container) -> None:
     settings = app_container.settings.model_copy(deep=True)
     settings.api.rate_limit_per_minute = 3
     limited = Container(settings)
-    client = TestClient(create_app(limited))
+    app = create_app(limited)
+    # The middle of a minute, fixed: across a minute's edge the sliding window counts the last minute fractionally.
+    middle = int(time.time() // 60) * 60 + 30.0
+    app.state.limiter = RateLimiter(3, lambda: limited.sessions, clock=lambda: middle)
+    client = TestClient(app)
     headers = auth(limited, "customer")
     codes = [client.post("/v1/ask", json={"question": "How long is a password reset link valid?"},
                          headers=headers).status_code for _ in range(4)]
@@ -189,7 +194,10 @@ def test_customers_cannot_feed_the_prompt_a_history_and_long_questions_stop_firs
 
 def test_guessing_keys_is_limited_before_the_database_is_asked(app_container: Container,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    client = TestClient(create_app(app_container))  # its own limits
+    app = create_app(app_container)  # its own limits, at a fixed time (see test_rate_limit_and_prometheus_metrics)
+    middle = int(time.time() // 60) * 60 + 30.0
+    app.state.bad_keys = RateLimiter(BAD_KEYS_PER_MINUTE, clock=lambda: middle)
+    client = TestClient(app)
     looked = []
     real_verify = app_container.keys.verify
     monkeypatch.setattr(app_container.keys, "verify", lambda key: looked.append(key) or real_verify(key))
