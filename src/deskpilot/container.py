@@ -132,8 +132,9 @@ class Container:
     @cached_property
     def helpdesk(self) -> HelpdeskStore:
         """Conversations, tickets, escalations, feedback."""
-        redact = (lambda text: Redactor(detect_names=True).redact(text).text) if self.settings.ops.redact_stored else None
-        return HelpdeskStore(self.sessions, self.settings.api.handoffs_per_origin_hour, redact)
+        redactor = Redactor(detect_names=True) if self.settings.ops.redact_stored else None
+        return HelpdeskStore(self.sessions, self.settings.api.handoffs_per_origin_hour,
+                             (lambda text: redactor.redact(text).text) if redactor is not None else None)
 
     @cached_property
     def retention(self) -> Retention:

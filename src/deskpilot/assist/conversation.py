@@ -98,8 +98,7 @@ class Conversations:
         elif record:
             conversation_id = self._store.new_conversation_id()
             starting = caller
-        return PreparedTurn(self, question, caller, conversation_id if record or conversation_id else None,
-                            turns, record, starting)
+        return PreparedTurn(self, question, caller, conversation_id, turns, record, starting)
 
     def _run(self, turn: PreparedTurn, on_token: Callable[[str], None] | None) -> TurnResult:
         action = self._action(turn, on_token)
