@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from deskpilot.assist.answer import Assistant, Citation, format_sources
 from deskpilot.assist.citations import CitationChecker
@@ -31,6 +31,12 @@ logger = logging.getLogger(__name__)
 MAX_TICKET_CHARS = 200_000
 MAX_SUMMARY_PARTS = 8  # model calls for the parts of one long ticket, at most
 NOTE_SHARE = 0.85  # a note for the agent scores at least this share of the best one
+# What a summary may only repeat, never make up: links, e-mail addresses and numbers (amounts, dates, seats,
+# order and error numbers). A number counts as its digits, so "$1,200" matches "1200" and "12/05" "12.05".
+_LINK_RE = re.compile(r"https?://[^\s)\]>\"']+|[\w.+-]+@[\w-]+\.[\w.]+")
+_DIGITS_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+CHECKED_FIELDS = ("problem", "tried", "status")  # facts of the ticket; next_action is the model's suggestion
 
 
 @dataclass
@@ -144,6 +150,9 @@ class Summary(BaseModel):
     status: str
     next_action: str
     sentiment: Literal["positive", "neutral", "negative", "angry"]
+    # Sentences the model wrote that the ticket does not back (see TicketServices.summarize): removed from the
+    # fields above and shown to the agent apart. Not asked of the model.
+    unverified: list[str] = Field(default_factory=list)
 
 
 SUMMARY_SCHEMA = {"type": "object", "properties": {
@@ -371,7 +380,8 @@ class TicketServices:
             text = "\n".join(f"Notes on part {i}:\n{n}" for i, n in enumerate(notes, 1))
             text = self._fit(text, budget)
         system, user = self._prompts.get("summarize").render(ticket=text)
-        return self._llm().complete_model(system, user, Summary, SUMMARY_SCHEMA, "the summary", max_tokens=300)
+        summary = self._llm().complete_model(system, user, Summary, SUMMARY_SCHEMA, "the summary", max_tokens=300)
+        return verify_summary(summary, ticket.text)
 
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """The k most relevant articles (distinct sources) for a ticket or text."""
@@ -424,3 +434,29 @@ class TicketServices:
             parts.append("\n".join(current))
         return parts
 
+
+
+def _digits(text: str) -> set[str]:
+    return {re.sub(r"\D", "", n) for n in _DIGITS_RE.findall(text)}
+
+
+def verify_summary(summary: Summary, ticket: str) -> Summary:
+    """The summary with every sentence of its problem, tried and status that states a link, an e-mail address
+    or a number the ticket does not hold removed and listed in `unverified`: a summary follows the answers'
+    rule (say only what the source says) where a small model most often breaks it, made-up amounts, dates,
+    counts and addresses. A field left empty says so. next_action is advice to the agent, not a fact."""
+    links = {link.rstrip(".,;").lower() for link in _LINK_RE.findall(ticket)}
+    numbers = _digits(_LINK_RE.sub(" ", ticket))
+    fields: dict[str, str] = {}
+    unverified = list(summary.unverified)
+    for name in CHECKED_FIELDS:
+        kept = []
+        for sentence in _SENTENCE_END_RE.split(getattr(summary, name).strip()):
+            stated_links = {link.rstrip(".,;").lower() for link in _LINK_RE.findall(sentence)}
+            stated_numbers = _digits(_LINK_RE.sub(" ", sentence))
+            if stated_links - links or stated_numbers - numbers:
+                unverified.append(sentence)
+            elif sentence:
+                kept.append(sentence)
+        fields[name] = " ".join(kept) or "Not stated in the ticket."
+    return summary.model_copy(update={**fields, "unverified": unverified})

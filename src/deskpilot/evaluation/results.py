@@ -50,6 +50,8 @@ class ItemResult:
     expected_reason: str | None = None
     also: list[str] = field(default_factory=list)
     triggers: list[dict[str, Any]] = field(default_factory=list)
+    # Sentences a check removed before anything was shown (summaries: those the ticket does not back).
+    removed: list[str] = field(default_factory=list)
     error: str | None = None
 
     @classmethod

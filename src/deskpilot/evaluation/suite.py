@@ -44,8 +44,9 @@ class SuiteItem(BaseModel):
         "sensitive_topic), or null for a question that needs none.")
     sub_reason: str | None = Field(None, description="sensitive_topic's sub-reason (account_compromise, ...).")
     also: list[str] = Field(default_factory=list, description="Other reasons or sub-reasons the message also shows.")
-    task: Literal["answer", "draft"] = Field(
-        "answer", description="answer: the question is asked; draft: the question is a ticket and a reply is drafted.")
+    task: Literal["answer", "draft", "summary"] = Field(
+        "answer", description="answer: the question is asked; draft: the question is a ticket and a reply is drafted; "
+        "summary: the question is a ticket and it is summarised for an agent.")
 
     @field_validator("gold_sources", "must_not_contain", "key_points")
     @classmethod

@@ -44,6 +44,9 @@ class LocalTarget:
         if item.task == "draft":
             self._draft(item, result)
             return
+        if item.task == "summary":
+            self._summary(item, result)
+            return
         started = time.perf_counter()
         answer = self._assistant.answer(item.question, [t.model_dump() for t in item.history], role=item.role)
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -54,14 +57,35 @@ class LocalTarget:
             result.escalate_floor = answer.decision == "escalate"
 
 
-    def _draft(self, item: SuiteItem, result: ItemResult) -> None:
-        """A drafted reply, scored like an answer: it is what the customer would read."""
+    def _ticket(self, item: SuiteItem) -> TicketText:
         if self._tickets is None:
-            raise InvalidInputError("draft items need the ticket services (a local target)")
-        started = time.perf_counter()
+            raise InvalidInputError(f"{item.task} items need the ticket services (a local target)")
         subject, _, body = item.question.partition("\n\n")
         subject = subject.removeprefix("Subject:").strip() if body else ""
-        draft = self._tickets.draft(TicketText(thread_text(subject, body or item.question, []), item.id, subject))
+        return TicketText(thread_text(subject, body or item.question, []), item.id, subject)
+
+    def _summary(self, item: SuiteItem, result: ItemResult) -> None:
+        """A ticket summary, scored like an answer on its checked fields (what the agent reads as fact); the
+        sentences the check removed are kept in the result's removed claims."""
+        ticket = self._ticket(item)
+        assert self._tickets is not None
+        started = time.perf_counter()
+        summary = self._tickets.summarize(ticket)
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        result.answer = result.draft = "\n".join(
+            f"{label}: {value}" for label, value in (("Problem", summary.problem), ("Tried", summary.tried),
+                                                     ("Status", summary.status), ("Next action", summary.next_action)))
+        result.removed = list(summary.unverified)
+        result.decision = "answer"
+        result.confidence = 1.0
+        result.escalate_floor = False
+
+    def _draft(self, item: SuiteItem, result: ItemResult) -> None:
+        """A drafted reply, scored like an answer: it is what the customer would read."""
+        ticket = self._ticket(item)
+        assert self._tickets is not None
+        started = time.perf_counter()
+        draft = self._tickets.draft(ticket)
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         result.answer = result.draft = draft.reply
         result.citations = [{"source_id": c.source_id, "title": c.title, "url": c.url} for c in draft.citations]

@@ -166,7 +166,10 @@ async function loadSummary(id, signal) {
     if (id !== agent.ticketId) return;
     const fields = [["Problem", s.problem], ["Tried", s.tried], ["Status", s.status], ["Next action", s.next_action],
       ["Sentiment", s.sentiment]];
-    const text = fields.map(([label, value]) => `${label}: ${plainText(value)}`).join("\n");
+    // Sentences the ticket does not back (a number, address or link it does not hold): shown apart, never copied.
+    if (s.unverified && s.unverified.length) fields.push(["Not in the ticket (removed)", s.unverified]);
+    const text = fields.filter(([label]) => !label.startsWith("Not in the ticket"))
+      .map(([label, value]) => `${label}: ${plainText(value)}`).join("\n");
     const status = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-summary-status" });
     const flag = flagControl("summary", id, "dp-flag-summary", "Flag summary", "What is wrong with this summary?",
       "Flagged: thank you, this helps improve the summaries.");
