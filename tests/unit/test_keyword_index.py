@@ -85,7 +85,7 @@ def test_a_failed_rebuild_keeps_the_previous_index() -> None:
 
     index.ensure(2, broken)
     for _ in range(200):
-        if not index._building:  # noqa: SLF001 - waiting for the background thread
+        if not index._building:  # waiting for the background thread
             break
         threading.Event().wait(0.02)
     assert [h.chunk_id for h in index.search("export csv", k=5, public_only=True)] == ["a2"]
