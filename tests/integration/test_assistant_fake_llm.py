@@ -73,6 +73,9 @@ def test_answerable_question_is_answered_with_valid_citations(fake: Container, c
     markers = {int(m) for m in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
     assert markers and markers <= set(range(1, len(answer.citations) + 1))
     assert set(answer.as_json()) == {"answer", "citations", "confidence", "decision", "reasons", "language"}
+    # The answer carries the signals routing decided on (reports and `eval calibrate` read them).
+    assert answer.signals is not None and answer.signals.claims_kept >= 1 and answer.signals.support > 0
+    assert answer.signals.fit < 1.0  # measured for a composed answer
 
 
 def test_out_of_scope_question_escalates_without_calling_the_model(fake: Container, counting: CountingFake) -> None:

@@ -354,6 +354,7 @@ class Assistant:
                             model="extractive" if composed.source_language == language else self._llm().name)
             answer.timings["first_token_ms"] = answer.timings["total_ms"]
         answer.timings.update(timings)
+        answer.signals = signals  # what routing decided on: the composition's fit, support and coverage
         return answer
 
     def _composed(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str,
