@@ -93,6 +93,10 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
     context_tokens: int = Field(4096, ge=512, le=131072, description="Context window of the local model.")
     threads: int = Field(0, ge=0, le=256, description="CPU threads for the local model (0 = all cores).")
+    json_output: Literal["schema", "object", "none"] = Field(
+        "none", description="provider 'openai': how the server constrains JSON replies (summaries, verdicts): "
+        "'schema' (response_format json_schema: OpenAI, vLLM, recent llama.cpp server), 'object' (json_object: most "
+        "servers, Ollama included) or 'none' (the reply is parsed as it comes). The local model always uses the schema.")
 
 
 class RetrievalSettings(BaseModel):

@@ -1,16 +1,18 @@
-"""LLMClient translates vendor exceptions into Deskpilot's: a timeout by its type, never by its wording."""
+"""LLMClient translates vendor exceptions into Deskpilot's (a timeout by its type, never by its wording) and holds
+replies to JSON schemas derived from pydantic models, as each model declares it can."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import openai
 import pytest
+from pydantic import BaseModel, Field, StringConstraints
 
 from deskpilot.config import LLMSettings
 from deskpilot.errors import LLMError, LLMTimeout
-from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient, output_schema
 
 
 class Raising(ExtractiveFakeChat):
@@ -36,3 +38,52 @@ def test_an_error_that_merely_mentions_a_timeout_is_not_one() -> None:
     with pytest.raises(LLMError) as raised:
         client(ValueError("the prompt asks about session timeouts")).complete("system", "user")
     assert not isinstance(raised.value, LLMTimeout)
+
+
+# -- the JSON boundary: schemas derived from the pydantic models, how each model is held to them --------------
+
+class Recording(ExtractiveFakeChat):
+    """The fake model, recording the response_format it was given."""
+
+    formats: list[Any] = []
+
+    def _reply(self, messages: Any, **kwargs: Any) -> str:
+        self.formats.append(kwargs.get("response_format"))
+        return super()._reply(messages, **kwargs)
+
+
+class Reply(BaseModel):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=600)]
+    mood: Literal["calm", "angry"]
+    steps: list[str] = Field(min_length=2, max_length=4)
+    urgent: bool
+
+
+def test_the_schema_comes_from_the_pydantic_model_without_length_bounds_or_titles() -> None:
+    schema = output_schema(Reply)
+    assert schema["required"] == ["title", "mood", "steps", "urgent"]
+    assert schema["properties"]["title"] == {"type": "string"}  # a field named "title" stays, a 600-char bound goes
+    assert schema["properties"]["mood"]["enum"] == ["calm", "angry"]
+    assert schema["properties"]["steps"]["minItems"] == 2
+    assert "title" not in schema  # the model's name is no annotation the reply needs
+
+
+def test_the_fake_model_answers_with_whatever_schema_it_is_given() -> None:
+    model = Recording(formats=[])
+    reply = LLMClient(model, LLMSettings(provider="fake")).complete_model("system", "summarise this", Reply, "the reply")
+    assert reply.mood == "calm" and len(reply.steps) == 2 and reply.urgent is False
+    assert model.formats[0]["schema"] == output_schema(Reply)
+
+
+@pytest.mark.parametrize(("json_output", "expected"), [
+    ("schema", "json_schema"), ("object", "json_object"), ("none", None)])
+def test_a_server_is_held_to_json_as_its_settings_say(json_output: str, expected: str | None) -> None:
+    class ServerLike(Recording):
+        json_output: Any = None  # declares nothing: the settings decide
+
+    model = ServerLike(formats=[], scripted=['{"conflict": true, "explanation": "x"}'])
+    LLMClient(model, LLMSettings(provider="fake", json_output=json_output)).complete_json("s", "u", {"type": "object"})
+    sent = model.formats[0]
+    assert (sent or {}).get("type") == expected
+    if expected == "json_schema":
+        assert sent["json_schema"]["schema"] == {"type": "object"}

@@ -142,24 +142,22 @@ class Draft:
                 "notes": [n.as_json() for n in self.notes], "grounded": self.grounded}
 
 
-class Summary(BaseModel):
-    """A ticket summary (parsed from the model's JSON; a parse failure is an error)."""
+class SummaryFields(BaseModel):
+    """What the model writes for a ticket summary (its reply is held to this model's schema and parsed into it)."""
 
     problem: str
     tried: str
     status: str
     next_action: str
     sentiment: Literal["positive", "neutral", "negative", "angry"]
-    # Sentences the model wrote that the ticket does not back (see TicketServices.summarize): removed from the
-    # fields above and shown to the agent apart. Not asked of the model.
+
+
+class Summary(SummaryFields):
+    """A ticket summary, checked against the ticket (`verify_summary`)."""
+
+    # Sentences the model wrote that the ticket does not back: removed from the fields above and shown to the
+    # agent apart.
     unverified: list[str] = Field(default_factory=list)
-
-
-SUMMARY_SCHEMA = {"type": "object", "properties": {
-    "problem": {"type": "string"}, "tried": {"type": "string"}, "status": {"type": "string"},
-    "next_action": {"type": "string"},
-    "sentiment": {"type": "string", "enum": ["positive", "neutral", "negative", "angry"]}},
-    "required": ["problem", "tried", "status", "next_action", "sentiment"]}
 
 
 @dataclass
@@ -380,8 +378,8 @@ class TicketServices:
             text = "\n".join(f"Notes on part {i}:\n{n}" for i, n in enumerate(notes, 1))
             text = self._fit(text, budget)
         system, user = self._prompts.get("summarize").render(ticket=text)
-        summary = self._llm().complete_model(system, user, Summary, SUMMARY_SCHEMA, "the summary", max_tokens=300)
-        return verify_summary(summary, ticket.text)
+        fields = self._llm().complete_model(system, user, SummaryFields, "the summary", max_tokens=300)
+        return verify_summary(Summary(**fields.model_dump()), ticket.text)
 
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """The k most relevant articles (distinct sources) for a ticket or text."""

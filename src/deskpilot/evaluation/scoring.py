@@ -45,7 +45,7 @@ class AnswerJudge:
             question=item.question, reference=item.gold_answer or "", key_points=list(item.key_points),
             answer=result.answer)
         try:
-            verdict = self._llm.complete_model(system, user, Verdict, Verdict.model_json_schema(), "the verdict",
+            verdict = self._llm.complete_model(system, user, Verdict, "the verdict",
                                                max_tokens=120)
         except LLMError as exc:
             logger.info("verdict undetermined for %s: %s", item.id, exc)

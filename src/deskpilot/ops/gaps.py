@@ -41,8 +41,6 @@ PROMPT_QUESTIONS = 20
 QUESTION_CHARS = 300
 
 _Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-PROPOSAL_SCHEMA = {"type": "object", "required": ["title", "outline"], "properties": {"title": {"type": "string"},
-                   "outline": {"type": "array", "items": {"type": "string"}, "minItems": 3, "maxItems": 7}}}
 
 
 class Proposal(BaseModel):
@@ -244,7 +242,7 @@ class ContentGaps:
         system, user = self._prompts.get("gap_article").render(
             company=self._company, language=language_name(self._kb_language),
             questions="\n".join(f"- {text}" for text in texts))
-        return self._llm().complete_model(system, user, Proposal, PROPOSAL_SCHEMA, "the article proposal",
+        return self._llm().complete_model(system, user, Proposal, "the article proposal",
                                           max_tokens=300)
 
     def _cluster(self, groups: list[list[GapQuestion]], vectors: np.ndarray) -> GapCluster:

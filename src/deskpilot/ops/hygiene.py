@@ -45,8 +45,6 @@ PAGE = 1000  # chunks read from the index at once
 BLOCK_ENTRIES = 8_000_000  # similarities computed at once (32 MB of float32)
 MAX_PAIRS = 100_000  # the most similar chunk pairs checked for disagreements
 PASSAGE_CHARS = 1500  # of each passage shown to the LLM
-VERDICT_SCHEMA = {"type": "object", "properties": {"conflict": {"type": "boolean"}, "explanation": {"type": "string"}},
-                  "required": ["conflict", "explanation"]}
 
 
 class Verdict(BaseModel):
@@ -293,7 +291,7 @@ class KnowledgeHygiene:
         system, user = self._prompts.get("conflict_check").render(
             title_a=conflict.a.title, passage_a=_fence(conflict.a.text), title_b=conflict.b.title,
             passage_b=_fence(conflict.b.text), differences=differences)
-        return self._llm().complete_model(system, user, Verdict, VERDICT_SCHEMA, "the conflict verdict", max_tokens=200)
+        return self._llm().complete_model(system, user, Verdict, "the conflict verdict", max_tokens=200)
 
     def _chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
         """Ids, texts, metadata and vectors of at most `conflict_max_chunks` chunks, articles first."""

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import openai
@@ -29,6 +29,9 @@ from deskpilot.errors import ConfigError, LLMError, LLMOutputError, LLMTimeout
 from deskpilot.providers.model_files import llama_has_amx
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# How a chat model can be held to JSON: llama.cpp's grammar from a schema, a server's json_schema or json_object
+# response format, or not at all (the reply is parsed as it comes).
+JsonOutput = Literal["grammar", "schema", "object", "none"]
 
 logger = logging.getLogger(__name__)
 _TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
@@ -76,6 +79,7 @@ class LlamaCppChat(BaseChatModel):
     # own layout (its AMX buffers), the mapped pages are dead weight: 3.7 GB peak RSS against 2.3 GB for
     # the Q8_0 file, for 1 s more loading.
     use_mmap: bool = True
+    json_output: JsonOutput = "grammar"  # llama.cpp turns the schema into a grammar: the reply cannot leave it
     _llama: Any = PrivateAttr(default=None)
     _thread: Any = PrivateAttr(default=None)
     _thread_lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -165,6 +169,7 @@ class ExtractiveFakeChat(BaseChatModel):
 
     scripted: list[str] = Field(default_factory=list)
     delay: float = 0.0
+    json_output: JsonOutput | None = "grammar"
 
     @property
     def _llm_type(self) -> str:
@@ -175,8 +180,7 @@ class ExtractiveFakeChat(BaseChatModel):
             return self.scripted.pop(0)
         prompt = str(messages[-1].content)
         if "response_format" in kwargs:
-            return json.dumps({"problem": prompt[:80], "tried": "", "status": "open", "next_action": "reply",
-                               "sentiment": "neutral"})
+            return json.dumps(_value_of(kwargs["response_format"].get("schema") or {"type": "object"}, prompt))
         sources = _SOURCE_RE.findall(prompt)
         if not sources:
             return "NOT_FOUND" if "Sources" in prompt else prompt.strip().splitlines()[-1][:200]
@@ -198,6 +202,44 @@ class ExtractiveFakeChat(BaseChatModel):
             if run_manager is not None:
                 run_manager.on_llm_new_token(token)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+
+def _value_of(schema: dict[str, Any], text: str) -> Any:
+    """A value that fits a JSON schema, its strings taken from text: what the fake model answers when it is held
+    to a schema (the first option of an enum, false, the least number of array items)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if kind == "object":
+        return {name: _value_of(part, text) for name, part in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_value_of(schema.get("items", {"type": "string"}), text) for _ in range(max(1, schema.get("minItems", 1)))]
+    if kind == "boolean":
+        return False
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0)
+    return " ".join(text.split())[:80] or "n/a"
+
+
+def output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema a model's reply is held to, derived from the pydantic model: titles and string length
+    bounds left out (llama.cpp turns a bound of hundreds of characters into a huge grammar; pydantic still
+    checks them when the reply is parsed). Nested models are inlined."""
+    def clean(node: Any, defs: dict[str, Any]) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return clean(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+            out = {k: clean(v, defs) for k, v in node.items()
+                   if k not in ("title", "minLength", "maxLength", "$defs", "description", "default", "properties")}
+            if isinstance(node.get("properties"), dict):  # field names, not annotations: a field may be "title"
+                out["properties"] = {name: clean(part, defs) for name, part in node["properties"].items()}
+            return out
+        if isinstance(node, list):
+            return [clean(v, defs) for v in node]
+        return node
+
+    schema = model.model_json_schema()
+    return clean(schema, schema.get("$defs", {}))
 
 
 def build_chat_model(settings: LLMSettings, local_model_path: Path) -> BaseChatModel:
@@ -226,6 +268,13 @@ class LLMClient:
     def __init__(self, model: BaseChatModel, settings: LLMSettings) -> None:
         self.model = model
         self._settings = settings
+
+    @property
+    def json_output(self) -> JsonOutput:
+        """How this model can be held to JSON: declared by the chat model (local and fake: a grammar from the
+        schema), by the settings for a server (`llm.json_output`)."""
+        declared = getattr(self.model, "json_output", None)
+        return declared if declared in ("grammar", "schema", "object", "none") else self._settings.json_output
 
     @property
     def name(self) -> str:
@@ -270,9 +319,13 @@ class LLMClient:
             LLMOutputError: the reply is not a JSON object.
         """
         kwargs: dict[str, Any] = {}
-        if self._settings.provider == "local":
+        how = self.json_output
+        if how == "grammar":  # llama-cpp-python's form
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        elif self._settings.provider == "fake":
+        elif how == "schema":
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "reply", "schema": schema, "strict": False}}
+        elif how == "object":
             kwargs["response_format"] = {"type": "json_object"}
         text = self.complete(system, user, max_tokens=max_tokens, **kwargs)
         match = re.search(r"\{.*\}", text, re.DOTALL)
@@ -286,9 +339,9 @@ class LLMClient:
             raise LLMOutputError("the language model returned JSON that is not an object")
         return value
 
-    def complete_model(self, system: str, user: str, model: type[ModelT], schema: dict[str, Any], what: str,
+    def complete_model(self, system: str, user: str, model: type[ModelT], what: str,
                        max_tokens: int | None = None) -> ModelT:
-        """The model's JSON reply parsed into a pydantic model.
+        """The model's JSON reply, held to the pydantic model's schema (`output_schema`) and parsed into it.
 
         Args:
             what: what the reply is, for the error message (e.g. "the summary").
@@ -296,7 +349,7 @@ class LLMClient:
         Raises:
             LLMOutputError: the reply is not JSON, or does not match the model's fields.
         """
-        value = self.complete_json(system, user, schema, max_tokens=max_tokens)
+        value = self.complete_json(system, user, output_schema(model), max_tokens=max_tokens)
         try:
             return model.model_validate(value)
         except ValidationError as exc:
