@@ -45,7 +45,7 @@ def test_an_error_that_merely_mentions_a_timeout_is_not_one() -> None:
 class Recording(ExtractiveFakeChat):
     """The fake model, recording the response_format it was given."""
 
-    formats: list[Any] = []
+    formats: list[Any] = Field(default_factory=list)
 
     def _reply(self, messages: Any, **kwargs: Any) -> str:
         self.formats.append(kwargs.get("response_format"))
