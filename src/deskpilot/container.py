@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -53,12 +52,13 @@ logger = logging.getLogger(__name__)
 class Container:
     """Builds each collaborator once, lazily, from one Settings object."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, llm: LLMClient | None = None, embeddings: Embeddings | None = None,
+                 store: ChunkStore | None = None) -> None:
+        """Args: settings; llm, embeddings, store: built parts to use instead of building them from the settings
+        (a scripted model, the deterministic test embedder, a store on a server already open)."""
         self.settings = settings
-        # Third-party telemetry stays off whatever the environment says.
-        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-        os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
-        os.environ.setdefault("DO_NOT_TRACK", "1")
+        given = {"llm": llm, "embeddings": embeddings, "store": store}
+        self.override(**{name: part for name, part in given.items() if part is not None})
 
     def override(self, **parts: Any) -> None:
         """Use these built parts instead of building them (tests: a scripted model in place of the LLM client).
