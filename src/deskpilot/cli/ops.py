@@ -1,4 +1,4 @@
-"""Operations commands: `deskpilot analytics`, `deskpilot review`, `deskpilot gaps`, `deskpilot hygiene`."""
+"""Operations commands: `deskpilot purge`, `analytics`, `review`, `gaps`, `hygiene`."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from deskpilot.cli_common import console, err, load_settings
+from deskpilot.cli.common import build_container, console, err
 from deskpilot.ops.period import Period, between, since
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC)")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD)")]
 
-
-def _container():  # type: ignore[no-untyped-def]
-    from deskpilot.container import Container
-
-    return Container(load_settings())
+app = typer.Typer()
 
 
 def _period(start: str | None, end: str | None, ago: str | None, default_days: int) -> Period:
@@ -31,6 +27,25 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+@app.command()
+def purge(
+    older_than: Annotated[int | None, typer.Option(help="Days; default: DESKPILOT_OPS__RETENTION_DAYS")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, remove nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Remove conversations, events, feedback, solved tickets and finished webhook deliveries last touched more
+    than the retention period ago (customers' words are not kept for ever)."""
+    report = build_container().retention.purge(older_than, dry_run=dry_run)
+    if as_json:
+        print(json.dumps(report.as_json()))
+        return
+    counts = {k: v for k, v in report.as_json().items() if k not in ("cutoff", "dry_run")}
+    verb = "would remove" if dry_run else "removed"
+    console.print(f"Older than {report.cutoff}: {verb} " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                                                    for k, v in counts.items()), highlight=False)
+
+
+@app.command()
 def analytics(
     start: FromOpt = None, end: ToOpt = None,
     ago: Annotated[str | None, typer.Option("--since", help="A duration back from now: 24h, 7d, 4w")] = None,
@@ -38,7 +53,7 @@ def analytics(
 ) -> None:
     """Helpdesk KPIs of a period (default: the last 30 days)."""
     period = _period(start, end, ago, 30)
-    kpis = _container().analytics.kpis(period)
+    kpis = build_container().analytics.kpis(period)
     if as_json:
         print(json.dumps(kpis, ensure_ascii=False))
         return
@@ -60,6 +75,7 @@ def analytics(
     console.print(table)
 
 
+@app.command()
 def review(
     start: FromOpt = None, end: ToOpt = None,
     ago: Annotated[str | None, typer.Option("--since", help="A duration back from now: 24h, 7d, 4w")] = None,
@@ -71,7 +87,7 @@ def review(
     from deskpilot.ops.review import to_csv
 
     period = _period(start, end, ago, 7)
-    items = _container().review.items(period, reason, limit=50_000)
+    items = build_container().review.items(period, reason, limit=50_000)
     if csv is not None:
         csv.write_text(to_csv(items), encoding="utf-8")
     if as_json:
@@ -88,6 +104,7 @@ def review(
         console.print(f"wrote {len(items)} items to {csv}", highlight=False)
 
 
+@app.command()
 def gaps(
     ago: Annotated[str, typer.Option("--since", help="A duration back from now: 24h, 7d, 4w")] = "7d",
     propose: Annotated[bool, typer.Option("--propose/--no-propose", help="Propose an article title and outline "
@@ -96,7 +113,7 @@ def gaps(
 ) -> None:
     """Content gaps: unanswered and low-confidence questions, clustered and ranked by volume."""
     period = _period(None, None, ago, 7)
-    container = _container()
+    container = build_container()
     if propose and container.settings.ops.gap_proposals:
         err.print(f"proposing articles for up to {container.settings.ops.gap_proposals} clusters with the LLM "
                   "(a local model takes 10-30 s each; --no-propose skips this)", highlight=False)
@@ -124,13 +141,14 @@ def gaps(
                           f"{article['similarity']:.2f})", style="dim", highlight=False)
 
 
+@app.command()
 def hygiene(
     llm_check: Annotated[bool, typer.Option("--llm-check", help="Ask the LLM whether each conflict is real (slow)")] = False,
     limit: Annotated[int, typer.Option(help="Most conflicts listed")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """Knowledge hygiene: stale, undated and never-cited articles, and sources that contradict each other."""
-    container = _container()
+    container = build_container()
     stale = container.hygiene.stale().as_json()
     conflicts = [c.as_json() for c in container.hygiene.conflicts(llm_check, limit)]
     if as_json:
@@ -153,29 +171,3 @@ def hygiene(
         judged = f" · LLM: {'conflict' if verdict['conflict'] else 'no conflict'}" if verdict else ""
         console.print(f"- {c['a']['source_id']} vs {c['b']['source_id']} (similarity {c['similarity']:.2f}): "
                       f"{found}{judged}", highlight=False)
-
-
-def purge(
-    older_than: Annotated[int | None, typer.Option(help="Days; default: DESKPILOT_OPS__RETENTION_DAYS")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, remove nothing")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
-) -> None:
-    """Remove conversations, events, feedback, solved tickets and finished webhook deliveries last touched more
-    than the retention period ago (customers' words are not kept for ever)."""
-    report = _container().retention.purge(older_than, dry_run=dry_run)
-    if as_json:
-        print(json.dumps(report.as_json()))
-        return
-    counts = {k: v for k, v in report.as_json().items() if k not in ("cutoff", "dry_run")}
-    verb = "would remove" if dry_run else "removed"
-    console.print(f"Older than {report.cutoff}: {verb} " + ", ".join(f"{v} {k.replace('_', ' ')}"
-                                                                    for k, v in counts.items()), highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the operations commands to the main app."""
-    app.command()(purge)
-    app.command()(analytics)
-    app.command()(review)
-    app.command()(gaps)
-    app.command()(hygiene)

@@ -12,11 +12,10 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from deskpilot.cli_common import PROGRESS_COLUMNS, RichProgress, console, err, fail, load_settings
+from deskpilot.cli.common import PROGRESS_COLUMNS, RichProgress, console, err, fail, load_settings
 from deskpilot.config import Settings
 
-eval_app = typer.Typer(help="Evaluation: score retrieval, faithfulness and routing; gate releases.",
-                       no_args_is_help=True)
+app = typer.Typer(help="Evaluation: score retrieval, faithfulness and routing; gate releases.", no_args_is_help=True)
 
 SuiteArg = Annotated[Path, typer.Argument(help="Suite file (JSONL, one item per line)")]
 KbOpt = Annotated[list[Path] | None, typer.Option("--kb", help="Ingest these folders into a temporary index first")]
@@ -149,7 +148,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(breakdown)
 
 
-@eval_app.command("run")
+@app.command("run")
 def run_suite(suite: SuiteArg, kb: KbOpt = None, judge: JudgeOpt = "none", out: OutOpt = None,
               as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None) -> None:
     """Run a suite through the assistant (same code path as the service) and save a JSON + HTML report."""
@@ -162,7 +161,7 @@ def run_suite(suite: SuiteArg, kb: KbOpt = None, judge: JudgeOpt = "none", out: 
     console.print(f"{run.meta['items_per_s']} items/s · report: {json_path} · {html_path}", highlight=False)
 
 
-@eval_app.command("gate")
+@app.command("gate")
 def gate(suite: SuiteArg, kb: KbOpt = None, judge: JudgeOpt = "none", out: OutOpt = None, as_json: JsonOpt = False,
          url: UrlOpt = None, api_key: KeyOpt = None, thresholds: ThresholdsOpt = None) -> None:
     """Run a suite and exit 1 when any metric is outside the `gate:` bounds of eval/thresholds.yaml."""
@@ -190,7 +189,7 @@ def gate(suite: SuiteArg, kb: KbOpt = None, judge: JudgeOpt = "none", out: OutOp
         raise typer.Exit(1)
 
 
-@eval_app.command("calibrate")
+@app.command("calibrate")
 def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: KeyOpt = None,
               target: Annotated[float | None, typer.Option(help="Highest false-escalation rate allowed")] = None,
               from_report: Annotated[Path | None, typer.Option(help="Fit on a saved report instead of running")] = None,
@@ -225,7 +224,7 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
                   f"escalation recall {_num(result.escalation_recall)} on {result.items} items", highlight=False)
 
 
-@eval_app.command("compare")
+@app.command("compare")
 def compare(before: Annotated[Path, typer.Argument(help="Earlier report (JSON)")],
             after: Annotated[Path, typer.Argument(help="Later report (JSON)")], as_json: JsonOpt = False,
             fail_on_regression: Annotated[bool, typer.Option(help="Exit 1 when anything regressed")] = False) -> None:

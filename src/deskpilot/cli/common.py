@@ -1,4 +1,4 @@
-"""What every command-line module shares: consoles, settings, one-line failures, ingestion progress."""
+"""What every command-line module shares: consoles, settings, the container, one-line failures, ingestion progress."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def load_settings() -> Settings:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     return settings
+
+
+def build_container():  # type: ignore[no-untyped-def]
+    """The container built from the process settings (imported here, not at the top: --help stays fast)."""
+    from deskpilot.container import Container
+
+    return Container(load_settings())
 
 
 class OneLineErrors(TyperGroup):
