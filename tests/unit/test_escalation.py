@@ -122,6 +122,8 @@ def test_the_shipped_data_files_cover_every_reason_in_four_languages() -> None:
     ("All our projects disappeared after the update", "data_loss"),
     ("My lawyer will contact you", "legal_threat"),
     ("Quiero saber qué datos personales tienen sobre mí", "personal_data_request"),
+    ("honestly it doesn't matter anymore, I've said my goodbyes", "safety"),
+    ("Oh great, now it's broken again", "negative_sentiment"),
 ])
 def test_the_shipped_lexicon_knows_the_plain_cases(message: str, label: str) -> None:
     lexicon = Lexicon.load(PROMPTS / "routing_lexicon.yaml")
@@ -137,6 +139,8 @@ def test_the_shipped_lexicon_knows_the_plain_cases(message: str, label: str) -> 
     "How do refunds work for yearly plans?",
     "How do I turn on two-factor authentication so I don't get hacked?",
     "Comment ajouter un rôle de manager ?",
+    "oh great there is one, do they accept credit cards",  # spoken customers mean it (DSTC10 turns)
+    "oh perfect, thanks!",
 ])
 def test_the_shipped_lexicon_leaves_ordinary_questions_alone(message: str) -> None:
     detector = EscalationDetector(Lexicon.load(PROMPTS / "routing_lexicon.yaml"), None)

@@ -130,15 +130,20 @@ class Lexicon:
         """The lexicon of a data file (see prompts/routing_lexicon.yaml)."""
         return cls(_by_language(path, "routing lexicon"))
 
+    @staticmethod
+    def _forms(sentence: str) -> tuple[str, ...]:
+        """The sentence, and its accent-folded form when that differs by more than case (patterns ignore case, so
+        an ASCII sentence needs one search, not two: half the lexicon's time on English messages)."""
+        return (sentence,) if sentence.isascii() else (sentence, fold(sentence))
+
     def harmless(self, sentence: str) -> bool:
         """The sentence uses an alarming word harmlessly (an ordinary question)."""
-        return self._override is not None and bool(self._override.search(sentence) or
-                                                   self._override.search(fold(sentence)))
+        return self._override is not None and any(self._override.search(form) for form in self._forms(sentence))
 
     def labels(self, sentence: str) -> list[str]:
         """Labels whose patterns match the sentence (none when it is a harmless use)."""
-        folded = fold(sentence)
-        found = [label for label, p in self._patterns.items() if p.search(sentence) or p.search(folded)]
+        forms = self._forms(sentence)
+        found = [label for label, p in self._patterns.items() if any(p.search(form) for form in forms)]
         return [] if found and self.harmless(sentence) else found
 
 
