@@ -474,7 +474,8 @@ class Assistant:
             # standalone rewrite is searched too: alone it finds the gold FAQ for only 0.35 of those turns (it
             # names the need without the business), and searching with the turns alone raised the product's
             # top 5 from 0.65 to 0.67 but escalated 4 more turns of 104 (12 more as `no_relevant_source`, 8 fewer
-            # as `low_support`): relevance is measured on the same queries, and the rewrite's clean question is what matches an FAQ entry best.
+            # as `low_support`): relevance is measured on the same queries, and the rewrite's clean question is
+            # what matches an FAQ entry best.
             recent = " ".join(t["content"] for t in turns[-3:])
             query = f"{recent} {question}"
             history = "\n".join(f"{t.get('role', 'user')}: {t['content']}" for t in turns[-6:])
