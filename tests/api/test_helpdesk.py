@@ -165,7 +165,8 @@ def test_tickets_and_agent_tools(setup: tuple[TestClient, Container, Path]) -> N
     draft = client.post(f"/v1/tickets/{tid}/draft", headers=agent).json()
     assert draft["reply"] and draft["citations"] and draft["language"] == "en"
     summary = client.post(f"/v1/tickets/{tid}/summary", headers=agent).json()
-    assert set(summary) == {"problem", "tried", "status", "next_action", "sentiment"}
+    assert set(summary) == {"problem", "tried", "status", "next_action", "sentiment", "unverified"}
+    assert isinstance(summary["unverified"], list)  # sentences the ticket does not back, shown to the agent apart
     suggested = client.post(f"/v1/tickets/{tid}/suggest", headers=agent).json()["items"]
     assert suggested[0]["source_id"] == "reset-password" and len(suggested) <= 3
     classified = client.post(f"/v1/tickets/{tid}/classify", headers=agent).json()
