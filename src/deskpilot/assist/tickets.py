@@ -433,7 +433,6 @@ class TicketServices:
         return parts
 
 
-
 def _digits(text: str) -> set[str]:
     return {re.sub(r"\D", "", n) for n in _DIGITS_RE.findall(text)}
 

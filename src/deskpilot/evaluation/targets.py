@@ -57,20 +57,20 @@ class LocalTarget:
             result.escalate_floor = answer.decision == "escalate"
 
 
-    def _ticket(self, item: SuiteItem) -> TicketText:
+    def _ticket(self, item: SuiteItem) -> tuple[TicketServices, TicketText]:
+        """The ticket services and the item's ticket ("Subject: ...", a blank line, the body)."""
         if self._tickets is None:
             raise InvalidInputError(f"{item.task} items need the ticket services (a local target)")
         subject, _, body = item.question.partition("\n\n")
         subject = subject.removeprefix("Subject:").strip() if body else ""
-        return TicketText(thread_text(subject, body or item.question, []), item.id, subject)
+        return self._tickets, TicketText(thread_text(subject, body or item.question, []), item.id, subject)
 
     def _summary(self, item: SuiteItem, result: ItemResult) -> None:
         """A ticket summary, scored like an answer on its checked fields (what the agent reads as fact); the
-        sentences the check removed are kept in the result's removed claims."""
-        ticket = self._ticket(item)
-        assert self._tickets is not None
+        sentences the check removed are kept in the result's `removed`."""
+        tickets, ticket = self._ticket(item)
         started = time.perf_counter()
-        summary = self._tickets.summarize(ticket)
+        summary = tickets.summarize(ticket)
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         result.answer = result.draft = "\n".join(
             f"{label}: {value}" for label, value in (("Problem", summary.problem), ("Tried", summary.tried),
@@ -82,10 +82,9 @@ class LocalTarget:
 
     def _draft(self, item: SuiteItem, result: ItemResult) -> None:
         """A drafted reply, scored like an answer: it is what the customer would read."""
-        ticket = self._ticket(item)
-        assert self._tickets is not None
+        tickets, ticket = self._ticket(item)
         started = time.perf_counter()
-        draft = self._tickets.draft(ticket)
+        draft = tickets.draft(ticket)
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         result.answer = result.draft = draft.reply
         result.citations = [{"source_id": c.source_id, "title": c.title, "url": c.url} for c in draft.citations]
