@@ -18,12 +18,12 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.errors import LLMError
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import RetrievedChunk
+from deskpilot.text.links import LINK_RE, links
 from deskpilot.text.words import tokenize
 
 _MARKER_RE = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*")
-_URL_RE = re.compile(r"https?://[^\s)\]>\"']+")
 _LIST_PREFIX_RE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
@@ -189,7 +189,7 @@ class CitationChecker:
         claim_vectors = vectors[: len(claims)]
         extra = iter(vectors[len(claims):])
         chunk_vectors = [chunk.vector if chunk.vector is not None else next(extra, []) for chunk in chunks] if vectors else []
-        allowed_urls = {u.rstrip(".,;") for chunk in chunks for u in _URL_RE.findall(chunk.text)}
+        allowed_urls = {link for chunk in chunks for link in links(chunk.text)}
         headers = {_norm(h) for chunk in chunks for h in _headers(chunk)}
         for i, claim in enumerate(claims):
             if _norm(claim.text) in headers or _META_RE.search(claim.text):
@@ -204,7 +204,7 @@ class CitationChecker:
             if len(result.kept) >= self.max_claims:
                 result.removed.append(claim)
                 continue
-            for url in _URL_RE.findall(claim.text):
+            for url in LINK_RE.findall(claim.text):
                 if url.rstrip(".,;") not in allowed_urls:  # never pass on a link the sources do not contain
                     claim.text = claim.text.replace(url, "").strip()
                     result.removed_urls.append(url)

@@ -25,6 +25,7 @@ from deskpilot.ingest.tickets import parse_ticket
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
 from deskpilot.text.language import detect_language
+from deskpilot.text.links import LINK_RE, links
 from deskpilot.text.thread import TURN_RE, thread_text
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ MAX_SUMMARY_PARTS = 8  # model calls for the parts of one long ticket, at most
 NOTE_SHARE = 0.85  # a note for the agent scores at least this share of the best one
 # What a summary may only repeat, never make up: links, e-mail addresses and numbers (amounts, dates, seats,
 # order and error numbers). A number counts as its digits, so "$1,200" matches "1200" and "12/05" "12.05".
-_LINK_RE = re.compile(r"https?://[^\s)\]>\"']+|[\w.+-]+@[\w-]+\.[\w.]+")
 _DIGITS_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 CHECKED_FIELDS = ("problem", "tried", "status")  # facts of the ticket; next_action is the model's suggestion
@@ -442,16 +442,16 @@ def verify_summary(summary: Summary, ticket: str) -> Summary:
     or a number the ticket does not hold removed and listed in `unverified`: a summary follows the answers'
     rule (say only what the source says) where a small model most often breaks it, made-up amounts, dates,
     counts and addresses. A field left empty says so. next_action is advice to the agent, not a fact."""
-    links = {link.rstrip(".,;").lower() for link in _LINK_RE.findall(ticket)}
-    numbers = _digits(_LINK_RE.sub(" ", ticket))
+    ticket_links = {link.lower() for link in links(ticket)}
+    numbers = _digits(LINK_RE.sub(" ", ticket))
     fields: dict[str, str] = {}
     unverified = list(summary.unverified)
     for name in CHECKED_FIELDS:
         kept = []
         for sentence in _SENTENCE_END_RE.split(getattr(summary, name).strip()):
-            stated_links = {link.rstrip(".,;").lower() for link in _LINK_RE.findall(sentence)}
-            stated_numbers = _digits(_LINK_RE.sub(" ", sentence))
-            if stated_links - links or stated_numbers - numbers:
+            stated_links = {link.lower() for link in links(sentence)}
+            stated_numbers = _digits(LINK_RE.sub(" ", sentence))
+            if stated_links - ticket_links or stated_numbers - numbers:
                 unverified.append(sentence)
             elif sentence:
                 kept.append(sentence)

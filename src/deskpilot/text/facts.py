@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from deskpilot.text.links import LINK_RE
 from deskpilot.text.words import fold
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -74,7 +75,6 @@ _STAMP = frozenset({"updat", "modif", "revis", "publi", "aktua", "geand", "actua
 _EXAMPLE = frozenset({"examp", "exemp", "beisp", "ejemp", "esemp", "voorb"})
 _EXAMPLE_RE = re.compile(r"(?:e\.\s?g\.|z\.\s?B\.|p\.\s?ex\.|i\.\s?e\.)[^\n.;]{0,30}$", re.I)
 
-_URL_RE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+")
 _SENTENCE_END_RE = re.compile(r"\n|[.!?;。！？](?=\s|$)")
 _WORD_RE = re.compile(rf"[{CJK}]|[^\W\d_{CJK}]+")
 _DATE_RES = (
@@ -210,7 +210,7 @@ def _date_value(form: str, groups: tuple[str, ...]) -> frozenset[tuple[int, int,
 
 def _raw_mentions(text: str) -> Iterator[tuple[int, int, str, Any, str | None, str]]:
     """(start, end, kind, value, fixed key or None, shown) for every value, most specific patterns first."""
-    work = _URL_RE.sub(lambda m: " " * len(m.group(0)), text)
+    work = LINK_RE.sub(lambda m: " " * len(m.group(0)), text)
     found: list[tuple[int, int, str, Any, str | None, str]] = []
 
     def take(start: int, end: int, kind: str, value: Any, key: str | None) -> None:
@@ -259,7 +259,7 @@ def _raw_mentions(text: str) -> Iterator[tuple[int, int, str, Any, str | None, s
 
 def extract(text: str) -> Facts:
     """The values and lists a passage states."""
-    work = _URL_RE.sub(lambda m: " " * len(m.group(0)), text)
+    work = LINK_RE.sub(lambda m: " " * len(m.group(0)), text)
     raw = list(_raw_mentions(text))
     for start, end, *_ in raw:
         work = _blank(work, start, end)
