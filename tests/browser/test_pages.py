@@ -142,3 +142,34 @@ def test_qa_page_shows_a_report_without_the_key_in_any_url(live: tuple[str, Cont
     assert not [u for u in urls if "key=" in u]
     assert problems == []
     page.close()
+
+
+# Every page and what shows that its script ran (the widget's launcher; a staff page's signed-in role).
+READY = {"": "#dp-link-widget", "widget": "#dp-launcher", "agent": "#dp-role-name", "editor": "#dp-role-name",
+         "ops": "#dp-role-name", "qa": "#dp-role-name"}
+# Requests a page makes on purpose that may fail: the editor asks for the last ingestion run, 404 when none ran.
+EXPECTED_FAILURES = ("/v1/ingest/latest",)
+
+
+@pytest.mark.parametrize("path", list(READY))
+def test_each_page_loads_its_scripts_without_a_console_error(live: tuple[str, Container], browser: object,
+                                                              path: str) -> None:
+    url, container = live
+    _, key = container.keys.create("admin", f"browser pages {path or 'index'}")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    failed: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(f"{msg.text} ({msg.location.get('url')})") if msg.type == "error" else None)
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 and not r.url.endswith(EXPECTED_FAILURES) else None)
+    # (the QA page's report frame is sandboxed, without storage: the key is set in the top page only)
+    page.add_init_script(f"try {{ window.localStorage.setItem('deskpilot.key', {key!r}); }} catch (e) {{}}")
+    page.goto(f"{url}/{path}")
+    page.locator(READY[path]).wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"page-{path or 'index'}.png"), full_page=True)
+    # the browser logs each failed request as a console error: only the expected ones are let through
+    errors = [e for e in errors if not any(f"{u})" in e for u in EXPECTED_FAILURES) and "favicon.ico" not in e]
+    assert errors == [] and failed == []
+    page.close()
