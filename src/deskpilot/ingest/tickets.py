@@ -186,14 +186,25 @@ def parse_json_lines(text: str) -> Iterator[tuple[int, Any, str | None]]:
             yield number, None, f"invalid JSON ({exc.msg})"
 
 
-def read_rows(data: bytes, name: str, ext: str) -> list[dict[str, Any]]:
-    """The raw rows of an export file; raises IngestionError when the file as a whole is unreadable."""
-    if ext not in TICKET_EXTENSIONS:
-        raise UnsupportedFormatError(f"unsupported ticket export format {ext or '(none)'}; "
-                                     "supported: " + " ".join(TICKET_EXTENSIONS))
+def export_text(data: bytes, name: str, ext: str, extensions: tuple[str, ...], what: str) -> str:
+    """The decoded text of an export file whose extension is one of `extensions` (`what`: "ticket export",
+    "vendor export", for the message).
+
+    Raises:
+        UnsupportedFormatError: another extension.
+        IngestionError: the file is empty or cannot be decoded.
+    """
+    if ext not in extensions:
+        raise UnsupportedFormatError(f"unsupported {what} format {ext or '(none)'}; supported: " + " ".join(extensions))
     text = decode_text(data, name)
     if not text.strip():
         raise IngestionError("empty file")
+    return text
+
+
+def read_rows(data: bytes, name: str, ext: str) -> list[dict[str, Any]]:
+    """The raw rows of an export file; raises IngestionError when the file as a whole is unreadable."""
+    text = export_text(data, name, ext, TICKET_EXTENSIONS, "ticket export")
     if ext == ".json":
         payload = parse_json(text)
         if isinstance(payload, dict):

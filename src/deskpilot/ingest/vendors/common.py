@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Literal
 
-from deskpilot.errors import IngestionError, UnsupportedFormatError
+from deskpilot.errors import IngestionError
 from deskpilot.index.documents import Audience, Failure, Section, SourceDocument
-from deskpilot.ingest.loaders import decode_text, sections_from_elements
-from deskpilot.ingest.tickets import Ticket, parse_json, parse_json_lines
+from deskpilot.ingest.loaders import sections_from_elements
+from deskpilot.ingest.tickets import Ticket, export_text, parse_json, parse_json_lines
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,26 @@ class Export:
 
 @dataclass(frozen=True)
 class Vendor:
-    """What a vendor module provides to the common loader."""
+    """What a vendor module provides to the common loader: its name, how it splits an export object into records
+    and people, and how a record becomes an article or a ticket."""
 
-    split: Callable[[Any], Export]
+    name: str
+    split_object: Callable[[dict[str, Any]], Export]
     article: Callable[[Record, Export, str, Audience], SourceDocument | None]
     ticket: Callable[[Record, Export], Ticket]
+
+    def split(self, payload: Any) -> Export:
+        """The records and people of a parsed export: a plain list is records as they are (every vendor's list
+        endpoints and NDJSON), an object is the vendor's own shape.
+
+        Raises:
+            IngestionError: the payload is not an export of this vendor.
+        """
+        if isinstance(payload, list):
+            return Export(records_of(payload))
+        if not isinstance(payload, dict):
+            raise IngestionError(f"not a {self.name} export: expected a JSON object or array")
+        return self.split_object(payload)
 
 
 def read_payload(data: bytes, name: str, ext: str) -> tuple[Any, list[Failure]]:
@@ -74,12 +89,7 @@ def read_payload(data: bytes, name: str, ext: str) -> tuple[Any, list[Failure]]:
         UnsupportedFormatError: not a .json/.ndjson/.jsonl file.
         IngestionError: the file as a whole is empty or not JSON.
     """
-    if ext not in VENDOR_EXTENSIONS:
-        raise UnsupportedFormatError(f"unsupported vendor export format {ext or '(none)'}; "
-                                     "supported: " + " ".join(VENDOR_EXTENSIONS))
-    text = decode_text(data, name)
-    if not text.strip():
-        raise IngestionError("empty file")
+    text = export_text(data, name, ext, VENDOR_EXTENSIONS, "vendor export")
     if ext == ".json":
         return parse_json(text), []
     rows: list[Any] = []
@@ -183,6 +193,13 @@ def html_to_text(html: str) -> str:
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def embedded_person(value: Any) -> Person:
+    """A person given inside a record (a ticket's requester or assignee object); nobody when absent."""
+    if isinstance(value, dict):
+        return Person(text(value.get("name")), text(value.get("email")))
+    return Person()
 
 
 def message_text(item: dict[str, Any], *plain_keys: str, html_key: str) -> str:

@@ -23,6 +23,7 @@ from deskpilot.ingest.vendors.common import (
     Record,
     Vendor,
     classify,
+    embedded_person,
     html_sections,
     iso_date,
     language,
@@ -39,16 +40,12 @@ RESTRICTED_VISIBILITY = {3, 4}  # agents only; selected companies
 _DRAFT = 1
 
 
-def split(payload: Any) -> Export:
-    """The articles, tickets and people of a parsed Freshdesk export.
+def split_object(payload: dict[str, Any]) -> Export:
+    """The articles, tickets and people of a Freshdesk export object (a list is split by `Vendor.split`).
 
     Raises:
-        IngestionError: the payload is not a Freshdesk export.
+        IngestionError: the object is not a Freshdesk export.
     """
-    if isinstance(payload, list):
-        return Export(records_of(payload))
-    if not isinstance(payload, dict):
-        raise IngestionError("not a Freshdesk export: expected a JSON object or array")
     if classify(payload) is not None:  # one article or one ticket
         return Export(records_of([payload]))
     export = Export(people=_people(payload))
@@ -162,8 +159,8 @@ def ticket(record: Record, export: Export) -> Ticket:
     description = message_text(item, "description_text", html_key="description")
     if not subject and not description:
         raise ValueError("ticket has neither subject nor description")
-    requester = export.people.get(text(item.get("requester_id"))) or _embedded(item.get("requester"))
-    assignee = export.people.get(text(item.get("responder_id"))) or _embedded(item.get("responder"))
+    requester = export.people.get(text(item.get("requester_id"))) or embedded_person(item.get("requester"))
+    assignee = export.people.get(text(item.get("responder_id"))) or embedded_person(item.get("responder"))
     conversations = item.get("conversations") or []
     if not isinstance(conversations, list):
         raise ValueError("conversations must be a list")
@@ -188,12 +185,6 @@ def ticket(record: Record, export: Export) -> Ticket:
     )
 
 
-def _embedded(value: Any) -> Person:
-    if isinstance(value, dict):
-        return Person(text(value.get("name")), text(value.get("email")))
-    return Person()
-
-
 def _comment(raw: Any, export: Export) -> Comment | None:
     if not isinstance(raw, dict):
         raise ValueError("each conversation must be an object")
@@ -207,4 +198,4 @@ def _comment(raw: Any, export: Export) -> Comment | None:
                    author_name=author.name if author else "", created_at=text(raw.get("created_at")))
 
 
-VENDOR = Vendor(split=split, article=article, ticket=ticket)
+VENDOR = Vendor(name="Freshdesk", split_object=split_object, article=article, ticket=ticket)

@@ -18,6 +18,7 @@ from deskpilot.ingest.vendors.common import (
     Person,
     Record,
     Vendor,
+    embedded_person,
     html_sections,
     iso_date,
     language,
@@ -31,16 +32,12 @@ from deskpilot.ingest.vendors.common import (
 _AGENT_ROLES = {"agent", "admin"}
 
 
-def split(payload: Any) -> Export:
-    """The articles, tickets and users of a parsed Zendesk export.
+def split_object(payload: dict[str, Any]) -> Export:
+    """The articles, tickets and users of a Zendesk export object (a list is split by `Vendor.split`).
 
     Raises:
-        IngestionError: the payload is not a Zendesk export.
+        IngestionError: the object is not a Zendesk export.
     """
-    if isinstance(payload, list):
-        return Export(records_of(payload))
-    if not isinstance(payload, dict):
-        raise IngestionError("not a Zendesk export: expected a JSON object or array")
     export = Export(people=_people(payload.get("users")))
     if isinstance(payload.get("article"), dict):
         payload = {**payload, "articles": [payload["article"]]}
@@ -110,8 +107,8 @@ def ticket(record: Record, export: Export) -> Ticket:
     if not subject and not description:
         raise ValueError("ticket has neither subject nor description")
     requester_id = text(item.get("requester_id"))
-    requester = export.people.get(requester_id) or _embedded(item.get("requester"))
-    assignee = export.people.get(text(item.get("assignee_id"))) or _embedded(item.get("assignee"))
+    requester = export.people.get(requester_id) or embedded_person(item.get("requester"))
+    assignee = export.people.get(text(item.get("assignee_id"))) or embedded_person(item.get("assignee"))
     comments = item.get("comments") or []
     if not isinstance(comments, list):
         raise ValueError("comments must be a list")
@@ -132,12 +129,6 @@ def ticket(record: Record, export: Export) -> Ticket:
     )
 
 
-def _embedded(value: Any) -> Person:
-    if isinstance(value, dict):
-        return Person(text(value.get("name")), text(value.get("email")))
-    return Person()
-
-
 def _comment(raw: Any, export: Export, requester_id: str) -> Comment | None:
     if not isinstance(raw, dict):
         raise ValueError("each comment must be an object")
@@ -151,4 +142,4 @@ def _comment(raw: Any, export: Export, requester_id: str) -> Comment | None:
                    author_name=author.name if author else "", created_at=text(raw.get("created_at")))
 
 
-VENDOR = Vendor(split=split, article=article, ticket=ticket)
+VENDOR = Vendor(name="Zendesk", split_object=split_object, article=article, ticket=ticket)
