@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,12 +11,35 @@ from deskpilot.assist.conversation import Caller
 from deskpilot.cli.common import build_container, console, fail
 from deskpilot.domain import ANSWER_ROLES
 
+if TYPE_CHECKING:  # the services load with the container, not with `--help`
+    from deskpilot.assist.tickets import TicketServices, TicketText
+
 app = typer.Typer()
 
 
 def _print_sources(citations: list[dict[str, str]]) -> None:
     for n, citation in enumerate(citations, 1):
         console.print(f"  [{n}] {citation['title']} ({citation['source_id']}) {citation['url']}", highlight=False)
+
+
+def _print_json(value: Any) -> None:
+    """The --json output: one JSON document on stdout, other scripts than Latin as they are."""
+    print(json.dumps(value, ensure_ascii=False))
+
+
+def _print_fields(fields: dict[str, Any], as_json: bool) -> None:
+    """Named fields one a line ("next action: ..."), or one JSON object with --json."""
+    if as_json:
+        _print_json(fields)
+        return
+    for key, value in fields.items():
+        console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {value}", highlight=False)
+
+
+def _ticket(ref: str) -> tuple[TicketServices, TicketText]:
+    """The agent's ticket services and the ticket they work on (an id, a JSON file or the text itself)."""
+    services = build_container().tickets
+    return services, services.load(ref)
 
 
 @app.command()
@@ -39,7 +62,7 @@ def ask(
     else:
         result, stored = build_container().assistant.answer(question, role=role), {}
     if as_json:
-        print(json.dumps({**result.as_json(), **stored}, ensure_ascii=False))
+        _print_json({**result.as_json(), **stored})
         return
     console.print(result.answer, highlight=False)
     if result.citations:
@@ -60,10 +83,10 @@ def draft(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Draft a reply to a ticket (nothing is sent), grounded in the KB and similar solved tickets."""
-    services = build_container().tickets
-    result = services.draft(services.load(ticket))
+    services, loaded = _ticket(ticket)
+    result = services.draft(loaded)
     if as_json:
-        print(json.dumps(result.as_json(), ensure_ascii=False))
+        _print_json(result.as_json())
         return
     console.print(result.reply, highlight=False)
     if result.next_steps:
@@ -88,13 +111,8 @@ def summarize(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Summarise a ticket: problem, what was tried, status, next action, customer sentiment."""
-    services = build_container().tickets
-    result = services.summarize(services.load(ticket))
-    if as_json:
-        print(json.dumps(result.model_dump(), ensure_ascii=False))
-        return
-    for key, value in result.model_dump().items():
-        console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {value}", highlight=False)
+    services, loaded = _ticket(ticket)
+    _print_fields(services.summarize(loaded).model_dump(), as_json)
 
 
 @app.command()
@@ -105,10 +123,10 @@ def suggest(
     """The 3 most relevant articles for a ticket or text, with scores."""
     from dataclasses import asdict
 
-    services = build_container().tickets
-    items = services.suggest(services.load(text).query)
+    services, loaded = _ticket(text)
+    items = services.suggest(loaded.query)
     if as_json:
-        print(json.dumps([asdict(i) for i in items], ensure_ascii=False))
+        _print_json([asdict(i) for i in items])
         return
     for n, item in enumerate(items, 1):
         console.print(f"{n}. {item.title} ({item.source_id}) score {item.score:.3f} {item.url}", highlight=False)
@@ -120,10 +138,5 @@ def classify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Category, priority and sentiment of a new ticket, from similar solved tickets."""
-    services = build_container().tickets
-    result = services.classify(services.load(text).text)
-    if as_json:
-        print(json.dumps(result.as_json(), ensure_ascii=False))
-        return
-    for key, value in result.as_json().items():
-        console.print(f"[bold]{key}:[/bold] {value}", highlight=False)
+    services, loaded = _ticket(text)
+    _print_fields(services.classify(loaded.text).as_json(), as_json)
