@@ -78,6 +78,26 @@ def container(tmp_path: Path, models_dir: Path) -> Container:
 
 
 @pytest.fixture
+def fake_container(tmp_path: Path) -> Container:
+    """A container on the fakes of tests/fakes.py: hashed embeddings, an in-memory index, the scripted model (no
+    Chroma, no model files); its database is SQLite in tmp_path."""
+    from tests.fakes import fake_container as build
+
+    return build(tmp_path)
+
+
+@pytest.fixture
+def fake_app(fake_container: Container) -> Iterator[Any]:
+    """A TestClient on the API built over `fake_container`, its lifespan run."""
+    from fastapi.testclient import TestClient
+
+    from deskpilot.api.app import create_app
+
+    with TestClient(create_app(fake_container)) as client:
+        yield client
+
+
+@pytest.fixture
 def kb_copy(tmp_path: Path) -> Path:
     """A writable copy of the sample kb/ (articles, internal runbooks, tickets)."""
     target = tmp_path / "kb"

@@ -1,0 +1,88 @@
+"""The assistant's paths to an answer or a hand-off, run for real on the fakes (in-memory index, hashed embeddings,
+scripted model): each decision comes with the reason routing gives for it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from deskpilot.container import Container
+from deskpilot.ingest.sources import SourceSpec
+from tests.conftest import KB
+from tests.fakes import BrokenChat, fake_container, fake_llm
+
+ARTICLES = ("reset-password.md", "invite-teammates.md", "two-factor-authentication.md", "export-your-data.md",
+            "webhooks.md")
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Container:
+    """Five help articles and the internal runbooks, ingested into the fakes."""
+    tmp = tmp_path_factory.mktemp("assistant")
+    articles = tmp / "articles"
+    articles.mkdir()
+    for name in ARTICLES:
+        shutil.copy(KB / "articles" / name, articles)
+    container = fake_container(tmp)
+    report = container.ingestor.run([SourceSpec(path=articles), SourceSpec(path=KB / "internal", audience="internal")])
+    assert report.failed == [] and report.added >= len(ARTICLES)
+    return container
+
+
+@pytest.fixture
+def assistant(ingested: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[Container]:
+    """The ingested container; a test may swap its model and settings, which are put back afterwards."""
+    monkeypatch.setattr(ingested.settings.assistant, "compose", ingested.settings.assistant.compose)
+    yield ingested
+    ingested.override(llm=fake_llm())
+
+
+def test_a_question_the_kb_answers_is_answered_with_the_articles_own_line(assistant: Container) -> None:
+    answer = assistant.assistant.answer("How long is a password reset link valid?")
+    assert (answer.decision, answer.reasons) == ("answer", [])
+    assert [c.source_id for c in answer.citations] == ["reset-password"]
+    assert "valid for 60 minutes" in answer.answer and answer.answer.endswith("[1]")
+    assert answer.confidence >= assistant.routing.min_confidence
+    assert answer.signals is not None and answer.signals.claims_kept >= 1
+
+
+def test_a_question_no_source_is_about_goes_to_a_human(assistant: Container) -> None:
+    answer = assistant.assistant.answer("Can I pay my invoice with bitcoin?")
+    assert (answer.decision, answer.reasons) == ("escalate", ["no_relevant_source"])
+    assert answer.confidence == 0.0 and "passing your question to our support" in answer.answer
+
+
+def test_a_model_reply_the_sources_do_not_back_is_low_support(assistant: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(assistant.settings.assistant, "compose", "generate")
+    assistant.override(llm=fake_llm("Every reset link comes with a free month of the Business plan [1]."))
+    answer = assistant.assistant.answer("How long is a password reset link valid?")
+    assert (answer.decision, answer.reasons) == ("escalate", ["low_support"])
+    assert answer.removed_claims == ["Every reset link comes with a free month of the Business plan."]
+    assert "free month" not in answer.answer
+
+
+def test_a_sensitive_message_goes_to_a_human_even_with_a_relevant_source(assistant: Container) -> None:
+    answer = assistant.assistant.answer("My account was hacked, how do I reset my password?")
+    assert (answer.decision, answer.reasons) == ("escalate", ["sensitive_topic"])
+    assert any(link.source_id == "reset-password" for link in answer.citations)  # offered as a link, not answered
+    assert "- Reset your password:" in answer.answer
+
+
+def test_the_model_down_where_an_answer_needs_it_is_llm_unavailable(assistant: Container,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assistant.override(llm=fake_llm(model=BrokenChat()))
+    # A composed English answer needs no model: the article's own line goes out.
+    assert assistant.assistant.answer("How long is a password reset link valid?").decision == "answer"
+    monkeypatch.setattr(assistant.settings.assistant, "compose", "generate")
+    written = assistant.assistant.answer("How long is a password reset link valid?")
+    assert (written.decision, written.reasons) == ("escalate", ["llm_unavailable"])
+    assert written.citations[0].source_id == "reset-password"  # links offered with the hand-off
+
+
+def test_a_question_in_another_language_needs_the_model_to_be_searched(assistant: Container) -> None:
+    assistant.override(llm=fake_llm(model=BrokenChat()))
+    answer = assistant.assistant.answer("Comment réinitialiser mon mot de passe ?")
+    assert answer.decision == "escalate" and "llm_unavailable" in answer.reasons
+    assert answer.language == "fr" and answer.answer.startswith("Je ne peux pas")
