@@ -1,5 +1,7 @@
 /* Agent console: escalation queue, tickets, and the assist panels (summary, suggestions, reply draft). */
-"use strict";
+import { dpApi } from "./api.js";
+import { el, safeUrl } from "./dom.js";
+import { dpClearError, dpFmtDate, dpFmtNum, dpKeyBar, dpLoadInto, dpShowError, dpSpinner } from "./staff.js";
 
 const agent = {
   me: null,
@@ -13,15 +15,15 @@ const $ = (id) => document.getElementById(id);
 // ---- lists ---------------------------------------------------------------------------------------
 
 function listItem(id, title, meta, badge) {
-  const button = dpEl("button", { type: "button", class: "dp-item", dataset: { ticketId: String(id) },
+  const button = el("button", { type: "button", class: "dp-item", dataset: { ticketId: String(id) },
     "aria-current": String(id) === String(agent.ticketId) ? "true" : "false", onclick: () => openTicket(id) },
-  dpEl("span", { class: "dp-item-title" }, title || `Ticket #${id}`, " ", badge),
-  dpEl("span", { class: "dp-item-meta", text: meta }));
-  return dpEl("li", {}, button);
+  el("span", { class: "dp-item-title" }, title || `Ticket #${id}`, " ", badge),
+  el("span", { class: "dp-item-meta", text: meta }));
+  return el("li", {}, button);
 }
 
 function badge(status) {
-  return status ? dpEl("span", { class: `dp-badge dp-${status}`, text: status }) : null;
+  return status ? el("span", { class: `dp-badge dp-${status}`, text: status }) : null;
 }
 
 /** Fetch a list into `list`: with a spinner, or quietly (periodic refresh: no flicker, errors in the banner). */
@@ -45,7 +47,7 @@ async function loadQueue(quiet = false) {
       li.classList.add("dp-escalation");
       return li;
     }));
-    if (!items.length) list.append(dpEl("li", { class: "dp-empty", text: `No ${status} escalations.` }));
+    if (!items.length) list.append(el("li", { class: "dp-empty", text: `No ${status} escalations.` }));
   } catch (_err) { /* shown by fetchList */ }
 }
 
@@ -56,7 +58,7 @@ async function loadTickets(quiet = false) {
     const items = (data && data.items) || [];
     list.replaceChildren(...items.map((t) => listItem(t.id, t.subject,
       [`#${t.id}`, dpFmtDate(t.created_at), t.source].filter(Boolean).join(" · "), badge(t.status))));
-    if (!items.length) list.append(dpEl("li", { class: "dp-empty", text: "No open tickets." }));
+    if (!items.length) list.append(el("li", { class: "dp-empty", text: "No open tickets." }));
   } catch (_err) { /* shown by fetchList */ }
 }
 
@@ -86,58 +88,58 @@ function field(label, value) {
   if (value === null || value === undefined || value === "") shown = "—";
   else if (Array.isArray(value)) shown = value.join("; ");
   else if (typeof value === "object" && !(value instanceof Node)) shown = JSON.stringify(value);
-  return [dpEl("dt", { text: label }), dpEl("dd", {}, shown)];
+  return [el("dt", { text: label }), el("dd", {}, shown)];
 }
 
 function sourceLink(source, cls) {
-  const url = dpSafeUrl(source.url);
+  const url = safeUrl(source.url);
   const title = source.title || source.source_id || "source";
-  return url ? dpEl("a", { class: cls, href: url, target: "_blank", rel: "noopener noreferrer", text: title })
-    : dpEl("span", { class: cls, text: title });
+  return url ? el("a", { class: cls, href: url, target: "_blank", rel: "noopener noreferrer", text: title })
+    : el("span", { class: cls, text: title });
 }
 
 function renderEscalation(ticket) {
   const esc = ticket.escalation;
-  if (!esc) return dpEl("p", { class: "dp-muted", id: "dp-no-escalation", text: "Not escalated: this ticket is not in the human queue." });
-  const reasons = esc.reasons && esc.reasons.length ? dpEl("ul", {}, ...esc.reasons.map((r) => dpEl("li", { text: r }))) : "—";
+  if (!esc) return el("p", { class: "dp-muted", id: "dp-no-escalation", text: "Not escalated: this ticket is not in the human queue." });
+  const reasons = esc.reasons && esc.reasons.length ? el("ul", {}, ...esc.reasons.map((r) => el("li", { text: r }))) : "—";
   // Why a human is needed: the reason, its sub-reason and the customer's sentence that showed it.
-  const why = esc.triggers && esc.triggers.length ? dpEl("ul", { id: "dp-why" }, ...esc.triggers.map((t) => dpEl("li", {},
-    dpEl("strong", { text: t.sub_reason ? `${t.reason} — ${t.sub_reason.replaceAll("_", " ")}` : t.reason }),
-    dpEl("span", { text: t.sentence ? ` “${t.sentence}”` : "" })))) : null;
+  const why = esc.triggers && esc.triggers.length ? el("ul", { id: "dp-why" }, ...esc.triggers.map((t) => el("li", {},
+    el("strong", { text: t.sub_reason ? `${t.reason} — ${t.sub_reason.replaceAll("_", " ")}` : t.reason }),
+    el("span", { text: t.sentence ? ` “${t.sentence}”` : "" })))) : null;
   const tried = esc.sources_tried && esc.sources_tried.length
-    ? dpEl("ul", {}, ...esc.sources_tried.map((s) => dpEl("li", {}, sourceLink(s, "dp-tried")))) : "none";
+    ? el("ul", {}, ...esc.sources_tried.map((s) => el("li", {}, sourceLink(s, "dp-tried")))) : "none";
   const resolved = esc.status === "resolved";
-  const note = dpEl("textarea", { id: "dp-resolve-note", rows: "2", maxlength: "10000", placeholder: "Resolution note (optional)", disabled: resolved });
-  return dpEl("div", { id: "dp-escalation", class: "dp-stack" },
-    dpEl("h3", {}, "Escalation ", badge(esc.status)),
-    dpEl("dl", { class: "dp-dl" },
+  const note = el("textarea", { id: "dp-resolve-note", rows: "2", maxlength: "10000", placeholder: "Resolution note (optional)", disabled: resolved });
+  return el("div", { id: "dp-escalation", class: "dp-stack" },
+    el("h3", {}, "Escalation ", badge(esc.status)),
+    el("dl", { class: "dp-dl" },
       ...field("Reasons", reasons),
       ...(why ? field("Why", why) : []),
       ...field("Confidence", dpFmtNum(esc.confidence, 2)),
       ...field("Summary", esc.summary),
       ...field("Sources tried", tried),
       ...field("Claimed by", esc.claimed_by)),
-    dpEl("div", { class: "dp-row" },
-      dpEl("button", { type: "button", id: "dp-claim", class: "dp-primary", disabled: resolved, onclick: () => act("claim"),
+    el("div", { class: "dp-row" },
+      el("button", { type: "button", id: "dp-claim", class: "dp-primary", disabled: resolved, onclick: () => act("claim"),
         text: esc.status === "claimed" ? "Take over" : "Claim" }),
-      dpEl("label", { for: "dp-resolve-note", class: "dp-visually-hidden", text: "Resolution note" })),
+      el("label", { for: "dp-resolve-note", class: "dp-visually-hidden", text: "Resolution note" })),
     note,
-    dpEl("div", { class: "dp-row" },
-      dpEl("button", { type: "button", id: "dp-resolve", disabled: resolved, onclick: () => act("resolve"), text: "Resolve" }),
-      dpEl("span", { id: "dp-action-status", class: "dp-muted", role: "status" })));
+    el("div", { class: "dp-row" },
+      el("button", { type: "button", id: "dp-resolve", disabled: resolved, onclick: () => act("resolve"), text: "Resolve" }),
+      el("span", { id: "dp-action-status", class: "dp-muted", role: "status" })));
 }
 
 function renderTicket(ticket) {
-  const thread = dpEl("ol", { class: "dp-thread", id: "dp-thread" },
-    ...(ticket.messages || []).map((m) => dpEl("li", { class: `dp-role-${m.role}` },
-      dpEl("span", { class: "dp-who", text: `${m.role} · ${dpFmtDate(m.at)}` }), m.content)));
-  if (!(ticket.messages || []).length) thread.append(dpEl("li", { class: "dp-empty", text: "No messages." }));
-  const head = dpEl("div", { class: "dp-card", id: "dp-ticket-head" },
-    dpEl("h2", { id: "dp-ticket-subject" }, ticket.subject || `Ticket #${ticket.id}`, " ", badge(ticket.status)),
-    dpEl("p", { class: "dp-muted", text: [`#${ticket.id}`, ticket.language ? `language ${ticket.language}` : null,
+  const thread = el("ol", { class: "dp-thread", id: "dp-thread" },
+    ...(ticket.messages || []).map((m) => el("li", { class: `dp-role-${m.role}` },
+      el("span", { class: "dp-who", text: `${m.role} · ${dpFmtDate(m.at)}` }), m.content)));
+  if (!(ticket.messages || []).length) thread.append(el("li", { class: "dp-empty", text: "No messages." }));
+  const head = el("div", { class: "dp-card", id: "dp-ticket-head" },
+    el("h2", { id: "dp-ticket-subject" }, ticket.subject || `Ticket #${ticket.id}`, " ", badge(ticket.status)),
+    el("p", { class: "dp-muted", text: [`#${ticket.id}`, ticket.language ? `language ${ticket.language}` : null,
       ticket.source, ticket.created_at ? `created ${dpFmtDate(ticket.created_at)}` : null].filter(Boolean).join(" · ") }),
     renderEscalation(ticket),
-    dpEl("h3", { text: "Conversation" }),
+    el("h3", { text: "Conversation" }),
     thread);
   return head;
 }
@@ -145,17 +147,17 @@ function renderTicket(ticket) {
 /** The assist panels: summary and suggestions load at once, the draft on demand. */
 function renderPanels() {
   return [
-    dpEl("div", { class: "dp-panels" },
-      dpEl("section", { class: "dp-card", "aria-labelledby": "dp-summary-title" },
-        dpEl("h3", { id: "dp-summary-title", text: "Summary" }), dpEl("div", { id: "dp-summary", "aria-live": "polite" })),
-      dpEl("section", { class: "dp-card", "aria-labelledby": "dp-suggest-title" },
-        dpEl("h3", { id: "dp-suggest-title", text: "Suggested articles" }), dpEl("div", { id: "dp-suggest", "aria-live": "polite" }))),
-    dpEl("section", { class: "dp-card", "aria-labelledby": "dp-draft-title" },
-      dpEl("div", { class: "dp-row" },
-        dpEl("h3", { id: "dp-draft-title", text: "Drafted reply" }),
-        dpEl("button", { type: "button", id: "dp-draft-btn", class: "dp-primary dp-push", onclick: loadDraft, text: "Draft reply" })),
-      dpEl("div", { id: "dp-draft-box", "aria-live": "polite" },
-        dpEl("p", { class: "dp-muted", text: "A reply in the ticket's language, citing the knowledge base. Nothing is sent." }))),
+    el("div", { class: "dp-panels" },
+      el("section", { class: "dp-card", "aria-labelledby": "dp-summary-title" },
+        el("h3", { id: "dp-summary-title", text: "Summary" }), el("div", { id: "dp-summary", "aria-live": "polite" })),
+      el("section", { class: "dp-card", "aria-labelledby": "dp-suggest-title" },
+        el("h3", { id: "dp-suggest-title", text: "Suggested articles" }), el("div", { id: "dp-suggest", "aria-live": "polite" }))),
+    el("section", { class: "dp-card", "aria-labelledby": "dp-draft-title" },
+      el("div", { class: "dp-row" },
+        el("h3", { id: "dp-draft-title", text: "Drafted reply" }),
+        el("button", { type: "button", id: "dp-draft-btn", class: "dp-primary dp-push", onclick: loadDraft, text: "Draft reply" })),
+      el("div", { id: "dp-draft-box", "aria-live": "polite" },
+        el("p", { class: "dp-muted", text: "A reply in the ticket's language, citing the knowledge base. Nothing is sent." }))),
   ];
 }
 
@@ -170,12 +172,12 @@ async function loadSummary(id, signal) {
     if (s.unverified && s.unverified.length) fields.push(["Not in the ticket (removed)", s.unverified]);
     const text = fields.filter(([label]) => !label.startsWith("Not in the ticket"))
       .map(([label, value]) => `${label}: ${plainText(value)}`).join("\n");
-    const status = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-summary-status" });
+    const status = el("span", { class: "dp-muted", role: "status", id: "dp-copy-summary-status" });
     const flag = flagControl("summary", id, "dp-flag-summary", "Flag summary", "What is wrong with this summary?",
       "Flagged: thank you, this helps improve the summaries.");
-    box.replaceChildren(dpEl("dl", { class: "dp-dl", id: "dp-summary-fields" }, ...fields.flatMap(([label, value]) => field(label, value))),
-      dpEl("div", { class: "dp-row" },
-        dpEl("button", { type: "button", id: "dp-copy-summary", onclick: () => copyAndReport(text, status, "summary", id), text: "Copy" }),
+    box.replaceChildren(el("dl", { class: "dp-dl", id: "dp-summary-fields" }, ...fields.flatMap(([label, value]) => field(label, value))),
+      el("div", { class: "dp-row" },
+        el("button", { type: "button", id: "dp-copy-summary", onclick: () => copyAndReport(text, status, "summary", id), text: "Copy" }),
         flag.button, status),
       flag.form);
   } catch (_err) { /* shown */ }
@@ -193,20 +195,20 @@ async function loadSuggest(id, signal) {
     const data = await dpLoadInto(box, "Finding articles", () => dpApi(`/v1/tickets/${id}/suggest`, { method: "POST", signal }));
     if (id !== agent.ticketId) return;
     const items = (data && data.items) || [];
-    if (!items.length) { box.replaceChildren(dpEl("p", { class: "dp-empty", text: "No relevant article found." })); return; }
-    const status = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-suggestion-status" });
+    if (!items.length) { box.replaceChildren(el("p", { class: "dp-empty", text: "No relevant article found." })); return; }
+    const status = el("span", { class: "dp-muted", role: "status", id: "dp-copy-suggestion-status" });
     const flag = flagControl("suggestion", id, "dp-flag-suggestion", "Flag suggestions", "What is wrong with these suggestions?",
       "Flagged: thank you, this helps improve the suggestions.");
     box.replaceChildren(
-      dpEl("ol", { id: "dp-suggest-list" }, ...items.map((a) => {
-        const url = dpSafeUrl(a.url);
-        return dpEl("li", {}, sourceLink(a, "dp-suggestion"),
-          typeof a.score === "number" ? dpEl("span", { class: "dp-muted", text: ` (score ${a.score.toFixed(2)}) ` }) : " ",
-          url ? dpEl("button", { type: "button", class: "dp-small dp-copy-link", dataset: { sourceId: a.source_id || "" },
+      el("ol", { id: "dp-suggest-list" }, ...items.map((a) => {
+        const url = safeUrl(a.url);
+        return el("li", {}, sourceLink(a, "dp-suggestion"),
+          typeof a.score === "number" ? el("span", { class: "dp-muted", text: ` (score ${a.score.toFixed(2)}) ` }) : " ",
+          url ? el("button", { type: "button", class: "dp-small dp-copy-link", dataset: { sourceId: a.source_id || "" },
             "aria-label": `Copy link to ${a.title || a.source_id || "the article"}`,
             onclick: () => copyAndReport(url, status, "suggestion", id, a.source_id), text: "Copy link" }) : null);
       })),
-      dpEl("div", { class: "dp-row" }, flag.button, status),
+      el("div", { class: "dp-row" }, flag.button, status),
       flag.form);
   } catch (_err) { /* shown */ }
 }
@@ -228,26 +230,26 @@ async function loadDraft() {
 }
 
 function renderDraft(box, id, d) {
-  const textarea = dpEl("textarea", { id: "dp-draft", rows: "10", value: d.reply || "", lang: d.language || null });
-  const copyStatus = dpEl("span", { class: "dp-muted", role: "status", id: "dp-copy-status" });
+  const textarea = el("textarea", { id: "dp-draft", rows: "10", value: d.reply || "", lang: d.language || null });
+  const copyStatus = el("span", { class: "dp-muted", role: "status", id: "dp-copy-status" });
   const flag = flagControl("draft", id, "dp-flag", "Flag this draft", "What is wrong with this draft?",
     "Flagged: thank you, this helps improve the drafts.");
   const sources = (d.citations || []);
   box.replaceChildren(
-    dpEl("label", { for: "dp-draft", text: `Reply${d.language ? ` (${d.language})` : ""}: edit before sending` }),
+    el("label", { for: "dp-draft", text: `Reply${d.language ? ` (${d.language})` : ""}: edit before sending` }),
     textarea,
-    dpEl("div", { class: "dp-row" },
-      dpEl("button", { type: "button", id: "dp-copy", onclick: () => copyAndReport(textarea.value, copyStatus, "draft", id), text: "Copy" }),
+    el("div", { class: "dp-row" },
+      el("button", { type: "button", id: "dp-copy", onclick: () => copyAndReport(textarea.value, copyStatus, "draft", id), text: "Copy" }),
       flag.button,
       copyStatus),
     flag.form,
-    (d.warnings || []).length ? dpEl("ul", { class: "dp-warnings", id: "dp-draft-warnings" },
-      ...d.warnings.map((w) => dpEl("li", { text: w }))) : "",
-    dpEl("h4", { text: "Sources" }),
-    sources.length ? dpEl("ol", { id: "dp-draft-sources" }, ...sources.map((c) => dpEl("li", { title: c.snippet || null }, sourceLink(c, "dp-source"))))
-      : dpEl("p", { class: "dp-empty", text: "No sources cited." }),
-    (d.next_steps || []).length ? dpEl("div", {}, dpEl("h4", { text: "Next steps" }),
-      dpEl("ul", { id: "dp-next-steps" }, ...d.next_steps.map((s) => dpEl("li", { text: s })))) : "");
+    (d.warnings || []).length ? el("ul", { class: "dp-warnings", id: "dp-draft-warnings" },
+      ...d.warnings.map((w) => el("li", { text: w }))) : "",
+    el("h4", { text: "Sources" }),
+    sources.length ? el("ol", { id: "dp-draft-sources" }, ...sources.map((c) => el("li", { title: c.snippet || null }, sourceLink(c, "dp-source"))))
+      : el("p", { class: "dp-empty", text: "No sources cited." }),
+    (d.next_steps || []).length ? el("div", {}, el("h4", { text: "Next steps" }),
+      el("ul", { id: "dp-next-steps" }, ...d.next_steps.map((s) => el("li", { text: s })))) : "");
 }
 
 // ---- copy and flag (usage reporting) --------------------------------------------------------------
@@ -259,7 +261,7 @@ async function copyToClipboard(text) {
     return true;
   } catch (_e) { // no clipboard API outside secure contexts: copy from a hidden textarea
     const focused = document.activeElement;
-    const area = dpEl("textarea", { value: text, readonly: true, class: "dp-visually-hidden", "aria-hidden": "true", tabindex: "-1" });
+    const area = el("textarea", { value: text, readonly: true, class: "dp-visually-hidden", "aria-hidden": "true", tabindex: "-1" });
     document.body.append(area);
     area.select();
     let ok = false;
@@ -292,22 +294,22 @@ function flagControl(target, ticketId, prefix, label, question, thanks) {
   const draft = target === "draft";
   const ids = { button: draft ? prefix : `${prefix}-btn`, form: draft ? `${prefix}-form` : prefix,
     comment: `${prefix}-comment`, send: `${prefix}-send`, done: `${prefix}-done` };
-  const comment = dpEl("input", { type: "text", id: ids.comment, class: "dp-grow", maxlength: "4000", placeholder: question });
-  const send = dpEl("button", { type: "submit", id: ids.send, class: "dp-danger", text: "Send flag" });
-  const form = dpEl("form", { id: ids.form, class: "dp-row dp-flag-box", hidden: true },
-    dpEl("label", { for: ids.comment, class: "dp-visually-hidden", text: question }), comment, send);
+  const comment = el("input", { type: "text", id: ids.comment, class: "dp-grow", maxlength: "4000", placeholder: question });
+  const send = el("button", { type: "submit", id: ids.send, class: "dp-danger", text: "Send flag" });
+  const form = el("form", { id: ids.form, class: "dp-row dp-flag-box", hidden: true },
+    el("label", { for: ids.comment, class: "dp-visually-hidden", text: question }), comment, send);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     send.disabled = true;
     try {
       await dpApi("/v1/feedback", { body: { ticket_id: Number(ticketId), target, rating: "down", comment: comment.value.trim() } });
-      form.replaceChildren(dpEl("span", { class: "dp-notice", id: ids.done, role: "status", text: thanks }));
+      form.replaceChildren(el("span", { class: "dp-notice", id: ids.done, role: "status", text: thanks }));
     } catch (err) {
       send.disabled = false;
       dpShowError(err, `Flag ${target === "suggestion" ? "suggestions" : target}`);
     }
   });
-  const button = dpEl("button", { type: "button", id: ids.button, class: "dp-danger", "aria-controls": ids.form,
+  const button = el("button", { type: "button", id: ids.button, class: "dp-danger", "aria-controls": ids.form,
     onclick: () => { form.hidden = false; comment.focus(); }, text: label });
   return { button, form };
 }
@@ -322,7 +324,7 @@ async function openTicket(id, { panels = true } = {}) {
   markCurrent();
   history.replaceState(null, "", `#ticket=${encodeURIComponent(id)}`);
   let ticket;
-  const headBox = dpEl("div", { class: "dp-card" });
+  const headBox = el("div", { class: "dp-card" });
   if (panels) box.replaceChildren(headBox, ...renderPanels());
   else box.replaceChild(headBox, $("dp-ticket-head") || box.firstChild);
   try {

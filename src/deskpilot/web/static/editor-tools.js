@@ -1,10 +1,15 @@
 /* KB editor tools on /editor: content gaps (with a proposed article), knowledge hygiene (stale, undated and
  * never-cited articles; conflicting passages) and an article written from a solved ticket, edited and saved into
- * the knowledge base. Loaded before editor.js, whose key bar sends "dp:ready" and whose startIngest() runs
- * "Ingest now". */
-"use strict";
+ * the knowledge base. editor.js wires them (wireEditorTools) and calls what it returns once a key is accepted. */
+import { dpApi } from "./api.js";
+import { el, safeUrl } from "./dom.js";
+import { dpErrorText, dpFmtDate, dpFmtNum, dpFmtPct, dpLoadInto, dpShowError, dpSpinner } from "./staff.js";
 
-(() => {
+/**
+ * Wire the tools' forms and buttons; `startIngest()` runs "Ingest now" (editor.js: resolves to whether a run
+ * started). Returns onReady(me), to call when the key bar accepts a key: it loads what the key's role may see.
+ */
+export function wireEditorTools(startIngest) {
   const byId = (id) => document.getElementById(id);
   /** Cosine similarity from which the closest article is about the topic (retrieval finds none under 0.35). */
   const CLOSE_ARTICLE = 0.6; // MiniLM: rewordings of one question average about 0.45-0.75; unrelated text can reach 0.5
@@ -18,8 +23,8 @@
   const tools = { role: "", dirty: false, seq: 0, conflictsSeq: 0 };
 
   const plural = (n, one, many) => `${dpFmtNum(n)} ${n === 1 ? one : many || `${one}s`}`;
-  const empty = (text, id) => dpEl("p", { class: "dp-empty", id, text });
-  const errorBox = (err) => dpEl("div", { class: "dp-error", role: "alert", text: dpErrorText(err) });
+  const empty = (text, id) => el("p", { class: "dp-empty", id, text });
+  const errorBox = (err) => el("div", { class: "dp-error", role: "alert", text: dpErrorText(err) });
   const canWrite = () => WRITERS.includes(tools.role);
   const counts = (map, label) => Object.entries(map || {}).map(([k, n]) => `${label ? label(k) : k} ${n}`).join(", ");
 
@@ -40,7 +45,7 @@
 
   /** A link to a source's row in the sources table (filtered to it). */
   function sourceLink(sourceId, title) {
-    return dpEl("a", { href: "#dp-sources-card", class: "dp-source-link", dataset: { sourceId },
+    return el("a", { href: "#dp-sources-card", class: "dp-source-link", dataset: { sourceId },
       onclick: () => { const f = byId("dp-filter"); f.value = sourceId; f.dispatchEvent(new Event("input")); } },
     title || sourceId);
   }
@@ -71,47 +76,47 @@
     }
     byId("dp-gaps-summary").textContent = `${text}.`;
     if (!clusters.length) { byId("dp-gaps").replaceChildren(empty("No content gaps in this period.", "dp-gaps-empty")); return; }
-    byId("dp-gaps").replaceChildren(dpEl("ol", { class: "dp-gap-list", id: "dp-gap-list" }, ...clusters.map(gapItem)));
+    byId("dp-gaps").replaceChildren(el("ol", { class: "dp-gap-list", id: "dp-gap-list" }, ...clusters.map(gapItem)));
   }
 
   function gapItem(gap) {
     const id = `dp-gap-${gap.rank}`;
-    const proposal = dpEl("div", { class: "dp-gap-proposal", "aria-live": "polite" });
-    const button = dpEl("button", { type: "button", class: "dp-gap-propose", "aria-describedby": `${id}-title`,
+    const proposal = el("div", { class: "dp-gap-proposal", "aria-live": "polite" });
+    const button = el("button", { type: "button", class: "dp-gap-propose", "aria-describedby": `${id}-title`,
       text: "Propose an article" });
     button.addEventListener("click", () => propose(gap, proposal, button));
     if (gap.proposal) renderProposal(gap, gap.proposal, proposal);
-    else if (gap.proposal_error) proposal.append(dpEl("p", { class: "dp-fail", text: `No proposal: ${gap.proposal_error}` }));
+    else if (gap.proposal_error) proposal.append(el("p", { class: "dp-fail", text: `No proposal: ${gap.proposal_error}` }));
     const distinct = gap.distinct && gap.distinct !== gap.size ? ` (${dpFmtNum(gap.distinct)} different)` : "";
-    return dpEl("li", { class: "dp-gap", id, dataset: { rank: gap.rank, size: gap.size } },
-      dpEl("h3", { id: `${id}-title`, class: "dp-gap-title" }, dpEl("span", { class: "dp-gap-rank", text: `#${gap.rank}` }),
+    return el("li", { class: "dp-gap", id, dataset: { rank: gap.rank, size: gap.size } },
+      el("h3", { id: `${id}-title`, class: "dp-gap-title" }, el("span", { class: "dp-gap-rank", text: `#${gap.rank}` }),
         ` ${gap.examples[0] || "Questions"}`),
-      dpEl("p", { class: "dp-gap-meta", text: `${plural(gap.size, "question")}${distinct} · first ${dpFmtDate(gap.first_at)}`
+      el("p", { class: "dp-gap-meta", text: `${plural(gap.size, "question")}${distinct} · first ${dpFmtDate(gap.first_at)}`
         + ` · last ${dpFmtDate(gap.last_at)}` }),
-      dpEl("ul", { class: "dp-chips", "aria-label": "Reasons and languages" },
-        ...Object.entries(gap.reasons || {}).map(([r, n]) => dpEl("li", { class: "dp-chip", dataset: { reason: r },
+      el("ul", { class: "dp-chips", "aria-label": "Reasons and languages" },
+        ...Object.entries(gap.reasons || {}).map(([r, n]) => el("li", { class: "dp-chip", dataset: { reason: r },
           text: `${REASONS[r] || r}: ${n}` })),
-        ...Object.entries(gap.languages || {}).map(([l, n]) => dpEl("li", { class: "dp-chip dp-chip-lang",
+        ...Object.entries(gap.languages || {}).map(([l, n]) => el("li", { class: "dp-chip dp-chip-lang",
           dataset: { language: l }, text: `${l}: ${n}` }))),
-      dpEl("p", { class: "dp-label", id: `${id}-examples`, text: "What customers asked" }),
-      dpEl("ul", { class: "dp-gap-examples", "aria-labelledby": `${id}-examples` },
-        ...gap.examples.map((q) => dpEl("li", { text: q }))),
+      el("p", { class: "dp-label", id: `${id}-examples`, text: "What customers asked" }),
+      el("ul", { class: "dp-gap-examples", "aria-labelledby": `${id}-examples` },
+        ...gap.examples.map((q) => el("li", { text: q }))),
       closestArticle(gap.article),
-      dpEl("div", { class: "dp-row" }, button),
+      el("div", { class: "dp-row" }, button),
       proposal);
   }
 
   function closestArticle(article) {
     if (!article) {
-      return dpEl("p", { class: "dp-gap-article" }, dpEl("span", { class: "dp-hint dp-hint-write", text: "No close article: write one." }));
+      return el("p", { class: "dp-gap-article" }, el("span", { class: "dp-hint dp-hint-write", text: "No close article: write one." }));
     }
     const close = article.similarity >= CLOSE_ARTICLE;
-    const url = dpSafeUrl(article.url);
-    return dpEl("p", { class: "dp-gap-article" }, "Closest article: ",
-      url ? dpEl("a", { href: url, target: "_blank", rel: "noopener", text: article.title || article.source_id })
-        : dpEl("strong", { text: article.title || article.source_id }),
+    const url = safeUrl(article.url);
+    return el("p", { class: "dp-gap-article" }, "Closest article: ",
+      url ? el("a", { href: url, target: "_blank", rel: "noopener", text: article.title || article.source_id })
+        : el("strong", { text: article.title || article.source_id }),
       ` (similarity ${dpFmtNum(article.similarity, 2)}) `,
-      dpEl("span", { class: `dp-hint ${close ? "dp-hint-improve" : "dp-hint-write"}`, text: close
+      el("span", { class: `dp-hint ${close ? "dp-hint-improve" : "dp-hint-write"}`, text: close
         ? "A related article exists: check whether it should answer these." : "No close article: write one." }));
   }
 
@@ -128,17 +133,17 @@
   }
 
   function renderProposal(gap, proposal, box) {
-    const start = dpEl("button", { type: "button", class: "dp-gap-start dp-primary", text: "Start a draft from this" });
+    const start = el("button", { type: "button", class: "dp-gap-start dp-primary", text: "Start a draft from this" });
     start.addEventListener("click", () => {
       const markdown = `# ${proposal.title}\n\n${proposal.outline.map((item) => `## ${item}\n\n`).join("")}`;
       openEditor({ title: proposal.title, markdown, slug: slugify(proposal.title), notes: [],
         facts: [["From", `content gap #${gap.rank} (${plural(gap.size, "question")})`],
           ["Outline by", "the language model: write each section"]] });
     });
-    box.replaceChildren(dpEl("div", { class: "dp-proposal" },
-      dpEl("p", { class: "dp-label", text: "Proposed article" }),
-      dpEl("p", { class: "dp-proposal-title", text: proposal.title }),
-      dpEl("ol", { class: "dp-proposal-outline" }, ...proposal.outline.map((item) => dpEl("li", { text: item }))),
+    box.replaceChildren(el("div", { class: "dp-proposal" },
+      el("p", { class: "dp-label", text: "Proposed article" }),
+      el("p", { class: "dp-proposal-title", text: proposal.title }),
+      el("ol", { class: "dp-proposal-outline" }, ...proposal.outline.map((item) => el("li", { text: item }))),
       start));
   }
 
@@ -146,18 +151,18 @@
 
   function usageTable(id, items, withCitations) {
     const head = ["Title", "Audience", "Updated", "Age (days)", ...(withCitations ? ["Citations"] : [])];
-    return dpEl("div", { class: "dp-table-wrap dp-table-short" }, dpEl("table", { class: "dp-table", id },
-      dpEl("thead", {}, dpEl("tr", {}, ...head.map((h, i) => dpEl("th", { scope: "col", class: i > 2 ? "dp-num" : null, text: h })))),
-      dpEl("tbody", {}, ...items.map((a) => dpEl("tr", { dataset: { sourceId: a.source_id } },
-        dpEl("td", {}, sourceLink(a.source_id, a.title), dpEl("code", { class: "dp-source-id", text: a.source_id })),
-        dpEl("td", {}, dpEl("span", { class: `dp-badge dp-aud-${a.audience}`, text: a.audience || "—" })),
-        dpEl("td", { text: a.updated_at ? fmtDay(a.updated_at) : "no date" }),
-        dpEl("td", { class: "dp-num", text: dpFmtNum(a.age_days) }),
-        withCitations ? dpEl("td", { class: "dp-num", text: dpFmtNum(a.citations) }) : null)))));
+    return el("div", { class: "dp-table-wrap dp-table-short" }, el("table", { class: "dp-table", id },
+      el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", { scope: "col", class: i > 2 ? "dp-num" : null, text: h })))),
+      el("tbody", {}, ...items.map((a) => el("tr", { dataset: { sourceId: a.source_id } },
+        el("td", {}, sourceLink(a.source_id, a.title), el("code", { class: "dp-source-id", text: a.source_id })),
+        el("td", {}, el("span", { class: `dp-badge dp-aud-${a.audience}`, text: a.audience || "—" })),
+        el("td", { text: a.updated_at ? fmtDay(a.updated_at) : "no date" }),
+        el("td", { class: "dp-num", text: dpFmtNum(a.age_days) }),
+        withCitations ? el("td", { class: "dp-num", text: dpFmtNum(a.citations) }) : null)))));
   }
 
   function usageBlock(key, heading, items, emptyText, withCitations) {
-    return [dpEl("h3", { id: `dp-${key}-title`, text: `${heading} (${items.length})` }),
+    return [el("h3", { id: `dp-${key}-title`, text: `${heading} (${items.length})` }),
       items.length ? usageTable(`dp-${key}-table`, items, withCitations) : empty(emptyText, `dp-${key}-empty`)];
   }
 
@@ -189,44 +194,44 @@
   function marked(raw, value) {
     const context = snippet(raw);
     const at = value ? context.toLowerCase().indexOf(value.toLowerCase()) : -1;
-    if (at < 0) return [context, value ? " → " : "", value ? dpEl("mark", { text: value }) : null];
-    return [context.slice(0, at), dpEl("mark", { text: context.slice(at, at + value.length) }), context.slice(at + value.length)];
+    if (at < 0) return [context, value ? " → " : "", value ? el("mark", { text: value }) : null];
+    return [context.slice(0, at), el("mark", { text: context.slice(at, at + value.length) }), context.slice(at + value.length)];
   }
 
   function side(label, ref, disagreements, key) {
-    const url = dpSafeUrl(ref.url);
+    const url = safeUrl(ref.url);
     const meta = [ref.section && ref.section !== ref.title ? ref.section : "", ref.kind, ref.audience,
       ref.updated_at ? `updated ${fmtDay(ref.updated_at)}` : "no date"].filter(Boolean).join(" · ");
-    return dpEl("div", { class: "dp-side", dataset: { sourceId: ref.source_id } },
-      dpEl("p", { class: "dp-label", text: `Source ${label}` }),
-      dpEl("p", { class: "dp-side-title" }, url ? dpEl("a", { href: url, target: "_blank", rel: "noopener", text: ref.title || ref.source_id })
+    return el("div", { class: "dp-side", dataset: { sourceId: ref.source_id } },
+      el("p", { class: "dp-label", text: `Source ${label}` }),
+      el("p", { class: "dp-side-title" }, url ? el("a", { href: url, target: "_blank", rel: "noopener", text: ref.title || ref.source_id })
         : sourceLink(ref.source_id, ref.title)),
-      dpEl("p", { class: "dp-gap-meta" }, dpEl("code", { text: ref.source_id }), meta ? ` · ${meta}` : ""),
-      dpEl("ul", { class: "dp-contexts" }, ...disagreements.map((d) => dpEl("li", { dataset: { kind: d.kind } },
-        dpEl("span", { class: "dp-kind", text: `${KINDS[d.kind] || d.kind}: ` }), ...marked(d[`context_${key}`] || "", d[`value_${key}`])))));
+      el("p", { class: "dp-gap-meta" }, el("code", { text: ref.source_id }), meta ? ` · ${meta}` : ""),
+      el("ul", { class: "dp-contexts" }, ...disagreements.map((d) => el("li", { dataset: { kind: d.kind } },
+        el("span", { class: "dp-kind", text: `${KINDS[d.kind] || d.kind}: ` }), ...marked(d[`context_${key}`] || "", d[`value_${key}`])))));
   }
 
   function verdict(item) {
     if (item.verdict) {
       const yes = item.verdict.conflict;
-      return dpEl("p", { class: "dp-verdict" }, dpEl("span", { class: `dp-badge ${yes ? "dp-verdict-yes" : "dp-verdict-no"}`,
+      return el("p", { class: "dp-verdict" }, el("span", { class: `dp-badge ${yes ? "dp-verdict-yes" : "dp-verdict-no"}`,
         text: yes ? "LLM: a real conflict" : "LLM: no conflict" }), ` ${item.verdict.explanation}`);
     }
-    if (item.verdict_error) return dpEl("p", { class: "dp-verdict dp-fail", text: `The LLM check failed: ${item.verdict_error}` });
+    if (item.verdict_error) return el("p", { class: "dp-verdict dp-fail", text: `The LLM check failed: ${item.verdict_error}` });
     return null;
   }
 
   function conflictItem(item, index) {
     const kinds = [...new Set(item.disagreements.map((d) => KINDS[d.kind] || d.kind))].join(", ").toLowerCase();
-    return dpEl("li", { class: "dp-conflict", id: `dp-conflict-${index + 1}`, dataset: { a: item.a.source_id, b: item.b.source_id } },
-      dpEl("h4", { class: "dp-conflict-title" }, `${item.a.title || item.a.source_id} vs ${item.b.title || item.b.source_id}`),
-      dpEl("p", { class: "dp-gap-meta", text: `Similarity ${dpFmtPct(item.similarity)} · ${plural(item.disagreements.length, "disagreement")}`
+    return el("li", { class: "dp-conflict", id: `dp-conflict-${index + 1}`, dataset: { a: item.a.source_id, b: item.b.source_id } },
+      el("h4", { class: "dp-conflict-title" }, `${item.a.title || item.a.source_id} vs ${item.b.title || item.b.source_id}`),
+      el("p", { class: "dp-gap-meta", text: `Similarity ${dpFmtPct(item.similarity)} · ${plural(item.disagreements.length, "disagreement")}`
         + (kinds ? ` (${kinds})` : "") }),
       verdict(item),
-      dpEl("div", { class: "dp-conflict-pair" }, side("A", item.a, item.disagreements, "a"), side("B", item.b, item.disagreements, "b")),
-      dpEl("details", { class: "dp-passages" }, dpEl("summary", { text: "Full passages" }),
-        dpEl("div", { class: "dp-conflict-pair" }, dpEl("div", { class: "dp-quote", text: item.a.text }),
-          dpEl("div", { class: "dp-quote", text: item.b.text }))));
+      el("div", { class: "dp-conflict-pair" }, side("A", item.a, item.disagreements, "a"), side("B", item.b, item.disagreements, "b")),
+      el("details", { class: "dp-passages" }, el("summary", { text: "Full passages" }),
+        el("div", { class: "dp-conflict-pair" }, el("div", { class: "dp-quote", text: item.a.text }),
+          el("div", { class: "dp-quote", text: item.b.text }))));
   }
 
   async function loadConflicts(llm) {
@@ -246,7 +251,7 @@
         summary.textContent = "";
         return;
       }
-      box.replaceChildren(dpEl("ol", { class: "dp-conflict-list", id: "dp-conflict-list" }, ...items.map(conflictItem)));
+      box.replaceChildren(el("ol", { class: "dp-conflict-list", id: "dp-conflict-list" }, ...items.map(conflictItem)));
       let text = `${plural(items.length, "pair")} of passages disagree`;
       if (llm) {
         const real = items.filter((i) => i.verdict && i.verdict.conflict).length;
@@ -273,7 +278,7 @@
     write.disabled = true;
     if (!canWrite()) {
       select.replaceChildren();
-      status.replaceChildren(dpEl("span", { id: "dp-article-role-note",
+      status.replaceChildren(el("span", { id: "dp-article-role-note",
         text: "Writing articles needs an editor or admin key." }));
       return;
     }
@@ -282,8 +287,8 @@
       const items = (await dpApi("/v1/kb/solved-tickets?limit=100")).items || [];
       const group = (origin) => items.filter((t) => t.origin === origin);
       select.replaceChildren(...["helpdesk", "index"].filter((o) => group(o).length).map((o) =>
-        dpEl("optgroup", { label: o === "helpdesk" ? "Helpdesk tickets" : "Ingested ticket exports" },
-          ...group(o).map((t) => dpEl("option", { value: t.ref,
+        el("optgroup", { label: o === "helpdesk" ? "Helpdesk tickets" : "Ingested ticket exports" },
+          ...group(o).map((t) => el("option", { value: t.ref,
             text: `${t.subject || t.ref} · ${ORIGINS[t.origin] || t.origin} · ${fmtDay(t.solved_at)}` })))));
       if (!items.length) { status.replaceChildren(empty("No solved tickets yet.", "dp-solved-empty")); return; }
       status.textContent = `${plural(items.length, "solved ticket")}, newest first.`;
@@ -323,15 +328,15 @@
     byId("dp-article-editor").hidden = false;
     byId("dp-article-editor-title").textContent = `Draft: ${draft.title}`;
     byId("dp-article-provenance").replaceChildren(...draft.facts.filter(([, v]) => v)
-      .flatMap(([k, v]) => [dpEl("dt", { text: k }), dpEl("dd", { text: v })]));
+      .flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
     const notes = byId("dp-article-notes");
-    notes.replaceChildren(...draft.notes.map((n) => dpEl("li", { text: n })));
+    notes.replaceChildren(...draft.notes.map((n) => el("li", { text: n })));
     notes.hidden = !draft.notes.length;
     byId("dp-article-md").value = draft.markdown;
     byId("dp-article-slug").value = draft.slug || "";
     byId("dp-article-result").replaceChildren();
     tools.dirty = false;
-    if (!canWrite()) byId("dp-article-result").append(dpEl("p", { class: "dp-muted", text: "Saving needs an editor or admin key." }));
+    if (!canWrite()) byId("dp-article-result").append(el("p", { class: "dp-muted", text: "Saving needs an editor or admin key." }));
     const text = byId("dp-article-md");
     text.scrollIntoView({ block: "center" });
     text.focus({ preventScroll: true });
@@ -358,36 +363,36 @@
   }
 
   function renderExists(file) {
-    const overwrite = dpEl("button", { type: "button", id: "dp-article-overwrite", class: "dp-danger", text: "Overwrite",
+    const overwrite = el("button", { type: "button", id: "dp-article-overwrite", class: "dp-danger", text: "Overwrite",
       onclick: () => save(true) });
-    const cancel = dpEl("button", { type: "button", id: "dp-article-cancel", text: "Cancel",
+    const cancel = el("button", { type: "button", id: "dp-article-cancel", text: "Cancel",
       onclick: () => { byId("dp-article-result").replaceChildren(); byId("dp-article-slug").focus(); } });
-    byId("dp-article-result").replaceChildren(dpEl("div", { class: "dp-confirm", id: "dp-article-exists", role: "alert" },
-      dpEl("p", {}, "An article named ", dpEl("code", { text: file || `${byId("dp-article-slug").value || "this"}.md` }),
+    byId("dp-article-result").replaceChildren(el("div", { class: "dp-confirm", id: "dp-article-exists", role: "alert" },
+      el("p", {}, "An article named ", el("code", { text: file || `${byId("dp-article-slug").value || "this"}.md` }),
         " already exists in the knowledge base. Replace it, or change the file name."),
-      dpEl("div", { class: "dp-row" }, overwrite, cancel)));
+      el("div", { class: "dp-row" }, overwrite, cancel)));
     overwrite.focus();
   }
 
   function renderSaved(saved) {
     const pii = Object.entries(saved.pii_warnings || {});
-    const status = dpEl("span", { class: "dp-muted", id: "dp-article-ingest-status", role: "status" });
-    const ingest = dpEl("button", { type: "button", id: "dp-article-ingest", class: "dp-primary", text: "Ingest now" });
+    const status = el("span", { class: "dp-muted", id: "dp-article-ingest-status", role: "status" });
+    const ingest = el("button", { type: "button", id: "dp-article-ingest", class: "dp-primary", text: "Ingest now" });
     ingest.addEventListener("click", async () => {
       ingest.disabled = true;
       status.textContent = "";
-      if (typeof startIngest === "function" && await startIngest()) { // eslint-disable-line no-undef
-        status.replaceChildren("Ingestion started: ", dpEl("a", { href: "#dp-ingest-title", text: "see its progress" }), ".");
+      if (await startIngest()) {
+        status.replaceChildren("Ingestion started: ", el("a", { href: "#dp-ingest-title", text: "see its progress" }), ".");
       } else ingest.disabled = false;
     });
     byId("dp-article-result").replaceChildren(
-      dpEl("div", { class: "dp-notice", id: "dp-article-saved" }, saved.overwritten ? "Replaced " : "Saved ",
-        dpEl("code", { text: saved.path }), ` (${plural(saved.bytes, "byte")}).`,
+      el("div", { class: "dp-notice", id: "dp-article-saved" }, saved.overwritten ? "Replaced " : "Saved ",
+        el("code", { text: saved.path }), ` (${plural(saved.bytes, "byte")}).`,
         " Customers see it after the next ingestion."),
-      pii.length ? dpEl("div", { class: "dp-warnings", id: "dp-article-pii", role: "alert" },
+      pii.length ? el("div", { class: "dp-warnings", id: "dp-article-pii", role: "alert" },
         `It may still hold personal data: ${pii.map(([k, n]) => plural(n, PII[k] || k)).join(", ")}. `
         + "Check the text, then save again with Overwrite.") : null,
-      dpEl("div", { class: "dp-row" }, ingest, status));
+      el("div", { class: "dp-row" }, ingest, status));
   }
 
   // ---- wiring ------------------------------------------------------------------------------------
@@ -399,9 +404,9 @@
   byId("dp-solved-refresh").addEventListener("click", loadSolved);
   byId("dp-article-md").addEventListener("input", () => { tools.dirty = true; });
   byId("dp-article-save-form").addEventListener("submit", (event) => { event.preventDefault(); save(false); });
-  document.addEventListener("dp:ready", (event) => {
-    tools.role = (event.detail && event.detail.role) || "";
+  return (me) => {
+    tools.role = (me && me.role) || "";
     loadHygiene();
     loadSolved();
-  });
-})();
+  };
+}

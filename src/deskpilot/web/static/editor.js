@@ -1,5 +1,8 @@
 /* KB editor: indexed sources, and ingestion runs with live progress and their report. */
-"use strict";
+import { dpApi } from "./api.js";
+import { el } from "./dom.js";
+import { wireEditorTools } from "./editor-tools.js";
+import { dpClearError, dpFmtDate, dpFmtNum, dpKeyBar, dpLoadRows, dpShowError, dpSpinner } from "./staff.js";
 
 const $ = (id) => document.getElementById(id);
 const editor = { sources: [], total: 0, polling: null };
@@ -7,11 +10,8 @@ const editor = { sources: [], total: 0, polling: null };
 // ---- sources -------------------------------------------------------------------------------------
 
 async function loadSources() {
-  const body = $("dp-sources-body");
-  const cell = dpEl("td", { colspan: "8" });
-  body.replaceChildren(dpEl("tr", {}, cell));
   try {
-    const data = await dpLoadInto(cell, "Loading sources", () => dpApi("/v1/sources"));
+    const data = await dpLoadRows($("dp-sources-body"), 8, "Loading sources", "/v1/sources");
     editor.sources = (data && data.items) || [];
     editor.total = data && typeof data.total === "number" ? data.total : editor.sources.length;
     renderSources();
@@ -22,17 +22,17 @@ function renderSources() {
   const needle = $("dp-filter").value.trim().toLowerCase();
   const rows = editor.sources.filter((s) => !needle || [s.source_id, s.title, s.kind, s.audience, s.state]
     .some((v) => String(v || "").toLowerCase().includes(needle)));
-  $("dp-sources-body").replaceChildren(...rows.map((s) => dpEl("tr", { dataset: { sourceId: s.source_id } },
-    dpEl("td", {}, dpEl("code", { text: s.source_id })),
-    dpEl("td", { text: s.title || "—" }),
-    dpEl("td", { text: s.kind || "—" }),
-    dpEl("td", { text: s.audience || "—" }),
-    dpEl("td", {}, dpEl("span", { class: `dp-badge dp-${s.state}`, text: s.state || "—" })),
-    dpEl("td", { class: "dp-num", text: dpFmtNum(s.chunks) }),
-    dpEl("td", { text: dpFmtDate(s.updated_at) }),
-    dpEl("td", { text: dpFmtDate(s.ingested_at) }))));
+  $("dp-sources-body").replaceChildren(...rows.map((s) => el("tr", { dataset: { sourceId: s.source_id } },
+    el("td", {}, el("code", { text: s.source_id })),
+    el("td", { text: s.title || "—" }),
+    el("td", { text: s.kind || "—" }),
+    el("td", { text: s.audience || "—" }),
+    el("td", {}, el("span", { class: `dp-badge dp-${s.state}`, text: s.state || "—" })),
+    el("td", { class: "dp-num", text: dpFmtNum(s.chunks) }),
+    el("td", { text: dpFmtDate(s.updated_at) }),
+    el("td", { text: dpFmtDate(s.ingested_at) }))));
   if (!rows.length) {
-    $("dp-sources-body").append(dpEl("tr", {}, dpEl("td", { colspan: "8", class: "dp-empty",
+    $("dp-sources-body").append(el("tr", {}, el("td", { colspan: "8", class: "dp-empty",
       text: editor.sources.length ? "No source matches the filter." : "Nothing is indexed yet: run ingestion." })));
   }
   const shown = editor.sources.length < editor.total ? ` (first ${editor.sources.length} loaded)` : "";
@@ -60,22 +60,22 @@ function renderProgress(job) {
 function renderReport(job, heading) {
   const box = $("dp-report");
   const r = job.report;
-  const children = [dpEl("h2", {}, heading, " ", dpEl("span", { class: `dp-badge dp-${job.state}`, text: job.state }))];
+  const children = [el("h2", {}, heading, " ", el("span", { class: `dp-badge dp-${job.state}`, text: job.state }))];
   if (job.state === "failed" || job.error) {
-    children.push(dpEl("div", { class: "dp-error", id: "dp-job-error", role: "alert", text: `Ingestion failed: ${job.error || "unknown error"}` }));
+    children.push(el("div", { class: "dp-error", id: "dp-job-error", role: "alert", text: `Ingestion failed: ${job.error || "unknown error"}` }));
   }
   if (r) {
     const failed = r.failed || [];
-    children.push(dpEl("dl", { class: "dp-dl", id: "dp-report-summary" },
+    children.push(el("dl", { class: "dp-dl", id: "dp-report-summary" },
       ...[["Added", r.added], ["Updated", r.updated], ["Unchanged", r.unchanged], ["Deleted", r.deleted],
         ["Failed", failed.length], ["Chunks embedded", r.chunks_embedded],
         ["Seconds", typeof r.seconds === "number" ? r.seconds.toFixed(1) : r.seconds]]
-        .flatMap(([k, v]) => [dpEl("dt", { text: k }),
-          dpEl("dd", { class: k === "Failed" && v ? "dp-fail" : null, text: v === undefined || v === null ? "—" : String(v) })])));
+        .flatMap(([k, v]) => [el("dt", { text: k }),
+          el("dd", { class: k === "Failed" && v ? "dp-fail" : null, text: v === undefined || v === null ? "—" : String(v) })])));
     if (failed.length) {
-      children.push(dpEl("h3", { class: "dp-fail", text: `${failed.length} failed` }),
-        dpEl("ul", { id: "dp-report-failures", class: "dp-fail" },
-          ...failed.map((f) => dpEl("li", {}, dpEl("code", { text: f.source || "?" }), `: ${f.error || "failed"}`))));
+      children.push(el("h3", { class: "dp-fail", text: `${failed.length} failed` }),
+        el("ul", { id: "dp-report-failures", class: "dp-fail" },
+          ...failed.map((f) => el("li", {}, el("code", { text: f.source || "?" }), `: ${f.error || "failed"}`))));
     }
   }
   box.replaceChildren(...children);
@@ -146,7 +146,7 @@ async function loadLatest() {
     if (job.state === "queued" || job.state === "running") poll(job.id);
     else renderReport(job, "Last run");
   } catch (err) {
-    if (err.status === 404) box.replaceChildren(dpEl("p", { class: "dp-empty", text: "No ingestion has run from this server yet." }));
+    if (err.status === 404) box.replaceChildren(el("p", { class: "dp-empty", text: "No ingestion has run from this server yet." }));
     else { box.replaceChildren(); dpShowError(err, "Last ingestion"); }
   }
 }
@@ -154,9 +154,10 @@ async function loadLatest() {
 $("dp-filter").addEventListener("input", renderSources);
 $("dp-sources-refresh").addEventListener("click", loadSources);
 $("dp-ingest").addEventListener("click", startIngest);
+const toolsReady = wireEditorTools(startIngest);
 
 dpKeyBar((me) => {
   loadSources();
   if (!editor.polling) loadLatest();
-  document.dispatchEvent(new CustomEvent("dp:ready", { detail: me })); // editor-tools.js
+  toolsReady(me);
 });

@@ -1,9 +1,10 @@
 /* Operations dashboard: KPIs of a period, charts (inline SVG, no library), per-language and agent tool tables,
  * and the fallback review list with its CSV export. The period lives in the URL hash (#from=…&to=…&reason=…). */
-"use strict";
+import { dpApi, dpHeaders, dpSend } from "./api.js";
+import { el, svgEl } from "./dom.js";
+import { dpFmtDate, dpFmtNum, dpFmtPct, dpKeyBar, dpLoadInto, dpShowError, dpSpinner } from "./staff.js";
 
 const $ = (id) => document.getElementById(id);
-const SVG_NS = "http://www.w3.org/2000/svg";
 const DAY_MS = 86400000;
 const ops = { from: "", to: "", reason: "", data: null, drawnWidth: 0, figures: null, review: null, svgSeq: 0 };
 
@@ -83,17 +84,6 @@ function writeHash() {
 
 // ---- SVG helpers -------------------------------------------------------------------------------
 
-function svgEl(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value !== null && value !== undefined) el.setAttribute(name, String(value));
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
 /** An SVG chart whose accessible name is `summary` (role img + <title>). */
 function chartFrame(width, height, summary) {
   const id = `dp-svg-title-${++ops.svgSeq}`;
@@ -126,12 +116,12 @@ function axes(svg, m, width, height, ticks, y, yTitle, xTitle) {
 
 /** A table only screen readers see: the chart's data (wrapped: a table grows to fit its cells, a div does not). */
 function hiddenTable(caption, headers, rows) {
-  return dpEl("div", { class: "dp-visually-hidden" }, dpEl("table", {}, dpEl("caption", { text: caption }),
-    dpEl("thead", {}, dpEl("tr", {}, ...headers.map((h) => dpEl("th", { scope: "col", text: h })))),
-    dpEl("tbody", {}, ...rows.map((r) => dpEl("tr", {}, ...r.map((v, i) => dpEl(i ? "td" : "th", i ? { text: v } : { scope: "row", text: v })))))));
+  return el("div", { class: "dp-visually-hidden" }, el("table", {}, el("caption", { text: caption }),
+    el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((v, i) => el(i ? "td" : "th", i ? { text: v } : { scope: "row", text: v })))))));
 }
 
-const empty = (text) => dpEl("p", { class: "dp-empty", text });
+const empty = (text) => el("p", { class: "dp-empty", text });
 const chartWidth = (box) => Math.max(280, Math.floor(box.clientWidth || 600));
 
 // ---- charts ------------------------------------------------------------------------------------
@@ -171,8 +161,8 @@ function drawDays(box, data) {
       svg.append(svgEl("text", { class: "dp-tick", x: m.left + i * band + band / 2, y: m.top + ph + 16, "text-anchor": "middle" }, dayLabel(r.day)));
     }
   });
-  const legend = dpEl("ul", { class: "dp-legend", "aria-hidden": "true" }, ...[...SERIES].reverse().map((s) =>
-    dpEl("li", {}, dpEl("span", { class: `dp-swatch dp-s-${s.key}` }), s.label)));
+  const legend = el("ul", { class: "dp-legend", "aria-hidden": "true" }, ...[...SERIES].reverse().map((s) =>
+    el("li", {}, el("span", { class: `dp-swatch dp-s-${s.key}` }), s.label)));
   box.replaceChildren(svg, legend, hiddenTable("Conversations per day", ["Day", "Conversations", "Automated", "Escalated", "Other"],
     rows.map((r) => [r.day, r.total, r.automated, r.escalated, r.other])));
 }
@@ -204,9 +194,9 @@ function drawReasons(box, data) {
       svgEl("text", { class: "dp-tick", x: labelWidth + w + 6, y: top + barHeight - 4 }, `${n} · ${share(reason)}`)));
   });
   const subs = Object.entries(esc.by_sub_reason || {}).sort((a, b) => b[1] - a[1]);
-  const note = dpEl("p", { class: "dp-muted dp-chart-note", text: "Escalations with each reason; one escalation may have several." });
+  const note = el("p", { class: "dp-muted dp-chart-note", text: "Escalations with each reason; one escalation may have several." });
   if (!subs.length) { box.replaceChildren(svg, note); return; }
-  const detail = dpEl("p", { class: "dp-chart-note", id: "dp-sub-reasons",
+  const detail = el("p", { class: "dp-chart-note", id: "dp-sub-reasons",
     text: `Sensitive topics: ${subs.map(([s, n]) => `${SUB_REASONS[s] || s} ${dpFmtNum(n)}`).join(", ")}.` });
   box.replaceChildren(svg, detail, note);
 }
@@ -252,15 +242,15 @@ function drawCharts(data) {
 // ---- KPI tiles and tables ----------------------------------------------------------------------
 
 function tile(id, label, value, detail) {
-  return dpEl("div", { class: "dp-kpi", id: `dp-kpi-${id}` }, dpEl("dt", { text: label }),
-    dpEl("dd", { class: "dp-kpi-value", text: value }), dpEl("dd", { class: "dp-kpi-detail", text: detail }));
+  return el("div", { class: "dp-kpi", id: `dp-kpi-${id}` }, el("dt", { text: label }),
+    el("dd", { class: "dp-kpi-value", text: value }), el("dd", { class: "dp-kpi-detail", text: detail }));
 }
 
 function renderKpis(data) {
   const c = data.conversations;
   const a = data.answers;
   const csat = data.csat;
-  $("dp-kpis").replaceChildren(dpEl("dl", { class: "dp-kpi-grid" },
+  $("dp-kpis").replaceChildren(el("dl", { class: "dp-kpi-grid" },
     tile("started", "Conversations started", dpFmtNum(c.started), `${dpFmtNum(c.with_thumbs_down)} with a thumbs-down`),
     tile("automation", "Automation rate", dpFmtPct(c.automation_rate), `${dpFmtNum(c.automated)} automated`),
     tile("deflection", "Deflection rate", dpFmtPct(c.deflection_rate), `${dpFmtNum(c.deflected)} without a ticket`),
@@ -272,17 +262,17 @@ function renderKpis(data) {
 
 function renderTables(data) {
   const langs = data.by_language || [];
-  $("dp-languages-body").replaceChildren(...langs.map((l) => dpEl("tr", { dataset: { language: l.language } },
-    dpEl("th", { scope: "row", text: l.language }), ...[l.conversations, l.automated, l.escalated, l.deflected]
-      .map((n) => dpEl("td", { class: "dp-num", text: dpFmtNum(n) })),
-    dpEl("td", { class: "dp-num", text: dpFmtPct(l.automation_rate) }))));
-  if (!langs.length) $("dp-languages-body").append(dpEl("tr", {}, dpEl("td", { colspan: "6", class: "dp-empty", text: "No conversations in this period." })));
+  $("dp-languages-body").replaceChildren(...langs.map((l) => el("tr", { dataset: { language: l.language } },
+    el("th", { scope: "row", text: l.language }), ...[l.conversations, l.automated, l.escalated, l.deflected]
+      .map((n) => el("td", { class: "dp-num", text: dpFmtNum(n) })),
+    el("td", { class: "dp-num", text: dpFmtPct(l.automation_rate) }))));
+  if (!langs.length) $("dp-languages-body").append(el("tr", {}, el("td", { colspan: "6", class: "dp-empty", text: "No conversations in this period." })));
   $("dp-agents-body").replaceChildren(...Object.entries(TOOLS).map(([target, label]) => {
     const u = (data.agents || {})[target] || {};
-    return dpEl("tr", { dataset: { target } }, dpEl("th", { scope: "row", text: label }),
-      dpEl("td", { class: "dp-num", text: dpFmtNum(u.shown) }), dpEl("td", { class: "dp-num", text: dpFmtNum(u.copied) }),
-      dpEl("td", { class: "dp-num", text: dpFmtPct(u.copy_rate) }), dpEl("td", { class: "dp-num", text: dpFmtNum(u.flagged) }),
-      dpEl("td", { class: "dp-num", text: dpFmtNum(u.helpful) }));
+    return el("tr", { dataset: { target } }, el("th", { scope: "row", text: label }),
+      el("td", { class: "dp-num", text: dpFmtNum(u.shown) }), el("td", { class: "dp-num", text: dpFmtNum(u.copied) }),
+      el("td", { class: "dp-num", text: dpFmtPct(u.copy_rate) }), el("td", { class: "dp-num", text: dpFmtNum(u.flagged) }),
+      el("td", { class: "dp-num", text: dpFmtNum(u.helpful) }));
   }));
 }
 
@@ -316,8 +306,8 @@ async function loadFigures() {
 
 function quote(label, text, cls) {
   const scrolls = text.length > 600 || text.split("\n").length > 8; // taller than the box: keyboard users scroll it
-  return dpEl("div", { class: "dp-review-block" }, dpEl("span", { class: "dp-review-label", text: label }),
-    dpEl("div", { class: `dp-quote ${cls || ""}`, tabindex: scrolls ? "0" : null, text }));
+  return el("div", { class: "dp-review-block" }, el("span", { class: "dp-review-label", text: label }),
+    el("div", { class: `dp-quote ${cls || ""}`, tabindex: scrolls ? "0" : null, text }));
 }
 
 function reviewItem(item) {
@@ -328,23 +318,23 @@ function reviewItem(item) {
   const said = { thumbs_down: "Answer given", agent_flag: `Shown to the agent (${item.target})` }[item.kind]
     || (handoff ? "Customer's hand-off message" : "Said");
   const ticket = item.ticket_id !== null && item.ticket_id !== undefined
-    ? dpEl("a", { class: "dp-ticket-link dp-push", href: `/agent#ticket=${encodeURIComponent(item.ticket_id)}`, text: `Open ticket #${item.ticket_id}` }) : null;
+    ? el("a", { class: "dp-ticket-link dp-push", href: `/agent#ticket=${encodeURIComponent(item.ticket_id)}`, text: `Open ticket #${item.ticket_id}` }) : null;
   const sources = (item.sources || []).filter((s) => s.source_id || s.title);
-  return dpEl("li", { class: `dp-review-item dp-kind-${item.kind}`, dataset: { kind: item.kind } },
-    dpEl("div", { class: "dp-row" }, dpEl("span", { class: `dp-badge dp-kind-badge dp-kind-${item.kind}`, text: kind }),
-      dpEl("span", { class: "dp-muted", text: meta }), ticket),
-    dpEl("p", { class: "dp-review-question" }, dpEl("strong", { text: item.kind === "agent_flag" ? "Ticket: " : "Question: " }),
+  return el("li", { class: `dp-review-item dp-kind-${item.kind}`, dataset: { kind: item.kind } },
+    el("div", { class: "dp-row" }, el("span", { class: `dp-badge dp-kind-badge dp-kind-${item.kind}`, text: kind }),
+      el("span", { class: "dp-muted", text: meta }), ticket),
+    el("p", { class: "dp-review-question" }, el("strong", { text: item.kind === "agent_flag" ? "Ticket: " : "Question: " }),
       item.question || "—"),
     item.response ? quote(said, item.response) : null,
     item.withheld_draft ? quote("Withheld draft (not sent to the customer)", item.withheld_draft, "dp-withheld") : null,
     !item.response && !item.withheld_draft && item.kind === "escalation"
-      ? dpEl("p", { class: "dp-muted", text: "No answer was drafted: the conversation went straight to a person." }) : null,
-    (item.reasons || []).length ? dpEl("ul", { class: "dp-chips", "aria-label": "Reasons" },
-      ...item.reasons.map((r) => dpEl("li", { class: "dp-chip", title: r, dataset: { reason: r }, text: reasonLabel(r) }))) : null,
-    item.comment ? dpEl("p", { class: "dp-review-comment" }, dpEl("strong", { text: "Comment: " }), item.comment) : null,
-    sources.length ? dpEl("p", { class: "dp-review-sources" }, dpEl("strong", { text: "Sources: " }),
+      ? el("p", { class: "dp-muted", text: "No answer was drafted: the conversation went straight to a person." }) : null,
+    (item.reasons || []).length ? el("ul", { class: "dp-chips", "aria-label": "Reasons" },
+      ...item.reasons.map((r) => el("li", { class: "dp-chip", title: r, dataset: { reason: r }, text: reasonLabel(r) }))) : null,
+    item.comment ? el("p", { class: "dp-review-comment" }, el("strong", { text: "Comment: " }), item.comment) : null,
+    sources.length ? el("p", { class: "dp-review-sources" }, el("strong", { text: "Sources: " }),
       ...sources.flatMap((s, i) => [i ? ", " : "",
-        s.title ? dpEl("span", { title: s.source_id || null, text: s.title }) : dpEl("code", { text: s.source_id })])) : null);
+        s.title ? el("span", { title: s.source_id || null, text: s.title }) : el("code", { text: s.source_id })])) : null);
 }
 
 async function loadReview() {
@@ -361,7 +351,7 @@ async function loadReview() {
   if (controller.signal.aborted) return;
   const items = (data && data.items) || [];
   count.textContent = items.length >= 500 ? "The newest 500 items (export the CSV for all)." : `${plural(items.length, "item")}.`;
-  box.replaceChildren(items.length ? dpEl("ol", { id: "dp-review-list", class: "dp-review-list" }, ...items.map(reviewItem))
+  box.replaceChildren(items.length ? el("ol", { id: "dp-review-list", class: "dp-review-list" }, ...items.map(reviewItem))
     : empty(ops.reason ? "Nothing with this reason in this period." : "No escalations, thumbs-down or flags in this period."));
 }
 
@@ -374,18 +364,12 @@ async function exportCsv() {
   try {
     const headers = dpHeaders();
     headers.Accept = "text/csv";
-    let response;
-    try {
-      response = await fetch(`/v1/review.csv?${query(true)}`, { headers });
-    } catch (e) {
-      throw dpHttpError(0, `could not reach the server (${e && e.message ? e.message : e})`);
-    }
-    if (!response.ok) throw await dpErrorFrom(response);
+    const response = await dpSend(`/v1/review.csv?${query(true)}`, { headers });
     const blob = await response.blob();
     const match = /filename="?([^";]+)"?/.exec(response.headers.get("content-disposition") || "");
     const name = match ? match[1] : `deskpilot-review-${ops.from}-${ops.to}.csv`;
     const url = URL.createObjectURL(blob);
-    const link = dpEl("a", { href: url, download: name, hidden: true });
+    const link = el("a", { href: url, download: name, hidden: true });
     document.body.append(link);
     link.click();
     link.remove();

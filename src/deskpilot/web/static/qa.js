@@ -1,5 +1,7 @@
 /* QA: evaluation reports (list, the HTML report in an iframe) and a comparison of two reports. */
-"use strict";
+import { dpApi } from "./api.js";
+import { el } from "./dom.js";
+import { dpFmtDate, dpFmtNum, dpFmtPct, dpKeyBar, dpLoadInto, dpLoadRows, dpShowError } from "./staff.js";
 
 const $ = (id) => document.getElementById(id);
 let reports = [];
@@ -46,24 +48,22 @@ async function openReport(report) {
 
 async function loadReports() {
   const body = $("dp-reports-body");
-  const cell = dpEl("td", { colspan: "9" });
-  body.replaceChildren(dpEl("tr", {}, cell));
   try {
-    const data = await dpLoadInto(cell, "Loading reports", () => dpApi("/v1/eval/reports"));
+    const data = await dpLoadRows(body, 9, "Loading reports", "/v1/eval/reports");
     reports = (data && data.items) || [];
   } catch (_err) { return; }
-  body.replaceChildren(...reports.map((r) => dpEl("tr", { dataset: { name: r.name } },
-    dpEl("td", {}, dpEl("button", { type: "button", class: "dp-open-report", onclick: () => openReport(r), text: r.name })),
-    dpEl("td", { text: r.suite || "—" }),
-    dpEl("td", { text: dpFmtDate(r.finished_at) }),
-    dpEl("td", { class: "dp-num", text: dpFmtNum(r.items) }),
-    dpEl("td", { class: "dp-num", text: dpFmtPct(r.correct_rate) }),
-    dpEl("td", { class: "dp-num", text: dpFmtPct(r["hit@5"]) }),
-    dpEl("td", { class: "dp-num", text: dpFmtPct(r.escalation_recall) }),
-    dpEl("td", { class: "dp-num", text: dpFmtPct(r.false_escalation_rate) }),
-    dpEl("td", {}, dpEl("button", { type: "button", class: "dp-report-newtab", onclick: () => openInNewTab(r), text: "New tab" })))));
+  body.replaceChildren(...reports.map((r) => el("tr", { dataset: { name: r.name } },
+    el("td", {}, el("button", { type: "button", class: "dp-open-report", onclick: () => openReport(r), text: r.name })),
+    el("td", { text: r.suite || "—" }),
+    el("td", { text: dpFmtDate(r.finished_at) }),
+    el("td", { class: "dp-num", text: dpFmtNum(r.items) }),
+    el("td", { class: "dp-num", text: dpFmtPct(r.correct_rate) }),
+    el("td", { class: "dp-num", text: dpFmtPct(r["hit@5"]) }),
+    el("td", { class: "dp-num", text: dpFmtPct(r.escalation_recall) }),
+    el("td", { class: "dp-num", text: dpFmtPct(r.false_escalation_rate) }),
+    el("td", {}, el("button", { type: "button", class: "dp-report-newtab", onclick: () => openInNewTab(r), text: "New tab" })))));
   if (!reports.length) {
-    body.append(dpEl("tr", {}, dpEl("td", { colspan: "9", class: "dp-empty", text: "No reports yet: run `deskpilot eval run SUITE`." })));
+    body.append(el("tr", {}, el("td", { colspan: "9", class: "dp-empty", text: "No reports yet: run `deskpilot eval run SUITE`." })));
   }
   fillCompare();
 }
@@ -73,7 +73,7 @@ function fillCompare() {
   const [a, b] = [$("dp-compare-a"), $("dp-compare-b")];
   const keep = [a.value, b.value];
   for (const select of [a, b]) {
-    select.replaceChildren(...reports.map((r) => dpEl("option", { value: r.name, text: `${r.name}${r.suite ? ` (${r.suite})` : ""}` })));
+    select.replaceChildren(...reports.map((r) => el("option", { value: r.name, text: `${r.name}${r.suite ? ` (${r.suite})` : ""}` })));
   }
   const names = reports.map((r) => r.name);
   a.value = names.includes(keep[0]) ? keep[0] : (names[1] || names[0] || "");
@@ -82,10 +82,10 @@ function fillCompare() {
 }
 
 function itemList(id, title, items, cls) {
-  if (!items || !items.length) return dpEl("p", { class: "dp-muted", text: `${title}: none.` });
+  if (!items || !items.length) return el("p", { class: "dp-muted", text: `${title}: none.` });
   const label = (i) => (typeof i === "string" ? i : (i && (i.id || i.name)) || JSON.stringify(i));
-  return dpEl("div", {}, dpEl("h3", { class: cls, text: `${title} (${items.length})` }),
-    dpEl("ul", { id, class: cls }, ...items.map((i) => dpEl("li", {}, dpEl("code", { text: label(i) })))));
+  return el("div", {}, el("h3", { class: cls, text: `${title} (${items.length})` }),
+    el("ul", { id, class: cls }, ...items.map((i) => el("li", {}, el("code", { text: label(i) })))));
 }
 
 async function compare(event) {
@@ -102,18 +102,18 @@ async function compare(event) {
   const signed = (d) => (typeof d === "number" ? `${d > 0 ? "+" : ""}${dpFmtNum(d, 4)}` : "—");
   const regressions = metrics.filter((m) => m.regressed).length;
   box.replaceChildren(
-    dpEl("p", { class: regressions ? "dp-fail" : "dp-improved", id: "dp-compare-verdict",
+    el("p", { class: regressions ? "dp-fail" : "dp-improved", id: "dp-compare-verdict",
       text: regressions ? `${regressions} metric(s) regressed from ${a} to ${b}.` : `No metric regressed from ${a} to ${b}.` }),
-    dpEl("div", { class: "dp-table-wrap" }, dpEl("table", { class: "dp-table", id: "dp-compare-table" },
-      dpEl("thead", {}, dpEl("tr", {}, dpEl("th", { scope: "col", text: "Metric" }), dpEl("th", { scope: "col", class: "dp-num", text: "Before" }),
-        dpEl("th", { scope: "col", class: "dp-num", text: "After" }), dpEl("th", { scope: "col", class: "dp-num", text: "Delta" }),
-        dpEl("th", { scope: "col", text: "" }))),
-      dpEl("tbody", {}, ...metrics.map((m) => dpEl("tr", { class: m.regressed ? "dp-regressed" : null, dataset: { metric: m.metric } },
-        dpEl("td", {}, dpEl("code", { text: m.metric })),
-        dpEl("td", { class: "dp-num", text: dpFmtNum(m.before, 4) }),
-        dpEl("td", { class: "dp-num", text: dpFmtNum(m.after, 4) }),
-        dpEl("td", { class: "dp-num", text: signed(m.delta) }),
-        dpEl("td", { text: m.regressed ? "regressed" : "" })))))),
+    el("div", { class: "dp-table-wrap" }, el("table", { class: "dp-table", id: "dp-compare-table" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Metric" }), el("th", { scope: "col", class: "dp-num", text: "Before" }),
+        el("th", { scope: "col", class: "dp-num", text: "After" }), el("th", { scope: "col", class: "dp-num", text: "Delta" }),
+        el("th", { scope: "col", text: "" }))),
+      el("tbody", {}, ...metrics.map((m) => el("tr", { class: m.regressed ? "dp-regressed" : null, dataset: { metric: m.metric } },
+        el("td", {}, el("code", { text: m.metric })),
+        el("td", { class: "dp-num", text: dpFmtNum(m.before, 4) }),
+        el("td", { class: "dp-num", text: dpFmtNum(m.after, 4) }),
+        el("td", { class: "dp-num", text: signed(m.delta) }),
+        el("td", { text: m.regressed ? "regressed" : "" })))))),
     itemList("dp-items-regressed", "Items that regressed", data.items_regressed, "dp-fail"),
     itemList("dp-items-fixed", "Items fixed", data.items_fixed, "dp-improved"));
 }

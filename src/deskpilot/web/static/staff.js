@@ -1,36 +1,19 @@
-/* Shared UI helpers of the staff pages (load after api.js).
+/* Shared UI helpers of the staff pages.
  *
- *   dpEl(tag, attrs, ...children)   build an element (text is always set as text, never as HTML)
  *   dpShowError(err, context)       show the page's error banner (#dp-error-banner, class dp-error)
- *   dpClearError()
+ *   dpClearError(), dpErrorText(err, context)
  *   dpKeyBar(onReady)               wire the API key field (#dp-key, #dp-key-save, #dp-role)
  *   dpSpinner(label)                a spinner with elapsed seconds (local models can take a minute)
  *   dpLoadInto(box, label, fn)      spinner in `box` while fn() runs; errors shown in `box` and the banner
+ *   dpLoadRows(body, columns, label, path)   the same for a table body: GET path with a spinner in one row
  *   dpFmtDate, dpFmtNum, dpFmtPct   formatting
+ * Elements are built with `el` (dom.js); requests go through api.js.
  */
-"use strict";
-
-function dpEl(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "text") el.textContent = value;
-    else if (name === "class") el.className = value;
-    else if (name === "dataset") Object.assign(el.dataset, value);
-    else if (name === "value") el.value = value;
-    else if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
-    else if (name in el && typeof value !== "string") el[name] = value; // e.g. disabled, checked, value
-    else el.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
+import { dpApi, dpKey, dpSetKey } from "./api.js";
+import { el } from "./dom.js";
 
 /** The message shown for an API error, with a hint for the usual causes. */
-function dpErrorText(err, context) {
+export function dpErrorText(err, context) {
   const message = (err && err.message) || String(err);
   const status = err && err.status;
   let hint = "";
@@ -45,24 +28,24 @@ function dpErrorText(err, context) {
 function dpBanner() {
   let banner = document.getElementById("dp-error-banner");
   if (!banner) {
-    banner = dpEl("div", { id: "dp-error-banner", class: "dp-error dp-banner", role: "alert", hidden: true });
+    banner = el("div", { id: "dp-error-banner", class: "dp-error dp-banner", role: "alert", hidden: true });
     (document.querySelector("main") || document.body).prepend(banner);
   }
   return banner;
 }
 
-function dpShowError(err, context) {
+export function dpShowError(err, context) {
   if (err && err.name === "AbortError") return;
   const banner = dpBanner();
   banner.replaceChildren(
-    dpEl("span", { class: "dp-error-text", text: dpErrorText(err, context) }),
-    dpEl("button", { type: "button", "aria-label": "Dismiss error", text: "×", onclick: dpClearError }),
+    el("span", { class: "dp-error-text", text: dpErrorText(err, context) }),
+    el("button", { type: "button", "aria-label": "Dismiss error", text: "×", onclick: dpClearError }),
   );
   banner.hidden = false;
   console.warn("deskpilot:", context || "", err); // eslint-disable-line no-console
 }
 
-function dpClearError() {
+export function dpClearError() {
   const banner = document.getElementById("dp-error-banner");
   if (banner) { banner.hidden = true; banner.replaceChildren(); }
 }
@@ -71,7 +54,7 @@ function dpClearError() {
  * The API key bar. Calls onReady(me) after GET /v1/me succeeds, on load (when a key is saved) and on
  * every save. `me` is {key_id, name, role}.
  */
-function dpKeyBar(onReady) {
+export function dpKeyBar(onReady) {
   const input = document.getElementById("dp-key");
   const form = input.form || input.closest("form");
   const role = document.getElementById("dp-role");
@@ -86,8 +69,8 @@ function dpKeyBar(onReady) {
     role.replaceChildren(dpSpinner("Checking key"));
     try {
       const me = await dpApi("/v1/me");
-      role.replaceChildren("Signed in as ", dpEl("strong", { text: me.name || me.key_id }), " · role ",
-        dpEl("strong", { id: "dp-role-name", text: me.role }));
+      role.replaceChildren("Signed in as ", el("strong", { text: me.name || me.key_id }), " · role ",
+        el("strong", { id: "dp-role-name", text: me.role }));
       dpClearError();
       onReady(me);
     } catch (err) {
@@ -105,32 +88,39 @@ function dpKeyBar(onReady) {
 }
 
 /** A spinner that counts the seconds it has been shown. */
-function dpSpinner(label) {
+export function dpSpinner(label) {
   const text = label || "Loading";
-  const el = dpEl("span", { class: "dp-spinner", role: "status", text: `${text}…` });
+  const node = el("span", { class: "dp-spinner", role: "status", text: `${text}…` });
   const started = Date.now();
   const timer = setInterval(() => {
-    if (!el.isConnected && Date.now() - started > 1000) { clearInterval(timer); return; }
+    if (!node.isConnected && Date.now() - started > 1000) { clearInterval(timer); return; }
     const s = Math.round((Date.now() - started) / 1000);
-    if (s >= 2) el.textContent = `${text}… ${s} s`;
+    if (s >= 2) node.textContent = `${text}… ${s} s`;
   }, 1000);
-  return el;
+  return node;
 }
 
 /** Show a spinner in `box` while `fn()` runs; on failure show the error in `box` and in the banner. */
-async function dpLoadInto(box, label, fn) {
+export async function dpLoadInto(box, label, fn) {
   box.replaceChildren(dpSpinner(label));
   try {
     return await fn();
   } catch (err) {
     if (err && err.name === "AbortError") throw err;
-    box.replaceChildren(dpEl("div", { class: "dp-error", role: "alert", text: dpErrorText(err) }));
+    box.replaceChildren(el("div", { class: "dp-error", role: "alert", text: dpErrorText(err) }));
     dpShowError(err, label);
     throw err;
   }
 }
 
-function dpFmtDate(value) {
+/** A table body's rows from GET `path`: a spinner (then any error) in one row across `columns` while it loads. */
+export function dpLoadRows(body, columns, label, path) {
+  const cell = el("td", { colspan: String(columns) });
+  body.replaceChildren(el("tr", {}, cell));
+  return dpLoadInto(cell, label, () => dpApi(path));
+}
+
+export function dpFmtDate(value) {
   if (value === null || value === undefined || value === "") return "—";
   let date;
   if (typeof value === "number") date = new Date(value < 1e12 ? value * 1000 : value);
@@ -139,23 +129,14 @@ function dpFmtDate(value) {
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-function dpFmtNum(value, digits = 3) {
+export function dpFmtNum(value, digits = 3) {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value !== "number") return String(value);
   return Number.isInteger(value) ? String(value) : value.toFixed(digits);
 }
 
-function dpFmtPct(value) {
+export function dpFmtPct(value) {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value !== "number") return String(value);
   return `${(value * 100).toFixed(1)}%`;
-}
-
-/** A safe http(s) URL for a link, or null (sources may carry file paths or junk). */
-function dpSafeUrl(url) {
-  if (!url) return null;
-  try {
-    const parsed = new URL(url, location.href);
-    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
-  } catch (_e) { return null; }
 }
