@@ -113,9 +113,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(knowledge.router)
     app.include_router(actions.router)
     app.include_router(webhook_routes.router)
-    if (pages.WEB / "static").is_dir():
-        app.mount("/static", StaticFiles(directory=pages.WEB / "static"), name="static")
-    app.include_router(pages.router)  # last: its /{page} route must not shadow the API
+    app.include_router(pages.router)  # after the API (its /{page} must not shadow it), before /static (widget.js)
+    if pages.STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app
 
 

@@ -1,20 +1,24 @@
-"""The web pages (served by the app from the package, no CDN) and the widget's public configuration."""
+"""The web pages (served by the app from the package, no CDN), the widget script built from its modules, and the
+widget's public configuration."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from deskpilot.api.bundle import bundle
 from deskpilot.api.deps import ContainerDep
 from deskpilot.errors import NotFoundError
 
 WEB = Path(__file__).resolve().parents[2] / "web"
+STATIC = WEB / "static"
 PAGES = {"": "index.html", "widget": "widget.html"}  # static pages, served as they are
 
 
@@ -52,6 +56,25 @@ router = APIRouter(tags=["pages"])
 def widget_config(container: ContainerDep) -> dict[str, Any]:
     """What the embedded widget needs: the public customer key (null when none is configured) and the company."""
     return {"public_key": container.settings.api.widget_key, "company": container.settings.assistant.company}
+
+
+@cache
+def widget_script() -> tuple[str, str]:
+    """The widget as host sites embed it, and its ETag: static/widget/main.js and the modules it imports, joined
+    into one classic script (api/bundle.py) at the first request; nothing in it changes while the service runs."""
+    script = bundle(STATIC / "widget" / "main.js", STATIC)
+    return script, f'"{hashlib.sha256(script.encode()).hexdigest()[:20]}"'
+
+
+@router.api_route("/static/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
+def widget_js(request: Request) -> Response:
+    """The embeddable widget (the one URL host sites load). Browsers revalidate it on each use (no-cache) and get
+    304 while it is unchanged, so a service upgrade reaches host pages at once."""
+    script, etag = widget_script()
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(script, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
 def _page(name: str) -> FileResponse:
