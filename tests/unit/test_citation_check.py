@@ -9,6 +9,7 @@ from langchain_core.embeddings import Embeddings
 
 from deskpilot.assist.citations import CitationChecker, lexical_support, negated, split_claims
 from deskpilot.retrieval.search import RetrievedChunk
+from tests.fakes import fake_llm
 
 
 class BagOfWords(Embeddings):
@@ -130,12 +131,10 @@ def test_questions_and_restated_questions_are_not_claims() -> None:
 def test_the_claim_judge_counts_only_a_clear_yes() -> None:
     from deskpilot.assist.citations import LLMClaimJudge
     from deskpilot.assist.prompts import PromptLibrary
-    from deskpilot.config import LLMSettings
-    from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
     from tests.conftest import REPO
 
     prompts = PromptLibrary(REPO / "prompts")
     for reply, expected in (("Yes.", True), ("oui", True), ("Sí", True), ("No", False), ("unclear", False)):
-        llm = LLMClient(ExtractiveFakeChat(scripted=[reply]), LLMSettings(provider="fake"))
+        llm = fake_llm(reply)
         assert LLMClaimJudge(lambda llm=llm: llm, prompts)("The link lasts 60 minutes.", "Valid for 60 minutes.") \
             is expected

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from deskpilot.config import LLMSettings
 from deskpilot.errors import LLMError, LLMTimeout
 from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient, output_schema
+from tests.fakes import fake_llm
 
 
 class Raising(ExtractiveFakeChat):
@@ -23,7 +24,7 @@ class Raising(ExtractiveFakeChat):
 
 
 def client(error: Exception) -> LLMClient:
-    return LLMClient(Raising(error=error), LLMSettings(provider="fake"))
+    return fake_llm(model=Raising(error=error))
 
 
 @pytest.mark.parametrize("error", [
@@ -70,7 +71,7 @@ def test_the_schema_comes_from_the_pydantic_model_without_length_bounds_or_title
 
 def test_the_fake_model_answers_with_whatever_schema_it_is_given() -> None:
     model = Recording(formats=[])
-    reply = LLMClient(model, LLMSettings(provider="fake")).complete_model("system", "summarise this", Reply, "the reply")
+    reply = fake_llm(model=model).complete_model("system", "summarise this", Reply, "the reply")
     assert reply.mood == "calm" and len(reply.steps) == 2 and reply.urgent is False
     assert model.formats[0]["schema"] == output_schema(Reply)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from deskpilot.assist.language import handoff_message
 from deskpilot.assist.prompts import PromptLibrary
-from deskpilot.config import AssistantSettings, LLMSettings
+from deskpilot.config import AssistantSettings
 from deskpilot.db import make_engine, make_sessionmaker
 from deskpilot.errors import ConflictError, InvalidInputError, LLMError, LLMOutputError, NotFoundError
 from deskpilot.helpdesk.models import TicketMessageRow, TicketRow
@@ -26,8 +26,9 @@ from deskpilot.index.store import ChunkStore, SearchHit
 from deskpilot.ingest.records import IngestRecord, SourceRecord
 from deskpilot.ingest.redact import Redactor, introduced_names
 from deskpilot.ops.articles import TicketArticles, parse_article, slugify
-from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+from deskpilot.providers.llm import ExtractiveFakeChat
 from tests.conftest import KB, REPO, make_settings
+from tests.fakes import fake_llm
 
 ARTICLE = ("# Fix a sync that stopped after a password change\n\n"
            "When the mobile app stops syncing after you changed your password, sign in again.\n\n"
@@ -129,7 +130,7 @@ def sessions(tmp_path: Path) -> sessionmaker:  # type: ignore[type-arg]
 
 def _service(sessions: sessionmaker, tmp_path: Path, model: CapturingFake,  # type: ignore[type-arg]
              store: Any = None) -> TicketArticles:
-    llm = LLMClient(model, LLMSettings(provider="fake"))
+    llm = fake_llm(model=model)
     return TicketArticles(HelpdeskStore(sessions), cast(ChunkStore, store or FakeChunks([])), IngestRecord(sessions),
                           lambda: llm, PromptLibrary(REPO / "prompts"), AssistantSettings(company="Orbitly"),
                           tmp_path / "kb" / "articles" / "from-tickets")
@@ -370,7 +371,7 @@ def test_draft_from_the_ingested_sample_export(tmp_path: Path, models_dir: Path)
     container = Container(make_settings(tmp_path, models_dir))
     container.ingestor.run([SourceSpec(path=KB / "tickets", kind="ticket")])
     model = CapturingFake(scripted=[ARTICLE])
-    llm = LLMClient(model, LLMSettings(provider="fake"))
+    llm = fake_llm(model=model)
     service = TicketArticles(container.helpdesk, container.store, container.record, lambda: llm, container.prompts,
                              container.settings.assistant, tmp_path / "from-tickets")
     refs = [item["ref"] for item in service.solved(limit=500)]

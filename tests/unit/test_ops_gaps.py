@@ -12,15 +12,16 @@ from langchain_core.messages import BaseMessage
 from pydantic import Field
 
 from deskpilot.assist.prompts import PromptLibrary
-from deskpilot.config import LLMSettings, OpsSettings
+from deskpilot.config import OpsSettings
 from deskpilot.container import Container
 from deskpilot.errors import InvalidInputError, LLMOutputError
 from deskpilot.helpdesk.models import EventRow, dumps
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.ops.gaps import ContentGaps, GapReport, cluster_labels, normalize
 from deskpilot.ops.period import between
-from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+from deskpilot.providers.llm import ExtractiveFakeChat
 from tests.conftest import REPO, make_settings
+from tests.fakes import fake_llm
 
 integration = pytest.mark.integration
 PERIOD = between("2026-11-01", "2026-11-30")
@@ -138,7 +139,7 @@ class RecordingChat(ExtractiveFakeChat):
 
 def _gaps(container: Container, replies: list[str] | None = None, **ops: Any) -> tuple[ContentGaps, RecordingChat]:
     chat = RecordingChat(scripted=list(replies or []))
-    client = LLMClient(chat, LLMSettings(provider="fake"))
+    client = fake_llm(model=chat)
     service = ContentGaps(container.sessions, container.embeddings, container.retriever, lambda: client,
                           PromptLibrary(REPO / "prompts"), OpsSettings(**ops), company="Orbitly")
     return service, chat

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from deskpilot.assist.prompts import PromptLibrary
-from deskpilot.config import LLMSettings, OpsSettings
+from deskpilot.config import OpsSettings
 from deskpilot.container import Container
 from deskpilot.db import make_engine, make_sessionmaker
 from deskpilot.errors import LLMError
@@ -22,9 +22,10 @@ from deskpilot.ingest.records import IngestRecord, SourceRecord
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.ops.hygiene import ChunkRef, Conflict, KnowledgeHygiene, similar_pairs
 from deskpilot.ops.period import Period
-from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
+from deskpilot.providers.llm import LLMClient
 from deskpilot.text.facts import disagreements
 from tests.conftest import REPO, make_settings
+from tests.fakes import fake_llm
 
 PROMPTS = PromptLibrary(REPO / "prompts")
 TODAY = date(2026, 11, 29)  # the citation window (90 days) is [2026-09-01, 2026-11-30)
@@ -317,10 +318,6 @@ def cosine(container: Container, a: str, b: str) -> float:
     (va,), (vb,) = (list(container.store.get_vectors(sources[s].ids).values()) for s in (a, b))
     x, y = np.asarray(va), np.asarray(vb)
     return float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))
-
-
-def fake_llm(*replies: str) -> LLMClient:
-    return LLMClient(ExtractiveFakeChat(scripted=list(replies)), LLMSettings(provider="fake"))
 
 
 @pytest.mark.integration

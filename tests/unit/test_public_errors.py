@@ -14,6 +14,7 @@ from deskpilot.db import make_engine, make_sessionmaker, unavailable, upgrade
 from deskpilot.helpdesk.models import EventRow
 from deskpilot.ops.period import since
 from deskpilot.ops.review import ReviewList
+from tests.fakes import fake_llm
 
 
 def test_a_database_error_tells_clients_nothing_of_the_driver(caplog: pytest.LogCaptureFixture) -> None:
@@ -54,12 +55,9 @@ def test_the_review_list_redacts_what_it_shows_not_the_whole_period(tmp_path: Pa
 
 
 def test_a_model_that_returns_no_json_is_reported_without_its_output() -> None:
-    from deskpilot.config import LLMSettings
     from deskpilot.errors import LLMOutputError
-    from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
 
-    client = LLMClient(ExtractiveFakeChat(scripted=["Sure! Jane Doe (jane@example.com) wants a refund"]),
-                       LLMSettings(provider="fake"))
+    client = fake_llm("Sure! Jane Doe (jane@example.com) wants a refund")
     with pytest.raises(LLMOutputError) as raised:
         client.complete_json("system", "user", {"type": "object"})
     assert "did not return JSON" in str(raised.value) and "jane" not in str(raised.value).lower()
