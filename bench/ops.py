@@ -68,11 +68,11 @@ def seed(container: Container, conversations: int, gaps: int, rng: random.Random
             rows_e.append({"kind": "answer", "at": iso(at), "target": "answer", "conversation_id": cid,
                            "ticket_id": ticket if escalate else None, "key_id": "k", "role": "customer",
                            "language": rng.choice(LANGUAGES), "decision": "escalate" if escalate else "answer",
-                           "reasons": json.dumps(reasons), "confidence": round(rng.uniform(0.1, 0.7) if escalate
+                           "reasons": reasons, "confidence": round(rng.uniform(0.1, 0.7) if escalate
                                                                                 else rng.uniform(0.5, 1.0), 3),
                            "latency_ms": rng.lognormvariate(7.5, 0.5), "question": question,
-                           "detail": json.dumps({"cited": [] if escalate else ["reset-password"],
-                                                 "retrieved": ["reset-password"], "draft": ""})})
+                           "detail": {"cited": [] if escalate else ["reset-password"],
+                                      "retrieved": ["reset-password"], "draft": ""}})
         rows_c.append({"id": cid, "key_id": "k", "role": "customer", "language": "en", "ticket_id": ticket,
                        "created_at": iso(start), "updated_at": iso(start)})
         if rng.random() < 0.1:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import JSON, DateTime, Dialect, Engine, String, TypeDecorator, create_engine, event, inspect
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from deskpilot.errors import StorageError
 
@@ -25,6 +30,78 @@ class Base(DeclarativeBase):
     """Declarative base of every Deskpilot table."""
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, stored as `TIMESTAMP WITH TIME ZONE` (PostgreSQL) or as UTC text in the DATETIME
+    format of SQLAlchemy (SQLite, which keeps no zone), and always read back as an aware UTC datetime.
+
+    An ISO 8601 string is taken as the time it names: report periods and cut-offs are given as such strings.
+    A datetime without a zone is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | str | None, dialect: Dialect) -> datetime | None:
+        """The value in UTC (SQLite's DATETIME writes the clock time and drops the zone)."""
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """An aware UTC datetime (SQLite hands back the stored clock time without a zone)."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def dumps(value: Any) -> str:
+    """JSON text as Deskpilot stores it (the customers' own letters, not \\u escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Json(TypeDecorator[Any]):
+    """A JSON column (lists and objects). Refuses a str: the text of a JSON value given where the value is
+    meant would be stored as one JSON string, and read back as text instead of the list or object."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """The value itself; a str is a mistake (see the class docstring)."""
+        if isinstance(value, str):
+            raise TypeError(f"a JSON column takes the value, not its text: {value[:40]!r}")
+        return value
+
+
+@overload
+def iso(moment: datetime, timespec: str = "seconds") -> str: ...
+@overload
+def iso(moment: None, timespec: str = "seconds") -> None: ...
+def iso(moment: datetime | None, timespec: str = "seconds") -> str | None:
+    """A stored time as the API and the CLI write it: ISO 8601 in UTC, `2026-12-06T09:30:00+00:00`
+    (timespec "microseconds" for the webhook deliveries' sub-second back-off)."""
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec=timespec)
+
+
+class utc_day(FunctionElement[str]):  # lower case: an SQL function, used like `func.substr`
+    """The UTC day (YYYY-MM-DD) of a `UtcDateTime` column, in SQL. The constants are written inline, so that
+    PostgreSQL sees the same expression in SELECT and GROUP BY."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"  # the stored text starts with the UTC day
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgres(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for url; SQLite gets WAL mode, a busy timeout and its folder created."""
     if url.startswith("sqlite"):
@@ -33,7 +110,8 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A file database gets a pool as large as the server's thread pool, so requests do not queue for one.
         pool = {"pool_size": 20, "max_overflow": 30} if path and path != ":memory:" else {}
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=dumps,
+                               **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -46,7 +124,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # A database that does not answer must not hang a request: give up connecting after 5 s (then retried).
     connect = {"connect_timeout": 5} if url.startswith("postgresql") else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect, json_serializer=dumps)
 
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # seconds between attempts when the database is briefly away
@@ -83,9 +161,8 @@ def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:
 _MIGRATING = threading.Lock()  # Alembic's context is process-global: one migration at a time per process
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision. A database made before migrations existed (tables
-    but no alembic_version) gets its missing tables and is stamped; concurrent starts retry once."""
+def _alembic() -> Any:
+    """Alembic's command module and a configuration of Deskpilot's migrations."""
     from alembic import command
     from alembic.config import Config
 
@@ -93,6 +170,13 @@ def upgrade(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(Path(deskpilot.migrations.__file__).parent))
+    return command, config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision (or to `revision`). A database made before migrations
+    existed (tables but no alembic_version) gets its missing tables and is stamped; concurrent starts retry once."""
+    command, config = _alembic()
     for attempt in range(3):
         try:
             with _MIGRATING, engine.begin() as connection:
@@ -102,12 +186,20 @@ def upgrade(engine: Engine) -> None:
                     Base.metadata.create_all(connection)
                     command.stamp(config, "head")
                 else:
-                    command.upgrade(config, "head")
+                    command.upgrade(config, revision)
             return
         except (OperationalError, IntegrityError):  # another worker is migrating the same database
             if attempt == 2:
                 raise
             time.sleep(0.5 * (attempt + 1))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (the service only upgrades; this is for trying a migration both ways)."""
+    command, config = _alembic()
+    with _MIGRATING, engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]

@@ -76,13 +76,13 @@ def test_widget_streams_a_cited_answer_and_hands_off(live: tuple[str, Container]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "widget.png"))
 
-    before = {e["ticket_id"] for e in container.helpdesk.escalations("open")}
+    before = {e.ticket_id for e in container.helpdesk.escalations("open")}
     page.click("#dp-human")
     page.locator(".dp-handoff").last.wait_for(timeout=10_000)
     after = container.helpdesk.escalations("open")
-    new = [e for e in after if e["ticket_id"] not in before]
-    assert len(new) == 1 and new[0]["reasons"] == ["user_requested_human"]
-    assert str(new[0]["ticket_id"]) in page.locator(".dp-handoff").last.inner_text()
+    new = [e for e in after if e.ticket_id not in before]
+    assert len(new) == 1 and new[0].reasons == ["user_requested_human"]
+    assert str(new[0].ticket_id) in page.locator(".dp-handoff").last.inner_text()
     assert errors == []
     page.close()
 
@@ -108,7 +108,7 @@ def test_agent_console_shows_a_draft_with_sources(live: tuple[str, Container], b
     assert sources.count() >= 1
     page.screenshot(path=str(SHOTS / "agent-console.png"), full_page=True)
     assert errors == []
-    assert container.helpdesk.ticket(ticket_id)["status"] == "open"
+    assert container.helpdesk.ticket(ticket_id).status == "open"
     page.close()
 
 
@@ -172,4 +172,27 @@ def test_each_page_loads_its_scripts_without_a_console_error(live: tuple[str, Co
     # the browser logs each failed request as a console error: only the expected ones are let through
     errors = [e for e in errors if not any(f"{u})" in e for u in EXPECTED_FAILURES) and "favicon.ico" not in e]
     assert errors == [] and failed == []
+    page.close()
+
+
+def test_the_widget_is_one_classic_script_on_another_site(live: tuple[str, Container], browser: object) -> None:
+    url, _ = live
+    host = "http://help.example.test"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    ours: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("request", lambda request: ours.append(request.url) if request.url.startswith(url) else None)
+    # The host site's page, exactly as the snippet on /widget says (with the company named: no config request).
+    snippet = f'<script src="{url}/static/widget.js" data-key="{WIDGET_KEY}" data-company="Acme" defer></script>'
+    page.route(f"{host}/", lambda route: route.fulfill(content_type="text/html",
+                                                       body=f"<!doctype html><title>Acme</title><h1>Acme</h1>{snippet}"))
+    page.goto(f"{host}/")
+    page.locator("#dp-launcher").wait_for(timeout=15_000)
+    assert ours == [f"{url}/static/widget.js"]  # one file: nothing imported at run time
+    page.evaluate("window.Deskpilot.open()")
+    assert page.locator("#dp-title").inner_text() == "Acme help" and page.locator("#dp-panel").is_visible()
+    assert page.evaluate("document.querySelectorAll('#dp-widget-style').length") == 1
+    assert errors == []
     page.close()

@@ -182,9 +182,9 @@ def test_service_down_escalates_with_the_transcript(service: tuple, identity: Id
     assert failed["answer"] == (f"I could not send the reset link: I've passed this to our team "
                                 f"(ticket {failed['ticket_id']}).")
     ticket = container.helpdesk.ticket(failed["ticket_id"])
-    contents = [m["content"] for m in ticket["messages"]]
+    contents = [m.content for m in ticket.messages]
     assert contents[0] == "I forgot my password" and KNOWN in contents and contents[-2] == "yes"
-    assert ticket["escalation"]["reasons"] == ["action_failed"]
+    assert ticket.escalation is not None and ticket.escalation.reasons == ["action_failed"]
     [audit] = container.actions.audit_log(chat.id)
     assert (audit["outcome"], audit["http_status"]) == ("failed", None)
     assert audit["detail"].startswith("ConnectError") and audit["params"] == {"account": "j***@example.com"}

@@ -30,7 +30,7 @@ def test_events_are_written_together_within_the_interval(tmp_path: Path) -> None
     assert count(sessions) == 5
     with sessions() as session:
         rows = session.scalars(select(EventRow).order_by(EventRow.id)).all()
-    assert [r.ticket_id for r in rows] == [0, 1, 2, 3, 4] and rows[0].detail == '{"items": [0]}'
+    assert [r.ticket_id for r in rows] == [0, 1, 2, 3, 4] and rows[0].detail == {"items": [0]}
     writer.add("shown", "draft", "k", 9, {})
     writer.close()  # what is left is written when the service stops
     assert count(sessions) == 6

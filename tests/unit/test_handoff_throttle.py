@@ -35,7 +35,7 @@ def test_past_the_hourly_limit_a_handoff_joins_the_origins_latest_ticket(store: 
                for n in range(3)]
     assert tickets[0] != tickets[1] and tickets[2] == tickets[1]  # two new tickets, then the third joins the second
     joined = store.ticket(tickets[2] or 0)
-    contents = [m["content"] for m in joined["messages"]]
+    contents = [m.content for m in joined.messages]
     assert any("same network origin (c2)" in c for c in contents)
     assert "I need a person 2" in contents and "I need a person 1" in contents  # nothing lost
     # another origin still opens its own ticket
@@ -47,7 +47,7 @@ def test_a_joined_conversation_adds_only_its_new_messages_later(store: HelpdeskS
     for n in range(3):
         store.record_turn(f"c{n}", f"question {n}", handed_off(f"{n}"), visitor(n, "origin-a"))
     ticket = store.record_turn("c2", "still waiting", handed_off("again"), None)
-    contents = [m["content"] for m in store.ticket(ticket or 0)["messages"]]
+    contents = [m.content for m in store.ticket(ticket or 0).messages]
     assert contents.count("question 2") == 1 and contents.count("still waiting") == 1
     assert contents.count("question 1") == 1  # the ticket's own conversation is not copied again
 

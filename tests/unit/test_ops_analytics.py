@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -52,10 +51,10 @@ def seed(sessions) -> None:  # type: ignore[no-untyped-def]
                                         created_at=t(day, 8)))
         for cid, day, hour, decision, reasons, confidence, latency in answers:
             session.add(EventRow(kind="answer", at=t(day, hour), conversation_id=cid, role=role[cid],
-                                 language="en", decision=decision, reasons=json.dumps(reasons),
+                                 language="en", decision=decision, reasons=list(reasons),
                                  confidence=confidence, latency_ms=latency, question="q"))
         session.add(EventRow(kind="handoff", at=t(D2, 10), conversation_id="c4", ticket_id=2, role="customer",
-                             decision="escalate", reasons='["user_requested_human"]'))
+                             decision="escalate", reasons=["user_requested_human"]))
         session.add_all([
             FeedbackRow(target="answer", rating="down", conversation_id="c3", message_index=0, created_at=t(D1, 13)),
             FeedbackRow(target="answer", rating="up", conversation_id="c6", message_index=0, created_at=t(D2, 12)),
@@ -140,8 +139,8 @@ def test_sensitive_escalations_are_counted_by_sub_reason(sessions) -> None:  # t
     with sessions.begin() as session:
         for n, (reasons, triggers) in enumerate(escalated):
             session.add(EventRow(kind="answer", at=t(D1, 9 + n), conversation_id=f"s{n}", role="customer",
-                                 language="en", decision="escalate", reasons=json.dumps(reasons), confidence=0.0,
-                                 question="q", detail=json.dumps({"triggers": triggers})))
+                                 language="en", decision="escalate", reasons=list(reasons), confidence=0.0,
+                                 question="q", detail={"triggers": triggers}))
     kpis = Analytics(sessions).kpis(between(D1, D2))
     assert kpis["escalations"]["by_sub_reason"] == {"billing_dispute": 2, "account_compromise": 1, "legal_threat": 1}
     assert kpis["escalations"]["by_reason"]["sensitive_topic"] == 3

@@ -15,7 +15,7 @@ from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import OpsSettings
 from deskpilot.container import Container
 from deskpilot.errors import InvalidInputError, LLMOutputError
-from deskpilot.helpdesk.models import EventRow, dumps
+from deskpilot.helpdesk.models import EventRow
 from deskpilot.ingest.sources import SourceSpec
 from deskpilot.ops.gaps import ContentGaps, GapReport, cluster_labels, normalize
 from deskpilot.ops.period import between
@@ -70,9 +70,9 @@ def _event(question: str, at: str, decision: str = "escalate", reasons: tuple[st
            confidence: float | None = 0.2, role: str = "customer", language: str = "en", kind: str = "answer",
            standalone: str = "", translation: str = "") -> EventRow:
     return EventRow(kind=kind, at=f"2026-{at}+00:00", role=role, language=language, decision=decision,
-                    reasons=dumps(list(reasons)), confidence=confidence, question=question, conversation_id="c" + at[:5],
-                    detail=dumps({"standalone": standalone, "translation": translation, "cited": [], "retrieved": [],
-                                  "draft": ""}))
+                    reasons=list(reasons), confidence=confidence, question=question, conversation_id="c" + at[:5],
+                    detail={"standalone": standalone, "translation": translation, "cited": [], "retrieved": [],
+                            "draft": ""})
 
 
 def _low(question: str, at: str) -> EventRow:

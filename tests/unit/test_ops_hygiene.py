@@ -174,7 +174,7 @@ def seed_answers(sessions: Any, answers: list[tuple[str, list[str]]], kind: str 
     with sessions.begin() as session:
         for at, cited in answers:
             session.add(EventRow(kind=kind, at=at, role="customer", decision="answer", target="answer",
-                                 detail=json.dumps({"cited": cited, "retrieved": cited})))
+                                 detail={"cited": cited, "retrieved": cited}))
 
 
 def hygiene_for(sessions: Any, store: Any = None, llm: Any = None, **ops: Any) -> KnowledgeHygiene:

@@ -42,8 +42,8 @@ def test_the_review_list_redacts_what_it_shows_not_the_whole_period(tmp_path: Pa
     at = datetime.now(UTC) - timedelta(hours=1)
     with sessions.begin() as session:
         session.add_all(EventRow(kind="answer", target="answer", conversation_id=f"c{n}", key_id="k", role="customer",
-                                 language="en", decision="escalate", reasons='["low_support"]', confidence=0.1,
-                                 question=f"question {n}, write to jane@example.com", detail="{}",
+                                 language="en", decision="escalate", reasons=["low_support"], confidence=0.1,
+                                 question=f"question {n}, write to jane@example.com", detail={},
                                  at=(at + timedelta(seconds=n)).isoformat(timespec="seconds"))
                         for n in range(50))
     review = ReviewList(sessions)

@@ -23,7 +23,7 @@ from deskpilot.integrations.models import ActionAuditRow, ActionRunRow
 from deskpilot.ops.retention import Retention
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-OLD, RECENT = "2026-06-01T10:00:00+00:00", "2026-12-01T10:00:00+00:00"
+OLD, RECENT = datetime(2026, 6, 1, 10, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -32,7 +32,7 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no
     return make_sessionmaker(make_engine(url))
 
 
-def seed(sessions, when: str, prefix: str, status: str = "solved") -> None:  # type: ignore[no-untyped-def]
+def seed(sessions, when: datetime, prefix: str, status: str = "solved") -> None:  # type: ignore[no-untyped-def]
     with sessions.begin() as session:
         ticket = TicketRow(subject="s", source="escalation", status=status, created_at=when, updated_at=when)
         session.add(ticket)
@@ -46,7 +46,7 @@ def seed(sessions, when: str, prefix: str, status: str = "solved") -> None:  # t
                          ActionRunRow(conversation_id=f"{prefix}c", action="password_reset", key_id="k",
                                       created_at=when, updated_at=when),
                          ActionAuditRow(at=when, action="password_reset", key_id="k", outcome="succeeded",
-                                        params='{"account": "a***@example.com"}'),
+                                        params={"account": "a***@example.com"}),
                          EventRow(kind="answer", at=when, conversation_id=f"{prefix}c", question="my email is ..."),
                          TicketMessageRow(ticket_id=ticket.id, role="customer", content="hello", created_at=when),
                          EscalationRow(ticket_id=ticket.id, conversation_id=f"{prefix}c", question="q",

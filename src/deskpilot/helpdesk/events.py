@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.errors import StorageError
-from deskpilot.helpdesk.models import EventRow, dumps, now
+from deskpilot.helpdesk.models import EventRow, now
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class EventWriter:
             role: str = "agent") -> None:
         """Queue one event (timestamped now)."""
         row = {"kind": kind, "at": now(), "target": target, "conversation_id": None, "ticket_id": ticket_id,
-               "key_id": key_id, "role": role, "language": "", "decision": "", "reasons": "[]", "confidence": None,
-               "latency_ms": None, "question": "", "detail": dumps(detail)}
+               "key_id": key_id, "role": role, "language": "", "decision": "", "reasons": [], "confidence": None,
+               "latency_ms": None, "question": "", "detail": detail}
         with self._lock:
             self._pending.append(row)
             if len(self._pending) > self._limit:

@@ -3,7 +3,6 @@ worker can report on a job that another worker runs."""
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -15,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from deskpilot.errors import ConflictError, DeskpilotError, NotFoundError
-from deskpilot.helpdesk.models import IngestJobRow, dumps, now
+from deskpilot.helpdesk.models import IngestJobRow, now
+from deskpilot.helpdesk.records import IngestJob
 from deskpilot.ingest.pipeline import Ingestor, IngestReport
 from deskpilot.ingest.sources import SourceSpec
 
@@ -48,7 +48,7 @@ class _DbProgress:
     def _flush(self, force: bool = False) -> None:
         if force or time.monotonic() - self._last > 0.5:
             self._last = time.monotonic()
-            self._jobs.update(self._id, progress=dumps(self.state))
+            self._jobs.update(self._id, progress=dict(self.state))
 
 
 class IngestJobs:
@@ -82,13 +82,7 @@ class IngestJobs:
 
     @staticmethod
     def _stale(row: IngestJobRow) -> bool:
-        from datetime import datetime
-
-        try:
-            age = (datetime.fromisoformat(now()) - datetime.fromisoformat(row.updated_at)).total_seconds()
-        except ValueError:
-            return True
-        return age > STALE_SECONDS
+        return (now() - row.updated_at).total_seconds() > STALE_SECONDS
 
     def _run(self, job_id: str, full: bool) -> None:
         self.update(job_id, state="running")
@@ -97,20 +91,20 @@ class IngestJobs:
             report: IngestReport = self._ingestor().run(self._specs(), full=full, prune_other_roots=True,
                                                         progress=progress)
         except DeskpilotError as exc:
-            self.update(job_id, state="failed", error=str(exc), progress=dumps(progress.state))
+            self.update(job_id, state="failed", error=str(exc), progress=progress.state)
             return
         except Exception as exc:  # the job must end in a state people can read
             logger.exception("ingestion job %s failed", job_id)
-            self.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}", progress=dumps(progress.state))
+            self.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}", progress=progress.state)
             return
-        self.update(job_id, state="done", report=dumps(report.as_json()), progress=dumps(progress.state))
+        self.update(job_id, state="done", report=report.as_json(), progress=progress.state)
 
     def update(self, job_id: str, **values: Any) -> None:
         """Write fields of a job row."""
         with self._sessions.begin() as session:
             session.execute(update(IngestJobRow).where(IngestJobRow.id == job_id).values(**values, updated_at=now()))
 
-    def get(self, job_id: str) -> dict[str, Any]:
+    def get(self, job_id: str) -> IngestJob:
         """A job's state, progress and report ("latest": the newest job).
 
         Raises:
@@ -123,6 +117,4 @@ class IngestJobs:
                 row = session.get(IngestJobRow, job_id)
             if row is None:
                 raise NotFoundError(f"no ingestion job {job_id!r}")
-            return {"id": row.id, "state": row.state, "full": row.full, "progress": json.loads(row.progress or "{}"),
-                    "report": json.loads(row.report) if row.report else None, "error": row.error,
-                    "created_at": row.created_at, "updated_at": row.updated_at}
+            return IngestJob.model_validate(row)

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from deskpilot.db import Base
+from deskpilot.db import Base, Json, UtcDateTime
 
 
-def now() -> str:
-    """UTC time as ISO 8601 (seconds)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now() -> datetime:
+    """The current time in UTC, to the second (the API shows it as `2026-12-06T09:30:00+00:00`)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
-def dumps(value: Any) -> str:
-    """JSON for a text column."""
-    return json.dumps(value, ensure_ascii=False)
+class Created:
+    """A row's creation time."""
+
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
-class ConversationRow(Base):
+class Timestamps(Created):
+    """A row's creation time and the time it last changed."""
+
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class ConversationRow(Timestamps, Base):
     """A customer conversation with the assistant."""
 
     __tablename__ = "conversations"
@@ -36,11 +42,10 @@ class ConversationRow(Base):
     # A widget conversation's network origin (a hash of its address, IPv6 by /64): hand-offs are throttled by it,
     # since one machine can make up any number of visitor tokens.
     origin: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    created_at: Mapped[str] = mapped_column(String(32), default=now, index=True)
-    updated_at: Mapped[str] = mapped_column(String(32), default=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
 
 
-class MessageRow(Base):
+class MessageRow(Created, Base):
     """One turn of a conversation; an assistant turn keeps its citations, decision and reasons in meta."""
 
     __tablename__ = "messages"
@@ -49,11 +54,10 @@ class MessageRow(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
-    meta: Mapped[str] = mapped_column(Text, default="{}")
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
+    meta: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
-class TicketRow(Base):
+class TicketRow(Timestamps, Base):
     """A support ticket: opened by an escalation, a hand-off request, or through the API."""
 
     __tablename__ = "tickets"
@@ -64,11 +68,9 @@ class TicketRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="")
     source: Mapped[str] = mapped_column(String(16), default="api")
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
-    updated_at: Mapped[str] = mapped_column(String(32), default=now)
 
 
-class TicketMessageRow(Base):
+class TicketMessageRow(Created, Base):
     """A message on a ticket (customer, agent, assistant, or an internal note)."""
 
     __tablename__ = "ticket_messages"
@@ -77,12 +79,11 @@ class TicketMessageRow(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
     # The conversation a copied message came from (a ticket may gather several conversations of one origin).
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
-class EscalationRow(Base):
+class EscalationRow(Timestamps, Base):
     """The hand-off packet of an escalated conversation: why, how sure, what was tried; and who has it."""
 
     __tablename__ = "escalations"
@@ -90,17 +91,15 @@ class EscalationRow(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     question: Mapped[str] = mapped_column(Text, default="")
-    reasons: Mapped[str] = mapped_column(Text, default="[]")
+    reasons: Mapped[list[str]] = mapped_column(Json, default=list)
     confidence: Mapped[float] = mapped_column(default=0.0)
     summary: Mapped[str] = mapped_column(Text, default="")
-    sources_tried: Mapped[str] = mapped_column(Text, default="[]")
+    sources_tried: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)  # [{source_id, title, url}]
     # Why a human is needed: [{reason, sub_reason, sentence, layer, score}] from the escalation detector.
-    triggers: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    triggers: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
-    updated_at: Mapped[str] = mapped_column(String(32), default=now)
 
 
 class FeedbackRow(Base):
@@ -116,7 +115,7 @@ class FeedbackRow(Base):
     message_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     key_id: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[str] = mapped_column(String(32), default=now, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
 
 
 class EventRow(Base):
@@ -131,7 +130,7 @@ class EventRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))  # answer | handoff | shown | copied
-    at: Mapped[str] = mapped_column(String(32), default=now, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
     target: Mapped[str] = mapped_column(String(16), default="")  # answer | draft | summary | suggestion
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
@@ -139,14 +138,14 @@ class EventRow(Base):
     role: Mapped[str] = mapped_column(String(16), default="")
     language: Mapped[str] = mapped_column(String(8), default="")
     decision: Mapped[str] = mapped_column(String(16), default="")
-    reasons: Mapped[str] = mapped_column(Text, default="[]")
+    reasons: Mapped[list[str]] = mapped_column(Json, default=list)
     confidence: Mapped[float | None] = mapped_column(nullable=True)
     latency_ms: Mapped[float | None] = mapped_column(nullable=True)
     question: Mapped[str] = mapped_column(Text, default="")
-    detail: Mapped[str] = mapped_column(Text, default="{}")
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
-class IngestJobRow(Base):
+class IngestJobRow(Timestamps, Base):
     """A background ingestion started from the API; its progress and report live here, not in memory."""
 
     __tablename__ = "ingest_jobs"
@@ -154,12 +153,10 @@ class IngestJobRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), default="queued")
     full: Mapped[bool] = mapped_column(default=False)
-    progress: Mapped[str] = mapped_column(Text, default="{}")
-    report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    progress: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    report: Mapped[dict[str, Any] | None] = mapped_column(Json(none_as_null=True), nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     key_id: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[str] = mapped_column(String(32), default=now)
-    updated_at: Mapped[str] = mapped_column(String(32), default=now)
 
 
 class RateCountRow(Base):

@@ -6,7 +6,6 @@ tried, confidence, reasons), which agents claim and resolve from the escalation 
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deskpilot.assist.answer import Answer
 from deskpilot.assist.conversation import Caller
-from deskpilot.db import retry_transient
+from deskpilot.db import iso, retry_transient
 from deskpilot.errors import InvalidInputError, NotFoundError
 from deskpilot.helpdesk.models import (
     ConversationRow,
@@ -28,9 +27,9 @@ from deskpilot.helpdesk.models import (
     MessageRow,
     TicketMessageRow,
     TicketRow,
-    dumps,
     now,
 )
+from deskpilot.helpdesk.records import Escalation, QueuedEscalation, Ticket, TicketMessage, TicketSummary
 
 HISTORY_TURNS = 8
 TICKET_STATUSES = ("open", "pending", "solved")
@@ -86,8 +85,7 @@ class HelpdeskStore:
                 raise NotFoundError(f"no conversation {conversation_id!r}")
             messages = session.scalars(select(MessageRow).where(MessageRow.conversation_id == row.id)
                                        .order_by(MessageRow.id)).all()
-            turns = [{"role": m.role, "content": m.content, "at": m.created_at, **json.loads(m.meta or "{}")}
-                     for m in messages]
+            turns = [{"role": m.role, "content": m.content, "at": iso(m.created_at), **(m.meta or {})} for m in messages]
             return Conversation(row.id, row.role, row.ticket_id, turns)
 
     @staticmethod
@@ -122,7 +120,7 @@ class HelpdeskStore:
                 raise NotFoundError(f"no conversation {conversation_id!r}")
             session.add(MessageRow(conversation_id=conversation_id, role="user", content=question))
             session.add(MessageRow(conversation_id=conversation_id, role="assistant", content=answer.answer,
-                                   meta=dumps(meta)))
+                                   meta=meta))
             row.updated_at = now()
             row.language = answer.language
             event = _answer_event(row, question, answer)
@@ -149,8 +147,7 @@ class HelpdeskStore:
             ticket_id = self._escalate(session, row, first or note, ["user_requested_human"], 0.0, [], note=note)
             session.add(EventRow(kind="handoff", conversation_id=row.id, ticket_id=ticket_id, key_id=row.key_id,
                                  role=row.role, language=row.language, decision="escalate",
-                                 reasons=dumps(["user_requested_human"]), question=first or "",
-                                 detail=dumps({"reason": reason})))
+                                 reasons=["user_requested_human"], question=first or "", detail={"reason": reason}))
             return ticket_id
 
     def _redacted(self, question: str, answer: Answer) -> tuple[str, Answer]:
@@ -167,7 +164,7 @@ class HelpdeskStore:
         not of addresses); None when a new ticket may be opened."""
         if not row.origin or not self._handoffs_per_hour:
             return None
-        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+        since = datetime.now(UTC) - timedelta(hours=1)
         recent = session.scalars(
             select(TicketRow).join(ConversationRow, ConversationRow.id == TicketRow.conversation_id)
             .where(ConversationRow.origin == row.origin, TicketRow.source == "escalation", TicketRow.created_at >= since)
@@ -215,13 +212,13 @@ class HelpdeskStore:
         escalation = session.get(EscalationRow, ticket.id)
         if escalation is None:
             session.add(EscalationRow(ticket_id=ticket.id, conversation_id=row.id, question=question,
-                                      reasons=dumps(list(reasons)), confidence=confidence, summary=summary,
-                                      sources_tried=dumps(sources), triggers=dumps(list(triggers))))
+                                      reasons=list(reasons), confidence=confidence, summary=summary,
+                                      sources_tried=sources, triggers=list(triggers)))
         else:
-            merged = list(dict.fromkeys([*json.loads(escalation.reasons), *reasons]))
-            escalation.reasons, escalation.summary, escalation.updated_at = dumps(merged), summary, now()
-            if triggers:
-                escalation.triggers = dumps([*json.loads(escalation.triggers or "[]"), *triggers])
+            merged = list(dict.fromkeys([*escalation.reasons, *reasons]))
+            escalation.reasons, escalation.summary, escalation.updated_at = merged, summary, now()
+            if triggers:  # a new list: the JSON column is written when it is assigned, not when it is changed
+                escalation.triggers = [*escalation.triggers, *triggers]
             if escalation.status == "resolved":
                 escalation.status, escalation.claimed_by = "open", None
         return ticket.id
@@ -241,7 +238,7 @@ class HelpdeskStore:
             return ticket.id
 
     @retry_transient
-    def ticket(self, ticket_id: int) -> dict[str, Any]:
+    def ticket(self, ticket_id: int) -> Ticket:
         """A ticket with its messages and hand-off packet.
 
         Raises:
@@ -254,36 +251,36 @@ class HelpdeskStore:
             messages = session.scalars(select(TicketMessageRow).where(TicketMessageRow.ticket_id == ticket_id)
                                        .order_by(TicketMessageRow.id)).all()
             escalation = session.get(EscalationRow, ticket_id)
-            return {"id": ticket.id, "subject": ticket.subject, "status": ticket.status, "language": ticket.language,
-                    "source": ticket.source, "conversation_id": ticket.conversation_id,
-                    "created_at": ticket.created_at, "updated_at": ticket.updated_at,
-                    "messages": [{"role": m.role, "content": m.content, "at": m.created_at} for m in messages],
-                    "escalation": _escalation_json(escalation) if escalation else None}
+            return Ticket(id=ticket.id, subject=ticket.subject, status=ticket.status, language=ticket.language,
+                          source=ticket.source, conversation_id=ticket.conversation_id, created_at=ticket.created_at,
+                          updated_at=ticket.updated_at,
+                          messages=[TicketMessage(role=m.role, content=m.content, at=m.created_at) for m in messages],
+                          escalation=Escalation.model_validate(escalation) if escalation else None)
 
     @retry_transient
-    def tickets(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def tickets(self, status: str | None = None, limit: int = 100) -> list[TicketSummary]:
         """Tickets, newest first."""
         query = select(TicketRow).order_by(TicketRow.id.desc()).limit(max(1, min(limit, 500)))
         if status:
             query = query.where(TicketRow.status == status)
         with self._sessions() as session:
-            return [{"id": t.id, "subject": t.subject, "status": t.status, "created_at": t.created_at,
-                     "source": t.source} for t in session.scalars(query)]
+            return [TicketSummary.model_validate(t) for t in session.scalars(query)]
 
     # -- escalations --------------------------------------------------------------------------------
 
     @retry_transient
-    def escalations(self, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
+    def escalations(self, status: str | None = "open", limit: int = 100) -> list[QueuedEscalation]:
         """The human queue, oldest first."""
-        query = select(EscalationRow, TicketRow.subject).join(TicketRow, TicketRow.id == EscalationRow.ticket_id)
+        packet = [getattr(EscalationRow, name) for name in Escalation.model_fields]  # the columns of the same names
+        query = select(*packet, TicketRow.subject).join(TicketRow, TicketRow.id == EscalationRow.ticket_id)
         if status:
             query = query.where(EscalationRow.status == status)
         query = query.order_by(EscalationRow.created_at, EscalationRow.ticket_id).limit(max(1, min(limit, 500)))
         with self._sessions() as session:
-            return [{**_escalation_json(e), "subject": subject} for e, subject in session.execute(query)]
+            return [QueuedEscalation.model_validate(row) for row in session.execute(query)]
 
     @retry_transient
-    def claim(self, ticket_id: int, agent: str) -> dict[str, Any]:
+    def claim(self, ticket_id: int, agent: str) -> Escalation:
         """An agent takes an escalation (a claimed one can be taken over; a resolved one cannot)."""
         with self._sessions.begin() as session:
             escalation = session.get(EscalationRow, ticket_id)
@@ -292,10 +289,10 @@ class HelpdeskStore:
             if escalation.status == "resolved":
                 raise InvalidInputError(f"the escalation of ticket {ticket_id} is already resolved")
             escalation.status, escalation.claimed_by, escalation.updated_at = "claimed", agent, now()
-            return _escalation_json(escalation)
+            return Escalation.model_validate(escalation)
 
     @retry_transient
-    def resolve(self, ticket_id: int, agent: str, note: str = "") -> dict[str, Any]:
+    def resolve(self, ticket_id: int, agent: str, note: str = "") -> Escalation:
         """Close an escalation and its ticket."""
         with self._sessions.begin() as session:
             escalation = session.get(EscalationRow, ticket_id)
@@ -308,7 +305,7 @@ class HelpdeskStore:
                 ticket.status, ticket.updated_at = "solved", now()
                 if note:
                     session.add(TicketMessageRow(ticket_id=ticket_id, role="note", content=note))
-            return _escalation_json(escalation)
+            return Escalation.model_validate(escalation)
 
     # -- feedback -----------------------------------------------------------------------------------
 
@@ -365,7 +362,7 @@ class HelpdeskStore:
             if ticket_id is not None and session.get(TicketRow, ticket_id) is None:
                 raise NotFoundError(f"no ticket {ticket_id}")
             row = EventRow(kind=kind, target=target, key_id=key_id, role="agent", ticket_id=ticket_id,
-                           detail=dumps(detail or {}))
+                           detail=detail or {})
             session.add(row)
             session.flush()
             return row.id
@@ -381,9 +378,9 @@ def _answer_event(row: ConversationRow, question: str, answer: Answer) -> EventR
               "first_token_ms": answer.timings.get("first_token_ms"),
               "triggers": [t.as_json() for t in answer.triggers]}
     return EventRow(kind="answer", target="answer", conversation_id=row.id, key_id=row.key_id, role=row.role,
-                    language=answer.language, decision=answer.decision, reasons=dumps(answer.reasons),
+                    language=answer.language, decision=answer.decision, reasons=list(answer.reasons),
                     confidence=answer.confidence, latency_ms=answer.timings.get("total_ms"), question=question,
-                    detail=dumps(detail))
+                    detail=detail)
 
 
 def _owned(row: ConversationRow, key_id: str | None, visitor: str | None) -> bool:
@@ -396,11 +393,3 @@ def _why(reasons: Sequence[str], triggers: Sequence[dict[str, Any]]) -> str:
     described = [f"{t['reason']}" + (f" ({str(t['sub_reason']).replace('_', ' ')})" if t.get("sub_reason") else "")
                  + f": \u201c{str(t.get('sentence', ''))[:160]}\u201d" for t in triggers]
     return "; ".join(described) or ", ".join(reasons) or "customer request"
-
-
-def _escalation_json(e: EscalationRow) -> dict[str, Any]:
-    return {"ticket_id": e.ticket_id, "conversation_id": e.conversation_id, "question": e.question,
-            "reasons": json.loads(e.reasons or "[]"), "confidence": e.confidence, "summary": e.summary,
-            "sources_tried": json.loads(e.sources_tried or "[]"), "triggers": json.loads(e.triggers or "[]"),
-            "status": e.status, "claimed_by": e.claimed_by,
-            "note": e.note, "created_at": e.created_at, "updated_at": e.updated_at}

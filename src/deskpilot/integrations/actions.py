@@ -27,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import func, select
 
-from deskpilot.db import retry_transient
+from deskpilot.db import iso, retry_transient
 from deskpilot.errors import ConfigError
 from deskpilot.helpdesk.models import ConversationRow, now
 from deskpilot.integrations.models import ActionAuditRow, ActionRunRow
@@ -395,7 +395,7 @@ class Actions:
         """Why this call would pass an hourly limit of the action ("" when it would not)."""
         if not (spec.per_target_per_hour or spec.per_caller_per_hour):
             return ""
-        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+        since = datetime.now(UTC) - timedelta(hours=1)
         calls = select(func.count()).select_from(ActionAuditRow).where(
             ActionAuditRow.action == spec.name, ActionAuditRow.at >= since, ActionAuditRow.outcome != "refused")
         with self._sessions() as session:
@@ -459,12 +459,12 @@ class Actions:
             if row is None:
                 return None
             spec = self.specs.get(row.action)
-            state = json.loads(row.result or "{}")
+            state = row.result or {}
             if spec is None:  # the action was removed from the file since
                 row.status, row.updated_at = "cancelled", now()
                 session.commit()
                 return None
-            return _Run(row.id, spec, row.status, json.loads(row.params or "{}"), state.get("language", "en"),
+            return _Run(row.id, spec, row.status, dict(row.params or {}), state.get("language", "en"),
                         int(state.get("attempts", 0)))
 
     @retry_transient
@@ -481,15 +481,15 @@ class Actions:
             if row is None:
                 row = ActionRunRow(conversation_id=conversation_id, action=run.spec.name, key_id=key_id)
                 session.add(row)
-            row.params, row.status, row.result, row.updated_at = json.dumps(params), run.status, json.dumps(state), now()
+            row.params, row.status, row.result, row.updated_at = params, run.status, state, now()
             session.flush()
             run.id = row.id
             if audit:
                 session.add(ActionAuditRow(run_id=row.id, action=run.spec.name, key_id=key_id,
                                            conversation_id=conversation_id,
                                            target=_target(run.params if run.sent is None else run.sent),
-                                           params=json.dumps({k: mask(v) for k, v in
-                                                              (run.params if run.sent is None else run.sent).items()}),
+                                           params={k: mask(v) for k, v in
+                                                   (run.params if run.sent is None else run.sent).items()},
                                            outcome=audit[0], http_status=audit[1], latency_ms=audit[2],
                                            detail=audit[3]))
         ticket = self._say(run, "ticket", ticket="{ticket}")
@@ -502,7 +502,7 @@ class Actions:
             query = select(ActionAuditRow).order_by(ActionAuditRow.id.desc()).limit(limit)
             if conversation_id is not None:
                 query = query.where(ActionAuditRow.conversation_id == conversation_id)
-            return [{"at": r.at, "run_id": r.run_id, "action": r.action, "key_id": r.key_id,
-                     "conversation_id": r.conversation_id, "params": json.loads(r.params), "outcome": r.outcome,
+            return [{"at": iso(r.at), "run_id": r.run_id, "action": r.action, "key_id": r.key_id,
+                     "conversation_id": r.conversation_id, "params": r.params, "outcome": r.outcome,
                      "http_status": r.http_status, "latency_ms": r.latency_ms, "detail": r.detail}
                     for r in session.scalars(query)]

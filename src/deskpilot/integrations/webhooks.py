@@ -30,9 +30,8 @@ from sqlalchemy.orm import sessionmaker
 
 from deskpilot.assist.tickets import TicketServices, TicketText
 from deskpilot.config import IntegrationSettings
-from deskpilot.db import retry_transient
+from deskpilot.db import iso, retry_transient
 from deskpilot.errors import ConfigError, ConflictError, DeskpilotError, InvalidInputError, NotFoundError
-from deskpilot.helpdesk.models import dumps
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.integrations.models import WebhookDeliveryRow
 from deskpilot.text.thread import thread_text
@@ -51,9 +50,9 @@ class WebhookDisabledError(ConfigError):
     """No webhook secret is configured: the webhook is off (HTTP 503)."""
 
 
-def _stamp(moment: datetime | None = None) -> str:
-    """UTC ISO 8601 with microseconds (32 characters): sub-second back-off, and sortable as text."""
-    return (moment or datetime.now(UTC)).isoformat(timespec="microseconds")
+def _stamp(moment: datetime | None = None) -> datetime:
+    """Now (or moment), with microseconds: sub-second back-off."""
+    return moment or datetime.now(UTC)
 
 
 _DELIVERY_RE = re.compile(r"[A-Za-z0-9_:\-]{1,100}")
@@ -211,7 +210,7 @@ class WebhookService:
             if existing is not None:
                 return False, _record(existing)
             row = WebhookDeliveryRow(ticket_key=key, request_id=request_id, payload_hash=payload_hash,
-                                     status="received", result=dumps({"input": ticket.model_dump()}),
+                                     status="received", result={"input": ticket.model_dump()},
                                      callback_url=self._settings.callback_url or "", updated_at=_stamp())
             session.add(row)
             try:
@@ -244,7 +243,7 @@ class WebhookService:
         fails (the model away...) is recorded in `errors`, the others still run."""
         if deskpilot_id is None:
             deskpilot_id = self._helpdesk().create_ticket(ticket.subject, ticket.text().text, ticket.language)
-            self._save(key, result=dumps({"input": ticket.model_dump(), "deskpilot_ticket_id": deskpilot_id}))
+            self._save(key, result={"input": ticket.model_dump(), "deskpilot_ticket_id": deskpilot_id})
         text = ticket.text()
         services = self._tickets()
         steps: dict[str, Callable[[], Any]] = {
@@ -271,7 +270,7 @@ class WebhookService:
     def _process_claimed(self, key: str, stored: dict[str, Any], callback_url: str) -> None:
         ticket = IncomingTicket.model_validate(stored["input"])
         result = self.process(key, ticket, stored.get("deskpilot_ticket_id"))
-        self._save(key, status="ready", result=dumps(result), next_attempt_at=_stamp() if callback_url else None)
+        self._save(key, status="ready", result=result, next_attempt_at=_stamp() if callback_url else None)
 
     # -- delivery -----------------------------------------------------------------------------------
 
@@ -352,7 +351,7 @@ class WebhookService:
                         if status == "delivering" and not row.callback_url:
                             self._save(row.ticket_key, status="ready", next_attempt_at=None)
                             continue
-                        return row.ticket_key, status, json.loads(row.result), row.callback_url, row.attempts
+                        return row.ticket_key, status, row.result, row.callback_url, row.attempts
         return None
 
     @retry_transient
@@ -367,7 +366,7 @@ class WebhookService:
         with self._sessions()() as session:
             due = session.scalar(select(func.min(WebhookDeliveryRow.next_attempt_at))
                                  .where(WebhookDeliveryRow.status.in_(("ready", "retrying"))))
-        return None if due is None else (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
+        return None if due is None else (due - datetime.now(UTC)).total_seconds()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -402,9 +401,10 @@ class WebhookService:
 
 
 def _record(row: WebhookDeliveryRow) -> dict[str, Any]:
-    result = json.loads(row.result or "{}")
-    return {"ticket_key": row.ticket_key, "status": row.status, "attempts": row.attempts,
-            "last_error": row.last_error, "next_attempt_at": row.next_attempt_at, "delivered_at": row.delivered_at,
-            "created_at": row.created_at, "updated_at": row.updated_at,
+    result = row.result or {}
+    return {"ticket_key": row.ticket_key, "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
+            "next_attempt_at": iso(row.next_attempt_at, "microseconds"),
+            "delivered_at": iso(row.delivered_at, "microseconds"),
+            "created_at": iso(row.created_at), "updated_at": iso(row.updated_at, "microseconds"),
             "deskpilot_ticket_id": result.get("deskpilot_ticket_id"),
             "result": None if "input" in result else result}

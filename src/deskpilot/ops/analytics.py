@@ -25,10 +25,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal_column, or_, select
+from sqlalchemy import Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import sessionmaker
 
-from deskpilot.db import retry_transient
+from deskpilot.db import retry_transient, utc_day
 from deskpilot.helpdesk.models import ConversationRow, EventRow, FeedbackRow
 from deskpilot.ops.period import Period
 
@@ -62,11 +62,11 @@ class Analytics:
         with self._sessions() as session:
             groups = session.execute(_conversation_groups(period)).all()
             events = session.execute(_event_groups(period)).all()
-            sensitive = session.scalars(_sensitive_details(period)).all()
+            sensitive = session.scalars(_sensitive_triggers(period)).all()
             feedback = session.execute(
-                select(FeedbackRow.target, FeedbackRow.rating, _day(FeedbackRow.created_at), func.count())
+                select(FeedbackRow.target, FeedbackRow.rating, utc_day(FeedbackRow.created_at), func.count())
                 .where(FeedbackRow.created_at >= period.start, FeedbackRow.created_at < period.end)
-                .group_by(FeedbackRow.target, FeedbackRow.rating, _day(FeedbackRow.created_at))).all()
+                .group_by(FeedbackRow.target, FeedbackRow.rating, utc_day(FeedbackRow.created_at))).all()
             answers = _answers_in(period)
             total_answers = session.scalar(select(func.count()).where(answers)) or 0
             latency = {p: _nearest_rank(session, answers, p, total_answers) for p in (50, 95)}
@@ -94,7 +94,7 @@ class Analytics:
             if kind in ("shown", "copied"):
                 usage[target, kind] += count
                 continue
-            if kind == "handoff" or decision == "escalate":
+            if kind == "handoff" or decision == "escalate":  # the reasons were grouped as text (below)
                 reasons.update({r: count for r in json.loads(reason_text or "[]")})
                 by_day.setdefault(day, Counter())["escalations"] += count
                 escalations += count
@@ -140,10 +140,9 @@ class Analytics:
         }
 
 
-def _day(column: Any) -> Any:
-    """The UTC day (YYYY-MM-DD) of a stored ISO 8601 timestamp, in SQL (constants inline, so that PostgreSQL sees
-    the same expression in SELECT and GROUP BY)."""
-    return func.substr(column, literal_column("1"), literal_column("10"))
+# The reasons of an event as their JSON text: PostgreSQL has no equality on `json` values, so they are grouped,
+# and searched with LIKE, as text.
+_REASONS_TEXT = cast(EventRow.reasons, Text)
 
 
 def _answers_in(period: Period) -> Any:
@@ -168,7 +167,7 @@ def _conversation_groups(period: Period) -> Any:
     thumbs-down), then counted per day and language."""
     outcome = (
         select(ConversationRow.id.label("id"), ConversationRow.language.label("language"),
-               _day(ConversationRow.created_at).label("day"),
+               utc_day(ConversationRow.created_at).label("day"),
                case((ConversationRow.ticket_id.is_not(None), 1), else_=0).label("ticket"),
                func.coalesce(func.max(case((or_(EventRow.kind == "handoff", EventRow.decision == "escalate"), 1),
                                            else_=0)), 0).label("escalated"),
@@ -190,32 +189,33 @@ def _conversation_groups(period: Period) -> Any:
             .group_by(outcome.c.day, outcome.c.language))
 
 
-def _sensitive_details(period: Period) -> Any:
-    """The details (with their triggers) of the period's customer answers escalated for a sensitive topic."""
-    return select(EventRow.detail).where(
+def _sensitive_triggers(period: Period) -> Any:
+    """The triggers (read from the JSON of their details by the database) of the period's customer answers escalated
+    for a sensitive topic."""
+    return select(EventRow.detail["triggers"]).where(
         EventRow.at >= period.start, EventRow.at < period.end, EventRow.role == "customer", EventRow.kind == "answer",
-        EventRow.decision == "escalate", EventRow.reasons.like('%"sensitive_topic"%'))
+        EventRow.decision == "escalate", _REASONS_TEXT.like('%"sensitive_topic"%'))
 
 
-def _sub_reasons(details: Sequence[str | None]) -> Counter[str]:
+def _sub_reasons(triggers_of_escalations: Sequence[list[dict[str, Any]] | None]) -> Counter[str]:
     """Escalations per sensitive sub-reason (account compromise, billing dispute, ...): each escalation counts once
     for each sub-reason its triggers name."""
     counts: Counter[str] = Counter()
-    for detail in details:
-        triggers = json.loads(detail or "{}").get("triggers") or []
-        counts.update({t["sub_reason"] for t in triggers if t.get("reason") == "sensitive_topic" and t.get("sub_reason")})
+    for triggers in triggers_of_escalations:
+        counts.update({t["sub_reason"] for t in triggers or () if t.get("reason") == "sensitive_topic"
+                       and t.get("sub_reason")})
     return counts
 
 
 def _event_groups(period: Period) -> Any:
     """The period's customer answers and hand-offs, and agents' shown/copied outputs, counted per day, kind,
     decision, reasons and target."""
-    day = _day(EventRow.at)
-    return (select(day, EventRow.kind, EventRow.decision, EventRow.reasons, EventRow.target, func.count())
+    day = utc_day(EventRow.at)
+    return (select(day, EventRow.kind, EventRow.decision, _REASONS_TEXT, EventRow.target, func.count())
             .where(EventRow.at >= period.start, EventRow.at < period.end,
                    or_(and_(EventRow.role == "customer", EventRow.kind.in_(("answer", "handoff"))),
                        EventRow.kind.in_(("shown", "copied"))))
-            .group_by(day, EventRow.kind, EventRow.decision, EventRow.reasons, EventRow.target))
+            .group_by(day, EventRow.kind, EventRow.decision, _REASONS_TEXT, EventRow.target))
 
 
 def _counts(c: Counter[str]) -> dict[str, int]:

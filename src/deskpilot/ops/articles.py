@@ -29,6 +29,7 @@ from pydantic import BaseModel, StringConstraints, ValidationError, field_valida
 from deskpilot.assist.language import is_handoff_text, language_name
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import AssistantSettings
+from deskpilot.db import iso
 from deskpilot.errors import ConflictError, IngestionError, InvalidInputError, LLMOutputError, NotFoundError
 from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.index.store import ChunkStore, SearchHit
@@ -149,8 +150,8 @@ class TicketArticles:
         limit = max(1, min(limit, 500))
         items = []
         for row in self._helpdesk.tickets(status="solved", limit=limit):
-            solved_at = row.get("updated_at") or self._helpdesk.ticket(int(row["id"]))["updated_at"]
-            items.append({"ref": f"helpdesk:{row['id']}", "subject": row["subject"], "solved_at": solved_at,
+            solved_at = iso(self._helpdesk.ticket(row.id).updated_at)
+            items.append({"ref": f"helpdesk:{row.id}", "subject": row.subject, "solved_at": solved_at,
                           "origin": "helpdesk"})
         for source in self._record.sources().values():
             if source.kind == "ticket" and source.state == "ok":
@@ -264,7 +265,7 @@ class TicketArticles:
     def _from_helpdesk(self, key: str) -> _Ticket:
         if not key.isdigit():
             raise InvalidInputError(f"helpdesk ticket id {key!r} is not a number")
-        ticket = self._helpdesk.ticket(int(key))
+        ticket = self._helpdesk.ticket(int(key)).model_dump()  # times as the API writes them
         if ticket["status"] != "solved":
             raise InvalidInputError(f"ticket {key} is {ticket['status']}, not solved: articles come from solved tickets")
         parts = [f"{_VISIBLE_ROLES[m['role']]}: {m['content'].strip()}" for m in ticket["messages"]

@@ -5,7 +5,6 @@ public article and a proposed title and outline for the missing one."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -24,6 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from deskpilot.assist.language import language_name
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.config import OpsSettings
+from deskpilot.db import iso
 from deskpilot.errors import ConfigError, InvalidInputError, LLMError, RetrievalError, VectorStoreError
 from deskpilot.helpdesk.models import EventRow
 from deskpilot.ingest.redact import Redactor
@@ -172,17 +172,17 @@ class ContentGaps:
                            and_(EventRow.decision == "answer", EventRow.confidence < self._settings.gap_max_confidence)))
                 .order_by(EventRow.at.desc(), EventRow.id.desc()).execution_options(yield_per=1000))
         with self._sessions() as session:
-            for question, detail, language, reasons_text, decision, confidence, at, conversation_id in session.execute(stmt):
-                reasons = [str(r) for r in _loads(reasons_text, [])]
+            for question, detail, language, stored_reasons, decision, confidence, at, conversation_id in session.execute(stmt):
+                reasons = [str(r) for r in _stored(stored_reasons, [])]
                 if NOT_GAPS.intersection(reasons) or (decision == "escalate" and not GAP_REASONS.intersection(reasons)):
                     continue
-                extra = _loads(detail, {})
+                extra = _stored(detail, {})
                 text = str(extra.get("translation") or extra.get("standalone") or question or "")
                 if not text.strip():
                     continue
                 found.append(GapQuestion(self._redact(text), self._redact(question or text), language or "",
                                          [*reasons, LOW_CONFIDENCE] if decision == "answer" else reasons,
-                                         confidence, at, conversation_id))
+                                         confidence, iso(at), conversation_id))
                 if len(found) >= limit:
                     break
         return found
@@ -280,10 +280,6 @@ def _distinct(texts: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
-def _loads(text: str | None, default: Any) -> Any:
-    """The JSON value of a text column, or `default` when it is empty, malformed or of another type."""
-    try:
-        value = json.loads(text) if text else default
-    except ValueError:
-        return default
+def _stored(value: Any, default: Any) -> Any:
+    """The value of a JSON column, or `default` when it is empty or of another type."""
     return value if isinstance(value, type(default)) else default

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -209,8 +208,8 @@ class KnowledgeHygiene:
         with self._sessions() as session:
             for detail in session.scalars(stmt):
                 try:
-                    cited = json.loads(detail or "{}").get("cited") or []
-                except (ValueError, AttributeError):
+                    cited = (detail or {}).get("cited") or []
+                except AttributeError:  # not an object
                     continue
                 counts.update({str(source_id) for source_id in cited if source_id} if isinstance(cited, list) else ())
         return counts

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from deskpilot.db import retry_transient
+from deskpilot.db import iso, retry_transient
 from deskpilot.errors import InvalidInputError
 from deskpilot.helpdesk.models import (
     ConversationRow,
@@ -79,8 +79,8 @@ class Retention:
         days = self.days if days is None else days
         if days < 1:
             raise InvalidInputError("no retention period: give --older-than DAYS or set DESKPILOT_OPS__RETENTION_DAYS")
-        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).astimezone(UTC).isoformat(timespec="seconds")
-        report = PurgeReport(cutoff, dry_run)
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        report = PurgeReport(iso(cutoff), dry_run)
         with self._sessions().begin() as session:
             conversations = select(ConversationRow.id).where(ConversationRow.updated_at < cutoff)
             tickets = select(TicketRow.id).where(TicketRow.updated_at < cutoff, TicketRow.status == "solved")
@@ -100,7 +100,7 @@ class Retention:
                 setattr(report, name, self._apply(session, table, condition, dry_run))
             if dry_run:
                 session.rollback()
-        logger.info("purge older than %s (%d days)%s: %s", cutoff, days, " (dry run)" if dry_run else "",
+        logger.info("purge older than %s (%d days)%s: %s", report.cutoff, days, " (dry run)" if dry_run else "",
                     {k: v for k, v in report.as_json().items() if isinstance(v, int) and not isinstance(v, bool) and v})
         return report
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from deskpilot.db import retry_transient
+from deskpilot.db import iso, retry_transient
 from deskpilot.helpdesk.models import EventRow, FeedbackRow, MessageRow, TicketRow
 from deskpilot.ingest.redact import Redactor
 from deskpilot.ops.period import Period
@@ -63,8 +62,8 @@ class ReviewList:
         for e in rows:
             if e.kind == "answer" and e.decision != "escalate":
                 continue
-            detail = json.loads(e.detail or "{}")
-            yield {"kind": "escalation", "at": e.at, "reasons": json.loads(e.reasons or "[]"),
+            detail = e.detail or {}
+            yield {"kind": "escalation", "at": iso(e.at), "reasons": e.reasons or [],
                    "confidence": e.confidence, "language": e.language, "conversation_id": e.conversation_id,
                    "ticket_id": e.ticket_id, "target": "answer" if e.kind == "answer" else "handoff",
                    "question": (e.question or ""),
@@ -85,10 +84,10 @@ class ReviewList:
             else:  # the latest answer given before the feedback
                 earlier = [i for i in answers if turns[i].created_at <= f.created_at]
                 at = earlier[-1] if earlier else (answers[-1] if answers else None)
-            meta = json.loads(turns[at].meta or "{}") if at is not None else {}
+            meta = (turns[at].meta or {}) if at is not None else {}
             question = next((turns[i].content for i in range(at - 1, -1, -1) if turns[i].role == "user"), "") \
                 if at is not None else ""
-            yield {"kind": "thumbs_down", "at": f.created_at, "reasons": meta.get("reasons", []),
+            yield {"kind": "thumbs_down", "at": iso(f.created_at), "reasons": meta.get("reasons", []),
                    "confidence": meta.get("confidence"), "language": meta.get("language", ""),
                    "conversation_id": f.conversation_id, "ticket_id": None, "target": "answer",
                    "question": (question or ""),
@@ -106,9 +105,9 @@ class ReviewList:
             shown = session.scalars(select(EventRow).where(
                 EventRow.kind == "shown", EventRow.target == f.target, EventRow.ticket_id == f.ticket_id,
                 EventRow.at <= f.created_at).order_by(EventRow.id.desc()).limit(1)).first()
-            output = json.loads(shown.detail or "{}") if shown is not None else {}
+            output = (shown.detail or {}) if shown is not None else {}
             subject = session.scalar(select(TicketRow.subject).where(TicketRow.id == f.ticket_id)) or ""
-            yield {"kind": "agent_flag", "at": f.created_at, "reasons": [], "confidence": None, "language": "",
+            yield {"kind": "agent_flag", "at": iso(f.created_at), "reasons": [], "confidence": None, "language": "",
                    "conversation_id": f.conversation_id, "ticket_id": f.ticket_id, "target": f.target,
                    "question": (subject or ""), "response": (_output_text(f.target, output) or ""),
                    "withheld_draft": "", "comment": (f.comment or ""),

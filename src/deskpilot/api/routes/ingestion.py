@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from deskpilot.api.deps import ContainerDep, Editor, Staff
+from deskpilot.helpdesk.records import IngestJob
 
 router = APIRouter(prefix="/v1", tags=["knowledge base"])
 
@@ -38,6 +39,6 @@ def start_ingest(body: IngestRequest, editor: Editor, container: ContainerDep) -
 
 
 @router.get("/ingest/{job_id}")
-def ingest_job(job_id: str, _editor: Editor, container: ContainerDep) -> dict[str, Any]:
+def ingest_job(job_id: str, _editor: Editor, container: ContainerDep) -> IngestJob:
     """A job's state, live progress and, when done, the same report as `deskpilot ingest --json`."""
     return container.ingest_jobs.get(job_id)

@@ -12,6 +12,7 @@ from deskpilot.api.deps import Agent, AnyRole, ContainerDep
 from deskpilot.assist.language import is_handoff_text
 from deskpilot.assist.tickets import TicketText
 from deskpilot.errors import InvalidInputError
+from deskpilot.helpdesk.records import Escalation, QueuedEscalation, Ticket, TicketSummary
 from deskpilot.keys import Principal
 from deskpilot.text.thread import turn_lines
 
@@ -53,42 +54,84 @@ class FeedbackRequest(BaseModel):
     ticket_id: int | None = None
 
 
+class Caller(BaseModel):
+    """Who a key is."""
+
+    key_id: str
+    name: str
+    role: str
+
+
+class ConversationTurns(BaseModel):
+    """A conversation's turns, oldest first: {role, content, at}, and an answer's citations, decision, reasons,
+    confidence, language and triggers."""
+
+    id: str
+    ticket_id: int | None
+    turns: list[dict[str, Any]]
+
+
+class Handoff(BaseModel):
+    """The ticket a person will answer."""
+
+    ticket_id: int
+    status: str
+
+
+class TicketList(BaseModel):
+    """Tickets, newest first."""
+
+    items: list[TicketSummary]
+
+
+class EscalationQueue(BaseModel):
+    """Escalations, oldest first."""
+
+    items: list[QueuedEscalation]
+
+
+class FeedbackStored(BaseModel):
+    """The stored feedback's id; on an answer, also the conversation's ticket (None while no person has it)."""
+
+    id: int
+    ticket_id: int | None = None
+
+
 @router.get("/me")
-def me(principal: AnyRole) -> dict[str, str]:
+def me(principal: AnyRole) -> Caller:
     """The caller's key id, name and role."""
-    return {"key_id": principal.key_id, "name": principal.name, "role": principal.role}
+    return Caller(key_id=principal.key_id, name=principal.name, role=principal.role)
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(conversation_id: str, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+def conversation(conversation_id: str, principal: AnyRole, container: ContainerDep) -> ConversationTurns:
     """A conversation's turns (customers only reach their own)."""
     found = container.helpdesk.conversation(conversation_id, *(principal.owner or (None, None)))
-    return {"id": found.id, "ticket_id": found.ticket_id, "turns": found.turns}
+    return ConversationTurns(id=found.id, ticket_id=found.ticket_id, turns=found.turns)
 
 
 @router.post("/conversations/{conversation_id}/handoff")
-def handoff(conversation_id: str, body: HandoffRequest, principal: AnyRole, container: ContainerDep) -> dict[str, Any]:
+def handoff(conversation_id: str, body: HandoffRequest, principal: AnyRole, container: ContainerDep) -> Handoff:
     """The customer asks for a human at any time: a ticket with the transcript joins the escalation queue."""
     key, visitor = principal.owner or (None, None)
-    ticket_id = container.helpdesk.handoff(conversation_id, key, body.reason, visitor)
-    return {"ticket_id": ticket_id, "status": "open"}
+    return Handoff(ticket_id=container.helpdesk.handoff(conversation_id, key, body.reason, visitor), status="open")
 
 
 @router.post("/tickets", status_code=201)
-def create_ticket(body: TicketCreate, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+def create_ticket(body: TicketCreate, _agent: Agent, container: ContainerDep) -> Ticket:
     """Open a ticket."""
     return container.helpdesk.ticket(container.helpdesk.create_ticket(body.subject, body.body, body.language))
 
 
 @router.get("/tickets")
 def list_tickets(_agent: Agent, container: ContainerDep, status: str | None = None,
-                 limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
+                 limit: int = Query(100, ge=1, le=500)) -> TicketList:
     """Tickets, newest first."""
-    return {"items": container.helpdesk.tickets(status, limit)}
+    return TicketList(items=container.helpdesk.tickets(status, limit))
 
 
 @router.get("/tickets/{ticket_id}")
-def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> Ticket:
     """A ticket with its messages and hand-off packet."""
     return container.helpdesk.ticket(ticket_id)
 
@@ -96,11 +139,11 @@ def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[s
 def _ticket_text(container: Any, ticket_id: int) -> TicketText:
     ticket = container.helpdesk.ticket(ticket_id)
     # The assistant's hand-off boilerplate is not part of the problem: leave it out of what the model reads.
-    thread = turn_lines([(m["role"], m["content"]) for m in ticket["messages"]
-                         if m["role"] != "note" and not (m["role"] == "assistant" and is_handoff_text(m["content"]))])
+    thread = turn_lines([(m.role, m.content) for m in ticket.messages
+                         if m.role != "note" and not (m.role == "assistant" and is_handoff_text(m.content))])
     if not thread.strip():
         raise InvalidInputError(f"ticket {ticket_id} has no messages")
-    return TicketText(f"{ticket['subject']}\n\n{thread}", f"ticket {ticket_id}", ticket["subject"])
+    return TicketText(f"{ticket.subject}\n\n{thread}", f"ticket {ticket_id}", ticket.subject)
 
 
 def _shown(request: Request, agent: Principal, ticket_id: int, target: str, output: dict[str, Any],
@@ -152,25 +195,25 @@ async def classify(ticket_id: int, _agent: Agent, container: ContainerDep) -> di
 
 @router.get("/escalations")
 def escalations(_agent: Agent, container: ContainerDep, status: Literal["open", "claimed", "resolved"] | None = "open",
-                limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
+                limit: int = Query(100, ge=1, le=500)) -> EscalationQueue:
     """The human queue, oldest first."""
-    return {"items": container.helpdesk.escalations(status, limit)}
+    return EscalationQueue(items=container.helpdesk.escalations(status, limit))
 
 
 @router.post("/escalations/{ticket_id}/claim")
-def claim(ticket_id: int, agent: Agent, container: ContainerDep) -> dict[str, Any]:
+def claim(ticket_id: int, agent: Agent, container: ContainerDep) -> Escalation:
     """Take an escalation."""
     return container.helpdesk.claim(ticket_id, agent.name)
 
 
 @router.post("/escalations/{ticket_id}/resolve")
-def resolve(ticket_id: int, body: ResolveRequest, agent: Agent, container: ContainerDep) -> dict[str, Any]:
+def resolve(ticket_id: int, body: ResolveRequest, agent: Agent, container: ContainerDep) -> Escalation:
     """Resolve an escalation (its ticket is solved)."""
     return container.helpdesk.resolve(ticket_id, agent.name, body.note)
 
 
-@router.post("/feedback", status_code=201)
-def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep, request: Request) -> dict[str, Any]:
+@router.post("/feedback", status_code=201, response_model_exclude_unset=True)  # no ticket_id on a draft's flag
+def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep, request: Request) -> FeedbackStored:
     """Store feedback; customers may only rate answers in their own conversations."""
     if body.conversation_id is None and body.ticket_id is None:
         raise InvalidInputError("feedback needs a conversation_id (answers) or a ticket_id (drafts, summaries)")
@@ -182,6 +225,6 @@ def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep,
                                               body.conversation_id, body.message_index, body.ticket_id)
     request.app.state.metrics.feedback.labels(body.target, body.rating).inc()
     if body.conversation_id is None:
-        return {"id": feedback_id}
+        return FeedbackStored(id=feedback_id)
     # Answers rated down twice bring a human: the ticket a person will answer, when there is one now.
-    return {"id": feedback_id, "ticket_id": container.helpdesk.conversation(body.conversation_id).ticket_id}
+    return FeedbackStored(id=feedback_id, ticket_id=container.helpdesk.conversation(body.conversation_id).ticket_id)
