@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 
 from deskpilot.config import EmbeddingSettings, IngestSettings, Settings
 from deskpilot.container import Container
+from deskpilot.ingest.sources import SourceSpec
 
 REPO = Path(__file__).resolve().parents[1]
 KB = REPO / "kb"
@@ -69,6 +70,32 @@ def make_settings(tmp_path: Path, models_dir: Path, provider: str = "local", llm
         settings.chroma_host, settings.chroma_port = host, int(port)
         settings.index.collection = "t" + hashlib.sha256(str(tmp_path.resolve()).encode()).hexdigest()[:16]
     return settings
+
+
+def sample_service(tmp: Path, models_dir: Path, articles: Sequence[str], *, internal: bool = False, tickets: bool = False,
+                   extra: dict[str, str] | None = None,
+                   configure: Callable[[Settings], None] | None = None) -> Container:
+    """A container with the scripted model and the real index in tmp, over copies of these kb/ articles (and `extra`
+    files written beside them: name -> text), plus the internal runbooks and the sample tickets when asked,
+    ingested. `configure` changes the settings before anything is built."""
+    folder = tmp / "articles"
+    folder.mkdir()
+    for name in articles:
+        shutil.copy(KB / "articles" / name, folder)
+    for name, text in (extra or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = make_settings(tmp, models_dir, llm="fake")
+    if configure is not None:
+        configure(settings)
+    container = Container(settings)
+    specs = [SourceSpec(path=folder)]
+    if internal:
+        specs.append(SourceSpec(path=KB / "internal", audience="internal"))
+    if tickets:
+        specs.append(SourceSpec(path=KB / "tickets", kind="ticket"))
+    report = container.ingestor.run(specs)
+    assert report.failed == [], report.failed
+    return container
 
 
 @pytest.fixture

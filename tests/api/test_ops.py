@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from deskpilot.api.app import create_app
+from deskpilot.config import Settings
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
-from tests.conftest import KB, make_settings
+from tests.conftest import sample_service
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +24,12 @@ PII = ["jane.doe@example.com", "+1 415 555 0134", "4111 1111 1111 1111", "Jane D
 def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> tuple[TestClient, Container, dict]:
     """The service on two help articles with the fake LLM; drafts from tickets are saved under its articles."""
     tmp = tmp_path_factory.mktemp("ops")
-    articles = tmp / "articles"
-    articles.mkdir()
-    for name in ("reset-password.md", "invoices-and-billing-details.md"):
-        shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir, llm="fake")
-    settings.ops.articles_dir = articles / "from-tickets"
-    container = Container(settings)
-    container.ingestor.run([SourceSpec(path=articles)])
+
+    def drafts_beside_the_articles(settings: Settings) -> None:
+        settings.ops.articles_dir = tmp / "articles" / "from-tickets"
+
+    container = sample_service(tmp, models_dir, ("reset-password.md", "invoices-and-billing-details.md"),
+                               configure=drafts_beside_the_articles)
     client = TestClient(create_app(container))
     client.__enter__()
     keys = {role: {"Authorization": f"Bearer {container.keys.create(role, role)[1]}"}

@@ -4,16 +4,14 @@ the reply, no refusal, a hostile ticket read as the customer's words only."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from deskpilot.assist.tickets import TicketText
 from deskpilot.container import Container
-from deskpilot.ingest.sources import SourceSpec
 from deskpilot.text.thread import thread_text
-from tests.conftest import KB, make_settings
+from tests.conftest import KB, sample_service
 from tests.margins import assert_clear
 
 pytestmark = pytest.mark.integration
@@ -23,16 +21,9 @@ REFUSALS = re.compile(r"(?i)\b(I'?m sorry, but I can'?t|I cannot assist|I can'?t
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Container:
-    tmp = tmp_path_factory.mktemp("drafts")
-    articles = tmp / "articles"
-    articles.mkdir()
-    for name in ("reset-password.md", "refund-policy.docx", "invite-teammates.md", "two-factor-authentication.md"):
-        shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir, llm="fake")
-    container = Container(settings)
-    container.ingestor.run([SourceSpec(path=articles), SourceSpec(path=KB / "internal", audience="internal"),
-                            SourceSpec(path=KB / "tickets", kind="ticket")])
-    return container
+    return sample_service(tmp_path_factory.mktemp("drafts"), models_dir,
+                          ("reset-password.md", "refund-policy.docx", "invite-teammates.md", "two-factor-authentication.md"),
+                          internal=True, tickets=True)
 
 
 def _internal_lines(container: Container) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -21,10 +20,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from deskpilot.api.app import create_app
+from deskpilot.config import Settings
 from deskpilot.container import Container
 from deskpilot.errors import LLMError
-from deskpilot.ingest.sources import SourceSpec
-from tests.conftest import KB, make_settings
+from tests.conftest import sample_service
 
 pytestmark = pytest.mark.integration
 
@@ -80,20 +79,16 @@ def receiver() -> Iterator[Receiver]:
 def service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path,
             receiver: Receiver) -> Iterator[tuple[TestClient, Container, dict[str, dict[str, str]]]]:
     """The service on two articles with the fake LLM; webhook results go to the loopback receiver."""
-    tmp = tmp_path_factory.mktemp("webhooks")
-    articles = tmp / "articles"
-    articles.mkdir()
-    for name in ("reset-password.md", "invoices-and-billing-details.md"):
-        shutil.copy(KB / "articles" / name, articles)
-    settings = make_settings(tmp, models_dir, llm="fake")
-    settings.integrations.webhook_secret = SecretStr(SECRET)
-    settings.integrations.callback_url = receiver.url
-    settings.integrations.callback_secret = SecretStr(CALLBACK_SECRET)
-    settings.integrations.delivery_backoff_s = 0.05
-    settings.integrations.delivery_attempts = 4
-    settings.integrations.delivery_timeout_s = 5
-    container = Container(settings)
-    container.ingestor.run([SourceSpec(path=articles)])
+    def deliver_to_the_receiver(settings: Settings) -> None:
+        settings.integrations.webhook_secret = SecretStr(SECRET)
+        settings.integrations.callback_url = receiver.url
+        settings.integrations.callback_secret = SecretStr(CALLBACK_SECRET)
+        settings.integrations.delivery_backoff_s = 0.05
+        settings.integrations.delivery_attempts = 4
+        settings.integrations.delivery_timeout_s = 5
+
+    container = sample_service(tmp_path_factory.mktemp("webhooks"), models_dir,
+                               ("reset-password.md", "invoices-and-billing-details.md"), configure=deliver_to_the_receiver)
     with TestClient(create_app(container)) as client:
         keys = {role: {"Authorization": f"Bearer {container.keys.create(role, role)[1]}"}
                 for role in ("customer", "agent")}
@@ -134,6 +129,14 @@ def wait_for(check: Callable[[], Any], seconds: float = 30) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"not true within {seconds} s")
+
+
+def planned(service: tuple, receiver: Receiver, name: str, statuses: list[int]) -> str:
+    """A new ticket posted (and accepted) whose deliveries the receiver answers with these statuses; its key."""
+    key = f"{name}-{uuid.uuid4().hex[:8]}"
+    receiver.plan[key] = statuses
+    assert post(service[0], ticket_body(key)).status_code == 202
+    return key
 
 
 def final_record(client: TestClient, keys: dict, key: str) -> dict[str, Any]:
@@ -265,9 +268,7 @@ def test_the_same_ticket_is_processed_and_delivered_once(service: tuple, receive
 
 def test_a_failing_receiver_gets_retries_until_it_accepts(service: tuple, receiver: Receiver) -> None:
     client, _, keys = service
-    key = f"retry-{uuid.uuid4().hex[:8]}"
-    receiver.plan[key] = [500, 503]
-    assert post(client, ticket_body(key)).status_code == 202
+    key = planned(service, receiver, "retry", [500, 503])
     record = final_record(client, keys, key)
     assert record["status"] == "delivered"
     assert record["attempts"] == 3
@@ -280,10 +281,8 @@ def test_a_failing_receiver_gets_retries_until_it_accepts(service: tuple, receiv
 
 def test_a_receiver_always_failing_ends_failed_after_every_attempt(service: tuple, receiver: Receiver) -> None:
     client, container, keys = service
-    key = f"down-{uuid.uuid4().hex[:8]}"
-    receiver.plan[key] = [500] * 20
     started = time.monotonic()
-    assert post(client, ticket_body(key)).status_code == 202
+    key = planned(service, receiver, "down", [500] * 20)
     record = final_record(client, keys, key)
     attempts = container.settings.integrations.delivery_attempts
     assert record["status"] == "failed"
@@ -298,9 +297,7 @@ def test_a_receiver_always_failing_ends_failed_after_every_attempt(service: tupl
 
 def test_a_receiver_refusing_with_400_is_not_retried(service: tuple, receiver: Receiver) -> None:
     client, _, keys = service
-    key = f"refused-{uuid.uuid4().hex[:8]}"
-    receiver.plan[key] = [400, 400]
-    assert post(client, ticket_body(key)).status_code == 202
+    key = planned(service, receiver, "refused", [400, 400])
     record = final_record(client, keys, key)
     assert record["status"] == "failed"
     assert record["attempts"] == 1
@@ -380,9 +377,7 @@ def test_work_left_by_a_stopped_worker_resumes_on_start(service: tuple, receiver
     client, container, keys = service
     container.webhooks.close()  # the service stopped: the ticket is recorded, nothing more happens
     try:
-        key = f"resume-{uuid.uuid4().hex[:8]}"
-        receiver.plan[key] = [500]
-        assert post(client, ticket_body(key)).status_code == 202
+        key = planned(service, receiver, "resume", [500])
         time.sleep(0.3)
         assert client.get(f"/v1/webhooks/ticket/{key}", headers=keys["agent"]).json()["status"] == "received"
     finally:
