@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +15,9 @@ import pytest
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
 from tests.conftest import KB, REPO, make_settings
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +33,12 @@ def workers(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Itera
     env = {**os.environ, "DESKPILOT_DATA_DIR": str(tmp / "data"), "DESKPILOT_MODELS_DIR": str(models_dir),
            "DESKPILOT_LLM__PROVIDER": "fake", "DESKPILOT_INGEST__TERMS_FILE": str(REPO / "ingest" / "terms.yaml"),
            "DESKPILOT_ASSISTANT__PROMPTS_DIR": str(REPO / "prompts")}
-    ports = [_port(), _port()]
+    ports = [free_port(), free_port()]
     procs = [subprocess.Popen([sys.executable, "-m", "deskpilot.cli", "serve", "--port", str(p)], env=env, cwd=tmp,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for p in ports]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
-    deadline = time.monotonic() + 120
     for url, proc in zip(urls, procs, strict=True):
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.2)
+        wait_until_up(f"{url}/healthz", proc)
     yield urls, keys
     for proc in procs:
         proc.terminate()
