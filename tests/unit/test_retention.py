@@ -6,19 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, table
 
 from deskpilot.db import make_engine, make_sessionmaker
 from deskpilot.errors import InvalidInputError
-from deskpilot.helpdesk.models import (
-    ConversationRow,
-    EscalationRow,
-    EventRow,
-    FeedbackRow,
-    MessageRow,
-    TicketMessageRow,
-    TicketRow,
-)
+from deskpilot.helpdesk import models as helpdesk
 from deskpilot.integrations.models import ActionAuditRow, ActionRunRow
 from deskpilot.ops.retention import Retention
 
@@ -33,31 +25,31 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no
 
 
 def seed(sessions, when: datetime, prefix: str, status: str = "solved") -> None:  # type: ignore[no-untyped-def]
+    conversation = f"{prefix}c"
     with sessions.begin() as session:
-        ticket = TicketRow(subject="s", source="escalation", status=status, created_at=when, updated_at=when)
+        ticket = helpdesk.TicketRow(subject="s", source="escalation", status=status, created_at=when, updated_at=when)
         session.add(ticket)
         session.flush()
-        session.add(ConversationRow(id=f"{prefix}c", key_id="k", role="customer", ticket_id=ticket.id,
-                                    created_at=when, updated_at=when))
-        session.add_all([MessageRow(conversation_id=f"{prefix}c", role="user", content="my email is a@example.com",
-                                    created_at=when),
-                         FeedbackRow(target="answer", rating="down", conversation_id=f"{prefix}c", key_id="k",
-                                     created_at=when),
-                         ActionRunRow(conversation_id=f"{prefix}c", action="password_reset", key_id="k",
-                                      created_at=when, updated_at=when),
-                         ActionAuditRow(at=when, action="password_reset", key_id="k", outcome="succeeded",
-                                        params={"account": "a***@example.com"}),
-                         EventRow(kind="answer", at=when, conversation_id=f"{prefix}c", question="my email is ..."),
-                         TicketMessageRow(ticket_id=ticket.id, role="customer", content="hello", created_at=when),
-                         EscalationRow(ticket_id=ticket.id, conversation_id=f"{prefix}c", question="q",
-                                       created_at=when, updated_at=when)])
+        session.add(helpdesk.ConversationRow(id=conversation, key_id="k", role="customer", ticket_id=ticket.id,
+                                             created_at=when, updated_at=when))
+        session.add_all([
+            helpdesk.MessageRow(conversation_id=conversation, role="user", content="my email is a@example.com",
+                                created_at=when),
+            helpdesk.FeedbackRow(target="answer", rating="down", conversation_id=conversation, key_id="k", created_at=when),
+            ActionRunRow(conversation_id=conversation, action="password_reset", key_id="k", created_at=when, updated_at=when),
+            ActionAuditRow(at=when, action="password_reset", key_id="k", outcome="succeeded",
+                           params={"account": "a***@example.com"}),
+            helpdesk.EventRow(kind="answer", at=when, conversation_id=conversation, question="my email is ..."),
+            helpdesk.TicketMessageRow(ticket_id=ticket.id, role="customer", content="hello", created_at=when),
+            helpdesk.EscalationRow(ticket_id=ticket.id, conversation_id=conversation, question="q", created_at=when,
+                                   updated_at=when)])
 
 
 def counts(sessions) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    names = ("conversations", "messages", "feedback", "action_runs", "action_audit", "events", "tickets",
+             "ticket_messages", "escalations")
     with sessions() as session:
-        return {t.__tablename__: session.scalar(select(func.count()).select_from(t)) or 0
-                for t in (ConversationRow, MessageRow, FeedbackRow, ActionRunRow, ActionAuditRow, EventRow, TicketRow,
-                          TicketMessageRow, EscalationRow)}
+        return {name: session.scalar(select(func.count()).select_from(table(name))) or 0 for name in names}
 
 
 def test_what_is_older_than_the_period_goes_and_the_rest_stays(sessions) -> None:  # type: ignore[no-untyped-def]

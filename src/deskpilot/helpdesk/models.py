@@ -28,6 +28,14 @@ class Timestamps(Created):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class Message(Created):
+    """A message: who wrote it, what it says and when; `id` orders the messages of a conversation or a ticket."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+
+
 class ConversationRow(Timestamps, Base):
     """A customer conversation with the assistant."""
 
@@ -45,15 +53,13 @@ class ConversationRow(Timestamps, Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
 
 
-class MessageRow(Created, Base):
-    """One turn of a conversation; an assistant turn keeps its citations, decision and reasons in meta."""
+class MessageRow(Message, Base):
+    """One turn of a conversation (user or assistant); an assistant turn keeps its citations, decision and reasons
+    in meta."""
 
     __tablename__ = "messages"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text)
     meta: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
@@ -70,15 +76,12 @@ class TicketRow(Timestamps, Base):
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
-class TicketMessageRow(Created, Base):
+class TicketMessageRow(Message, Base):
     """A message on a ticket (customer, agent, assistant, or an internal note)."""
 
     __tablename__ = "ticket_messages"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text)
     # The conversation a copied message came from (a ticket may gather several conversations of one origin).
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 

@@ -1,8 +1,4 @@
 """initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-29 02:25:08.644554
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
 """rate limit counts shared by workers
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-29 06:40:00
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

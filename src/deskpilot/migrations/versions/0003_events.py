@@ -1,8 +1,4 @@
 """analytics events; indexes for period queries on conversations and feedback
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-29 08:45:00
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
 """integrations: webhook deliveries, action runs and the action audit log
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-29 10:00:00
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
 """escalations: why a human is needed (reason, sub-reason, the sentence that showed it)
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-06 10:40:00
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

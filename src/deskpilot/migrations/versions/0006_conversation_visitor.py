@@ -1,8 +1,4 @@
 """conversations: the anonymous widget visitor a conversation is bound to
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-06 11:40:00
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

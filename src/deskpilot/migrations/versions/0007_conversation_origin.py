@@ -1,9 +1,5 @@
 """conversations: the hashed network origin (address, IPv6 /64) of a widget conversation, for the hand-off throttle;
 ticket_messages: the conversation a copied message came from
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-06 15:10:00
 """
 
 from __future__ import annotations
@@ -13,8 +9,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
 """action_audit: a hash of the values an action was called with, for the per-target hourly limit
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-06 15:40:00
 """
 
 from __future__ import annotations
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
