@@ -57,13 +57,13 @@ class QueuedEscalation(Escalation):
 
 
 class TicketSummary(Record):
-    """A ticket in a list."""
+    """A ticket in a list (its status and source as in `Ticket`)."""
 
     id: int
     subject: str
-    status: str = Field(description="open, pending or solved")
+    status: str
     created_at: Timestamp
-    source: str = Field(description="escalation (from a conversation), or api")
+    source: str
 
 
 class Ticket(Record):

@@ -1,5 +1,5 @@
-"""Time periods of reports: `--since 7d`, or `from`/`to` dates (UTC), as ISO strings that compare with the
-stored timestamps (ISO 8601, UTC, seconds)."""
+"""Time periods of reports: `--since 7d`, or `from`/`to` dates (UTC), as ISO 8601 strings (UTC, seconds), which
+the stored times (`db.UtcDateTime` columns) compare with as times."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in UTC; `start` and `end` are ISO 8601 strings like the stored `created_at` values."""
+    """[start, end) in UTC; `start` and `end` are ISO 8601 strings, as the API writes the stored times."""
 
     start: str
     end: str
