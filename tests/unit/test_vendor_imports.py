@@ -173,3 +173,16 @@ def test_sources_yaml_accepts_a_vendor_format(tmp_path: Path) -> None:
     path.write_text("sources:\n  - path: exports\n    format: intercom\n")
     with pytest.raises(ConfigError, match="format"):
         load_sources(path)
+
+
+def test_vendor_formats_are_the_registered_vendors_and_an_unknown_format_is_refused_by_name(tmp_path: Path) -> None:
+    from deskpilot.ingest.vendors import VENDORS
+
+    assert {"zendesk", "freshdesk"} <= set(VENDORS)
+    assert all(key == vendor.key for key, vendor in VENDORS.items())
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - path: exports\n    format: helpscout\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="helpscout"):
+        load_sources(sources)
+    sources.write_text("sources:\n  - path: exports\n    format: zendesk\n", encoding="utf-8")
+    assert load_sources(sources)[0].format == "zendesk"

@@ -28,13 +28,14 @@ def ingest(
     """Ingest KB articles and solved tickets: changed files re-indexed, unchanged skipped, deleted removed."""
     from deskpilot.container import Container
     from deskpilot.ingest.sources import SourceSpec, load_sources
+    from deskpilot.ingest.vendors import VENDORS
 
     if kind not in ("article", "ticket"):
         raise fail(f"--kind must be article or ticket, not {kind!r}")
     if audience not in ("public", "internal"):
         raise fail(f"--audience must be public or internal, not {audience!r}")
-    if fmt not in ("auto", "zendesk", "freshdesk"):
-        raise fail(f"--format must be auto, zendesk or freshdesk, not {fmt!r}")
+    if fmt != "auto" and fmt not in VENDORS:
+        raise fail(f"--format must be auto or one of {', '.join(sorted(VENDORS))}, not {fmt!r}")
     settings = load_settings()
     try:
         if paths:

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from deskpilot.errors import ConfigError
+from deskpilot.ingest.vendors import VENDORS
 
 
 class SourceSpec(BaseModel):
@@ -23,9 +24,16 @@ class SourceSpec(BaseModel):
     audience: Literal["public", "internal"] = "public"
     redact: bool | None = Field(None, description="Override the redaction setting for this source.")
     exclude: list[str] = Field(default_factory=list, description="Glob patterns (relative) to skip.")
-    format: Literal["auto", "zendesk", "freshdesk"] = Field(
-        "auto", description="auto: files by extension as `kind`; zendesk/freshdesk: vendor export JSON/NDJSON "
-        "files, articles and tickets told apart by content (`kind` is then ignored).")
+    format: str = Field(
+        "auto", description="auto: files by extension as `kind`; a vendor (zendesk, freshdesk: see ingest/vendors/): "
+        "its export JSON/NDJSON files, articles and tickets told apart by content (`kind` is then ignored).")
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value != "auto" and value not in VENDORS:
+            raise ValueError(f"format must be auto or one of {', '.join(sorted(VENDORS))}, not {value!r}")
+        return value
 
     @property
     def label(self) -> str:

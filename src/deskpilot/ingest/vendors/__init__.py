@@ -1,18 +1,27 @@
 """Helpdesk vendor exports (Zendesk, Freshdesk) -> article and ticket SourceDocuments.
 
 `common` holds what every vendor shares (records, people, field helpers, HTML to sections); each vendor module
-(`zendesk`, `freshdesk`) describes its format as a `Vendor` and imports only `common`. This module picks the vendor
-and turns its records into documents, so nothing imports back up (no circle).
+(`zendesk`, `freshdesk`) describes its format as a `Vendor`, registers it in `common.VENDORS` under its key, and
+imports only `common`. This module imports the vendor modules (which registers them), picks the vendor by key and
+turns its records into documents, so nothing imports back up (no circle). A new vendor is a module beside them,
+added to the import below.
 """
 
 from __future__ import annotations
 
 from deskpilot.index.documents import Audience, Failure, SourceDocument
 from deskpilot.ingest.tickets import Ticket, ticket_documents
-from deskpilot.ingest.vendors import freshdesk, zendesk
-from deskpilot.ingest.vendors.common import VENDOR_EXTENSIONS, VendorFormat, classify, html_to_text, read_payload
+from deskpilot.ingest.vendors import freshdesk, zendesk  # noqa: F401  (they register themselves)
+from deskpilot.ingest.vendors.common import (
+    VENDOR_EXTENSIONS,
+    VENDORS,
+    VendorFormat,
+    classify,
+    html_to_text,
+    read_payload,
+)
 
-__all__ = ["VENDOR_EXTENSIONS", "VendorFormat", "html_to_text", "load_vendor_export"]
+__all__ = ["VENDORS", "VENDOR_EXTENSIONS", "VendorFormat", "html_to_text", "load_vendor_export"]
 
 
 def load_vendor_export(fmt: VendorFormat, data: bytes, name: str, ext: str, rel_path: str, audience: Audience,
@@ -35,7 +44,7 @@ def load_vendor_export(fmt: VendorFormat, data: bytes, name: str, ext: str, rel_
     Raises:
         IngestionError: the file as a whole is unreadable or not an export of that vendor.
     """
-    vendor = {"zendesk": zendesk.VENDOR, "freshdesk": freshdesk.VENDOR}[fmt]
+    vendor = VENDORS[fmt]
     payload, failures = read_payload(data, name, ext)
     export = vendor.split(payload)
     label = label or rel_path

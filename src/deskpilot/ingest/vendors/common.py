@@ -23,7 +23,7 @@ from deskpilot.ingest.tickets import Ticket, export_text, parse_json, parse_json
 
 logger = logging.getLogger(__name__)
 
-VendorFormat = Literal["zendesk", "freshdesk"]
+VendorFormat = str  # a key of VENDORS
 VENDOR_EXTENSIONS = (".json", ".ndjson", ".jsonl")
 _ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -63,6 +63,7 @@ class Vendor:
     """What a vendor module provides to the common loader: its name, how it splits an export object into records
     and people, and how a record becomes an article or a ticket."""
 
+    key: str  # the --format value and sources.yaml `format:` that pick it
     name: str
     split_object: Callable[[dict[str, Any]], Export]
     article: Callable[[Record, Export, str, Audience], SourceDocument | None]
@@ -80,6 +81,15 @@ class Vendor:
         if not isinstance(payload, dict):
             raise IngestionError(f"not a {self.name} export: expected a JSON object or array")
         return self.split_object(payload)
+
+
+VENDORS: dict[str, Vendor] = {}  # key -> vendor; filled by the vendor modules as they are imported
+
+
+def register(vendor: Vendor) -> Vendor:
+    """Make a vendor format known to the loader (a vendor module calls this on its VENDOR)."""
+    VENDORS[vendor.key] = vendor
+    return vendor
 
 
 def read_payload(data: bytes, name: str, ext: str) -> tuple[Any, list[Failure]]:

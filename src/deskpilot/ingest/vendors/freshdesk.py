@@ -30,6 +30,7 @@ from deskpilot.ingest.vendors.common import (
     message_text,
     record_id,
     records_of,
+    register,
     tags,
     text,
 )
@@ -198,4 +199,6 @@ def _comment(raw: Any, export: Export) -> Comment | None:
                    author_name=author.name if author else "", created_at=text(raw.get("created_at")))
 
 
-VENDOR = Vendor(name="Freshdesk", split_object=split_object, article=article, ticket=ticket)
+VENDOR = register(Vendor(
+    key="freshdesk", name="Freshdesk",
+    split_object=split_object, article=article, ticket=ticket))

@@ -25,6 +25,7 @@ from deskpilot.ingest.vendors.common import (
     message_text,
     record_id,
     records_of,
+    register,
     tags,
     text,
 )
@@ -142,4 +143,6 @@ def _comment(raw: Any, export: Export, requester_id: str) -> Comment | None:
                    author_name=author.name if author else "", created_at=text(raw.get("created_at")))
 
 
-VENDOR = Vendor(name="Zendesk", split_object=split_object, article=article, ticket=ticket)
+VENDOR = register(Vendor(
+    key="zendesk", name="Zendesk",
+    split_object=split_object, article=article, ticket=ticket))
