@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from deskpilot.api.app import create_app
 from deskpilot.container import Container
@@ -76,13 +79,13 @@ def test_widget_streams_a_cited_answer_and_hands_off(live: tuple[str, Container]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "widget.png"))
 
-    before = {e.ticket_id for e in container.helpdesk.escalations("open")}
+    before = {e["ticket_id"] for e in container.helpdesk.escalations("open")}
     page.click("#dp-human")
     page.locator(".dp-handoff").last.wait_for(timeout=10_000)
     after = container.helpdesk.escalations("open")
-    new = [e for e in after if e.ticket_id not in before]
-    assert len(new) == 1 and new[0].reasons == ["user_requested_human"]
-    assert str(new[0].ticket_id) in page.locator(".dp-handoff").last.inner_text()
+    new = [e for e in after if e["ticket_id"] not in before]
+    assert len(new) == 1 and new[0]["reasons"] == ["user_requested_human"]
+    assert str(new[0]["ticket_id"]) in page.locator(".dp-handoff").last.inner_text()
     assert errors == []
     page.close()
 
@@ -108,7 +111,7 @@ def test_agent_console_shows_a_draft_with_sources(live: tuple[str, Container], b
     assert sources.count() >= 1
     page.screenshot(path=str(SHOTS / "agent-console.png"), full_page=True)
     assert errors == []
-    assert container.helpdesk.ticket(ticket_id).status == "open"
+    assert container.helpdesk.ticket(ticket_id)["status"] == "open"
     page.close()
 
 
@@ -177,19 +180,21 @@ def test_each_page_loads_its_scripts_without_a_console_error(live: tuple[str, Co
 
 def test_the_widget_is_one_classic_script_on_another_site(live: tuple[str, Container], browser: object) -> None:
     url, _ = live
-    host = "http://help.example.test"
+    # The host site's page, exactly as the snippet on /widget says (with the company named: no config request),
+    # served from another origin (another port: a public host page may not load from loopback in Chromium).
+    snippet = f'<script src="{url}/static/widget.js" data-key="{WIDGET_KEY}" data-company="Acme" defer></script>'
+    html = f"<!doctype html><title>Acme</title><link rel=icon href=data:,>{snippet}"  # (no favicon request)
+    site = Starlette(routes=[Route("/", lambda _request: HTMLResponse(html))])
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     errors: list[str] = []
     ours: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("request", lambda request: ours.append(request.url) if request.url.startswith(url) else None)
-    # The host site's page, exactly as the snippet on /widget says (with the company named: no config request).
-    snippet = f'<script src="{url}/static/widget.js" data-key="{WIDGET_KEY}" data-company="Acme" defer></script>'
-    page.route(f"{host}/", lambda route: route.fulfill(content_type="text/html",
-                                                       body=f"<!doctype html><title>Acme</title><h1>Acme</h1>{snippet}"))
-    page.goto(f"{host}/")
-    page.locator("#dp-launcher").wait_for(timeout=15_000)
+    with serve_in_thread(site) as host:
+        assert host != url
+        page.goto(f"{host}/")
+        page.locator("#dp-launcher").wait_for(timeout=15_000)
     assert ours == [f"{url}/static/widget.js"]  # one file: nothing imported at run time
     page.evaluate("window.Deskpilot.open()")
     assert page.locator("#dp-title").inner_text() == "Acme help" and page.locator("#dp-panel").is_visible()
