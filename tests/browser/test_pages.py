@@ -79,13 +79,13 @@ def test_widget_streams_a_cited_answer_and_hands_off(live: tuple[str, Container]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "widget.png"))
 
-    before = {e["ticket_id"] for e in container.helpdesk.escalations("open")}
+    before = {e.ticket_id for e in container.helpdesk.escalations("open")}
     page.click("#dp-human")
     page.locator(".dp-handoff").last.wait_for(timeout=10_000)
     after = container.helpdesk.escalations("open")
-    new = [e for e in after if e["ticket_id"] not in before]
-    assert len(new) == 1 and new[0]["reasons"] == ["user_requested_human"]
-    assert str(new[0]["ticket_id"]) in page.locator(".dp-handoff").last.inner_text()
+    new = [e for e in after if e.ticket_id not in before]
+    assert len(new) == 1 and new[0].reasons == ["user_requested_human"]
+    assert str(new[0].ticket_id) in page.locator(".dp-handoff").last.inner_text()
     assert errors == []
     page.close()
 
@@ -111,7 +111,7 @@ def test_agent_console_shows_a_draft_with_sources(live: tuple[str, Container], b
     assert sources.count() >= 1
     page.screenshot(path=str(SHOTS / "agent-console.png"), full_page=True)
     assert errors == []
-    assert container.helpdesk.ticket(ticket_id)["status"] == "open"
+    assert container.helpdesk.ticket(ticket_id).status == "open"
     page.close()
 
 
