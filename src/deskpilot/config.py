@@ -158,6 +158,8 @@ class AssistantSettings(BaseModel):
     )
     translate_queries: bool = Field(True, description="Also search with an English translation of non-English questions.")
     kb_language: str = Field("en", description="Main language of the knowledge base.")
+    agent_language: str = Field("en", description="Language agents read ticket summaries in: a ticket written in "
+                                "another language is summarised in this one (translated and checked).")
     compose: Literal["extract", "generate"] = Field(
         "extract", description="How customer answers are made. extract: the best section's own sentences and steps "
         "(a procedure whole, in order), translated when the customer writes in another language; nothing is "

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from deskpilot.assist.tickets import Summary, verify_summary
+import json
+from pathlib import Path
+
+from deskpilot.assist.tickets import Summary, TicketText, verify_summary
+from tests.fakes import fake_container, fake_llm
 
 TICKET = """Subject: Charged for 12 seats
 Customer: We were charged $1,440 on 2026-03-01 for 12 seats but we only have 5 people now. I removed 7 seats
@@ -44,3 +48,34 @@ def test_a_link_the_ticket_does_not_hold_is_removed() -> None:
                              TICKET)
     assert summary.tried == "Not stated in the ticket."
     assert summary.unverified == ["Followed https://help.example.com/seats."]
+
+
+FRENCH_TICKET = TicketText(
+    "Customer: Bonjour, l'export CSV de mon projet Atlas échoue depuis le 3 mars avec l'erreur 504. J'ai déjà vidé le "
+    "cache du navigateur. Pouvez-vous regarder ?", subject="Export CSV en erreur")
+FRENCH_SUMMARY = json.dumps({
+    "problem": "L'export CSV du projet Atlas échoue depuis le 3 mars avec l'erreur 504.",
+    "tried": "Le client a vidé le cache du navigateur.",
+    "status": "Le client demande que quelqu'un regarde le problème.",
+    "next_action": "Vérifier les journaux de l'export pour le projet Atlas.",
+    "sentiment": "neutral"})
+ENGLISH = ["The CSV export of the Atlas project has failed since 3 March with error 504.",
+           "The customer cleared the browser cache.",
+           "The customer asks for someone to look at the problem.",
+           "Check the export logs for the Atlas project."]
+
+
+def test_a_ticket_in_another_language_is_summarised_in_the_agents_language(tmp_path: Path) -> None:
+    # The model answers in the ticket's language although asked for English; each field is translated and checked.
+    container = fake_container(tmp_path, llm=fake_llm(FRENCH_SUMMARY, *ENGLISH))
+    summary = container.tickets.summarize(FRENCH_TICKET)
+    assert [summary.problem, summary.tried, summary.status, summary.next_action] == ENGLISH
+    assert summary.unverified == []
+
+
+def test_a_translation_that_drops_a_number_is_not_used(tmp_path: Path) -> None:
+    unfaithful = "The CSV export of the Atlas project fails with an error."  # the date and the 504 are gone
+    container = fake_container(tmp_path, llm=fake_llm(FRENCH_SUMMARY, unfaithful, unfaithful, *ENGLISH[1:]))
+    summary = container.tickets.summarize(FRENCH_TICKET)
+    assert summary.problem == json.loads(FRENCH_SUMMARY)["problem"]  # kept as written rather than mistranslated
+    assert summary.tried == ENGLISH[1]

@@ -387,7 +387,7 @@ class Assistant:
         source_language = str(section.chunk.metadata.get("language") or "en")
         text = "\n".join(verified)
         if text and source_language != language:
-            text = self._translate_verified(verified, language)
+            text = self.translate_verified(verified, language)
         logger.info("composed from %s — %s (score %.3f, anchor %.3f); candidates %s", section.source_id,
                     section.heading, composition.score, composition.anchor_score, composition.candidates[:4])
         citation = Citation.of(1, section.chunk)
@@ -424,7 +424,7 @@ class Assistant:
         sources = list(dict.fromkeys(sources))[: self._settings.sources]
         return self._composer.shortlist(queries, self._retriever.source_chunks(sources, role), self._settings.sections)
 
-    def _translate_verified(self, lines: Sequence[str], language: str) -> str:
+    def translate_verified(self, lines: Sequence[str], language: str) -> str:
         """Verified lines in the customer's language, or "" when no translation passes the checks (same numbers
         and links, the language asked for, nothing left in another language or script).
 

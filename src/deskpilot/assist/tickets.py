@@ -377,9 +377,28 @@ class TicketServices:
                 notes.append(self._llm().complete(system, user, max_tokens=200))
             text = "\n".join(f"Notes on part {i}:\n{n}" for i, n in enumerate(notes, 1))
             text = self._fit(text, budget)
-        system, user = self._prompts.get("summarize").render(ticket=text)
+        language = self._settings.agent_language
+        system, user = self._prompts.get("summarize").render(ticket=text, language=language_name(language))
         fields = self._llm().complete_model(system, user, SummaryFields, "the summary", max_tokens=300)
-        return verify_summary(Summary(**fields.model_dump()), ticket.text)
+        return self._in_language(verify_summary(Summary(**fields.model_dump()), ticket.text), language)
+
+    def _in_language(self, summary: Summary, language: str) -> Summary:
+        """The summary with every field the model left in the ticket's language translated into the agent's (a
+        1.5B model asked for English often answers a French ticket in French, in the customer's voice). A
+        translation that does not pass the answers' check (same numbers and links, the language asked for, nothing
+        left in another language) is not used: the field stays as the model wrote it.
+
+        Raises:
+            LLMError: the model failed.
+        """
+        update: dict[str, str] = {}
+        for name in (*CHECKED_FIELDS, "next_action"):
+            value = getattr(summary, name)
+            if value and detect_language(value, language) != language:
+                translated = self._assistant.translate_verified([value], language)
+                if translated:
+                    update[name] = translated
+        return summary.model_copy(update=update) if update else summary
 
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
         """The k most relevant articles (distinct sources) for a ticket or text."""
