@@ -1,4 +1,5 @@
-"""Request dependencies: the container and the caller's identity (API key -> role)."""
+"""Request dependencies: the services routes call (one each), the container, and the caller's identity (API key ->
+role)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,29 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from deskpilot.api.limits import VISITOR, visitor_bucket
+from deskpilot.assist.conversation import Conversations
+from deskpilot.assist.tickets import TicketServices
+from deskpilot.config import Settings
 from deskpilot.container import Container
 from deskpilot.domain import ROLES, STAFF_ROLES
+from deskpilot.helpdesk.events import EventWriter
+from deskpilot.helpdesk.jobs import IngestJobs
+from deskpilot.helpdesk.store import HelpdeskStore
+from deskpilot.ingest.records import IngestRecord
+from deskpilot.integrations.actions import Actions
+from deskpilot.integrations.webhooks import WebhookService
 from deskpilot.keys import Principal
+from deskpilot.ops.analytics import Analytics
+from deskpilot.ops.articles import TicketArticles
+from deskpilot.ops.gaps import ContentGaps
+from deskpilot.ops.hygiene import KnowledgeHygiene
+from deskpilot.ops.review import ReviewList
 
 # The dependencies are `async` on purpose: FastAPI runs plain `def` dependencies in the thread pool, a hop per
 # dependency per request; these only read memory, and go to a thread for the database on a cache miss.
@@ -26,6 +41,33 @@ async def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def _service(name: str) -> Any:
+    """A dependency that hands a route one service of the container (built on first use, then shared)."""
+
+    async def service(container: ContainerDep) -> Any:
+        return getattr(container, name)
+
+    service.__name__ = f"get_{name}"
+    return Depends(service)
+
+
+# What routes ask for: one service each, never the container (only readiness looks at its parts directly).
+ActionsDep = Annotated[Actions, _service("actions")]
+AnalyticsDep = Annotated[Analytics, _service("analytics")]
+ConversationsDep = Annotated[Conversations, _service("conversations")]
+EventsDep = Annotated[EventWriter, _service("events")]
+GapsDep = Annotated[ContentGaps, _service("gaps")]
+HelpdeskDep = Annotated[HelpdeskStore, _service("helpdesk")]
+HygieneDep = Annotated[KnowledgeHygiene, _service("hygiene")]
+IngestJobsDep = Annotated[IngestJobs, _service("ingest_jobs")]
+IngestRecordDep = Annotated[IngestRecord, _service("record")]
+ReviewDep = Annotated[ReviewList, _service("review")]
+SettingsDep = Annotated[Settings, _service("settings")]
+TicketArticlesDep = Annotated[TicketArticles, _service("ticket_articles")]
+TicketsDep = Annotated[TicketServices, _service("tickets")]
+WebhooksDep = Annotated[WebhookService, _service("webhooks")]
 
 
 VISITOR_HEADER = "X-Visitor-Token"

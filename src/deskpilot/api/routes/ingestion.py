@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from deskpilot.api.deps import ContainerDep, Editor, Staff
+from deskpilot.api.deps import Editor, IngestJobsDep, IngestRecordDep, Staff
 from deskpilot.helpdesk.records import IngestJob
 
 router = APIRouter(prefix="/v1", tags=["knowledge base"])
@@ -21,9 +21,9 @@ class IngestRequest(BaseModel):
 
 
 @router.get("/sources")
-def sources(_staff: Staff, container: ContainerDep, q: str = "", limit: int = Query(1000, ge=1, le=10000)) -> dict[str, Any]:
+def sources(_staff: Staff, record: IngestRecordDep, q: str = "", limit: int = Query(1000, ge=1, le=10000)) -> dict[str, Any]:
     """Indexed sources with their state (ok, or pending after an interrupted run)."""
-    records = sorted(container.record.sources().values(), key=lambda r: r.source_id)
+    records = sorted(record.sources().values(), key=lambda r: r.source_id)
     if q:
         needle = q.casefold()
         records = [r for r in records if needle in r.source_id.casefold() or needle in (r.title or "").casefold()]
@@ -33,12 +33,12 @@ def sources(_staff: Staff, container: ContainerDep, q: str = "", limit: int = Qu
 
 
 @router.post("/ingest", status_code=202)
-def start_ingest(body: IngestRequest, editor: Editor, container: ContainerDep) -> dict[str, str]:
+def start_ingest(body: IngestRequest, editor: Editor, jobs: IngestJobsDep) -> dict[str, str]:
     """Start ingestion in the background (409 while another one runs)."""
-    return {"job_id": container.ingest_jobs.start(body.full, editor.key_id)}
+    return {"job_id": jobs.start(body.full, editor.key_id)}
 
 
 @router.get("/ingest/{job_id}")
-def ingest_job(job_id: str, _editor: Editor, container: ContainerDep) -> IngestJob:
+def ingest_job(job_id: str, _editor: Editor, jobs: IngestJobsDep) -> IngestJob:
     """A job's state, live progress and, when done, the same report as `deskpilot ingest --json`."""
-    return container.ingest_jobs.get(job_id)
+    return jobs.get(job_id)

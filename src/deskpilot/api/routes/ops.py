@@ -10,9 +10,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from deskpilot.api.deps import Agent, ContainerDep, Staff
+from deskpilot.api.deps import Agent, AnalyticsDep, EventsDep, HelpdeskDep, ReviewDep, Staff
+from deskpilot.helpdesk.events import EventWriter
 from deskpilot.ops.period import Period, between, since
-from deskpilot.ops.review import to_csv
+from deskpilot.ops.review import ReviewList, to_csv
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -37,47 +38,47 @@ class UsageEvent(BaseModel):
 
 
 @router.get("/analytics")
-async def analytics(_staff: Staff, container: ContainerDep, start: str | None = FROM, end: str | None = TO,
+async def analytics(_staff: Staff, events: EventsDep, analytics: AnalyticsDep, start: str | None = FROM, end: str | None = TO,
                     ago: str | None = SINCE) -> dict[str, Any]:
     """KPIs of a period: conversations, automation, deflection, escalations by reason, CSAT, latency,
     confidence, agent tool usage, per language and per day (default: the last 30 days)."""
     period = period_of(start, end, ago)
-    await run_in_threadpool(container.events.flush)
-    return await run_in_threadpool(container.analytics.kpis, period)
+    await run_in_threadpool(events.flush)
+    return await run_in_threadpool(analytics.kpis, period)
 
 
-def _review(container: Any, period: Period, reason: str | None, limit: int) -> list[dict[str, Any]]:
-    container.events.flush()  # a flag may refer to an output shown a moment ago
-    return container.review.items(period, reason or None, limit)  # type: ignore[no-any-return]
+def _review(events: EventWriter, review: ReviewList, period: Period, reason: str | None, limit: int) -> list[dict[str, Any]]:
+    events.flush()  # a flag may refer to an output shown a moment ago
+    return review.items(period, reason or None, limit)  # type: ignore[no-any-return]
 
 
 @router.get("/review")
-async def review(_staff: Staff, container: ContainerDep, start: str | None = FROM, end: str | None = TO,
+async def review(_staff: Staff, events: EventsDep, review: ReviewDep, start: str | None = FROM, end: str | None = TO,
                  ago: str | None = SINCE,
                  reason: str | None = Query(None, max_length=40, description="A routing reason, thumbs_down or agent_flag."),
                  limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
     """Escalated and thumbs-down conversations and agents' flags, newest first (default: the last 7 days)."""
     period = period_of(start, end, ago, default_days=7)
-    items = await run_in_threadpool(_review, container, period, reason, limit)
+    items = await run_in_threadpool(_review, events, review, period, reason, limit)
     return {"period": period.as_json(), "items": items}
 
 
 @router.get("/review.csv")
-async def review_csv(_staff: Staff, container: ContainerDep, start: str | None = FROM, end: str | None = TO,
+async def review_csv(_staff: Staff, events: EventsDep, review: ReviewDep, start: str | None = FROM, end: str | None = TO,
                      ago: str | None = SINCE, reason: str | None = Query(None, max_length=40),
                      limit: int = Query(5000, ge=1, le=50000)) -> Response:
     """The review list as a CSV file (personal data redacted)."""
     period = period_of(start, end, ago, default_days=7)
-    items = await run_in_threadpool(_review, container, period, reason, limit)
+    items = await run_in_threadpool(_review, events, review, period, reason, limit)
     name = f"deskpilot-review-{period.start[:10]}-{period.end[:10]}.csv"
     return Response(to_csv(items), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/events", status_code=201)
-def usage_event(body: UsageEvent, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
+def usage_event(body: UsageEvent, agent: Agent, helpdesk: HelpdeskDep, request: Request) -> dict[str, Any]:
     """Record that an agent copied a draft, a summary or a suggestion."""
     detail = {"source_id": body.source_id} if body.source_id else {}
-    event_id = container.helpdesk.record_event(body.kind, body.target, agent.key_id, body.ticket_id, detail)
+    event_id = helpdesk.record_event(body.kind, body.target, agent.key_id, body.ticket_id, detail)
     request.app.state.metrics.agent_outputs.labels(body.target, body.kind).inc()
     return {"id": event_id}

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from deskpilot.api.bundle import bundle
-from deskpilot.api.deps import ContainerDep
+from deskpilot.api.deps import SettingsDep
 from deskpilot.errors import NotFoundError
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -53,9 +53,9 @@ router = APIRouter(tags=["pages"])
 
 
 @router.get("/v1/widget/config")
-def widget_config(container: ContainerDep) -> dict[str, Any]:
+def widget_config(settings: SettingsDep) -> dict[str, Any]:
     """What the embedded widget needs: the public customer key (null when none is configured) and the company."""
-    return {"public_key": container.settings.api.widget_key, "company": container.settings.assistant.company}
+    return {"public_key": settings.api.widget_key, "company": settings.assistant.company}
 
 
 @cache

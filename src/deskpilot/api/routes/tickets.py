@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from deskpilot.api.deps import Agent, AnyRole, ContainerDep
+from deskpilot.api.deps import Agent, AnyRole, HelpdeskDep, TicketsDep
 from deskpilot.assist.language import is_handoff_text
 from deskpilot.assist.tickets import TicketText
 from deskpilot.errors import InvalidInputError
 from deskpilot.helpdesk.records import Escalation, QueuedEscalation, Ticket, TicketSummary
+from deskpilot.helpdesk.store import HelpdeskStore
 from deskpilot.keys import Principal
 from deskpilot.text.thread import turn_lines
 
@@ -104,40 +105,40 @@ def me(principal: AnyRole) -> Caller:
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(conversation_id: str, principal: AnyRole, container: ContainerDep) -> ConversationTurns:
+def conversation(conversation_id: str, principal: AnyRole, helpdesk: HelpdeskDep) -> ConversationTurns:
     """A conversation's turns (customers only reach their own)."""
-    found = container.helpdesk.conversation(conversation_id, *(principal.owner or (None, None)))
+    found = helpdesk.conversation(conversation_id, *(principal.owner or (None, None)))
     return ConversationTurns(id=found.id, ticket_id=found.ticket_id, turns=found.turns)
 
 
 @router.post("/conversations/{conversation_id}/handoff")
-def handoff(conversation_id: str, body: HandoffRequest, principal: AnyRole, container: ContainerDep) -> Handoff:
+def handoff(conversation_id: str, body: HandoffRequest, principal: AnyRole, helpdesk: HelpdeskDep) -> Handoff:
     """The customer asks for a human at any time: a ticket with the transcript joins the escalation queue."""
     key, visitor = principal.owner or (None, None)
-    return Handoff(ticket_id=container.helpdesk.handoff(conversation_id, key, body.reason, visitor), status="open")
+    return Handoff(ticket_id=helpdesk.handoff(conversation_id, key, body.reason, visitor), status="open")
 
 
 @router.post("/tickets", status_code=201)
-def create_ticket(body: TicketCreate, _agent: Agent, container: ContainerDep) -> Ticket:
+def create_ticket(body: TicketCreate, _agent: Agent, helpdesk: HelpdeskDep) -> Ticket:
     """Open a ticket."""
-    return container.helpdesk.ticket(container.helpdesk.create_ticket(body.subject, body.body, body.language))
+    return helpdesk.ticket(helpdesk.create_ticket(body.subject, body.body, body.language))
 
 
 @router.get("/tickets")
-def list_tickets(_agent: Agent, container: ContainerDep, status: str | None = None,
+def list_tickets(_agent: Agent, helpdesk: HelpdeskDep, status: str | None = None,
                  limit: int = Query(100, ge=1, le=500)) -> TicketList:
     """Tickets, newest first."""
-    return TicketList(items=container.helpdesk.tickets(status, limit))
+    return TicketList(items=helpdesk.tickets(status, limit))
 
 
 @router.get("/tickets/{ticket_id}")
-def get_ticket(ticket_id: int, _agent: Agent, container: ContainerDep) -> Ticket:
+def get_ticket(ticket_id: int, _agent: Agent, helpdesk: HelpdeskDep) -> Ticket:
     """A ticket with its messages and hand-off packet."""
-    return container.helpdesk.ticket(ticket_id)
+    return helpdesk.ticket(ticket_id)
 
 
-def _ticket_text(container: Any, ticket_id: int) -> TicketText:
-    ticket = container.helpdesk.ticket(ticket_id)
+def _ticket_text(helpdesk: HelpdeskStore, ticket_id: int) -> TicketText:
+    ticket = helpdesk.ticket(ticket_id)
     # The assistant's hand-off boilerplate is not part of the problem: leave it out of what the model reads.
     thread = turn_lines([(m.role, m.content) for m in ticket.messages
                          if m.role != "note" and not (m.role == "assistant" and is_handoff_text(m.content))])
@@ -157,27 +158,27 @@ def _shown(request: Request, agent: Principal, ticket_id: int, target: str, outp
 
 
 @router.post("/tickets/{ticket_id}/draft")
-async def draft(ticket_id: int, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
+async def draft(ticket_id: int, agent: Agent, helpdesk: HelpdeskDep, tickets: TicketsDep, request: Request) -> dict[str, Any]:
     """A reply draft in the ticket's language with cited sources and next steps (nothing is sent)."""
-    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
-    output = (await run_in_threadpool(container.tickets.draft, ticket)).as_json()
+    ticket = await run_in_threadpool(_ticket_text, helpdesk, ticket_id)
+    output = (await run_in_threadpool(tickets.draft, ticket)).as_json()
     return await run_in_threadpool(_shown, request, agent, ticket_id, "draft", output)
 
 
 @router.post("/tickets/{ticket_id}/summary")
-async def summary(ticket_id: int, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
+async def summary(ticket_id: int, agent: Agent, helpdesk: HelpdeskDep, tickets: TicketsDep, request: Request) -> dict[str, Any]:
     """Problem, what was tried, status, next action, sentiment."""
-    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
-    output = (await run_in_threadpool(container.tickets.summarize, ticket)).model_dump()
+    ticket = await run_in_threadpool(_ticket_text, helpdesk, ticket_id)
+    output = (await run_in_threadpool(tickets.summarize, ticket)).model_dump()
     return await run_in_threadpool(_shown, request, agent, ticket_id, "summary", output)
 
 
 @router.post("/tickets/{ticket_id}/suggest")
-async def suggest(ticket_id: int, agent: Agent, container: ContainerDep, request: Request) -> dict[str, Any]:
+async def suggest(ticket_id: int, agent: Agent, helpdesk: HelpdeskDep, tickets: TicketsDep, request: Request) -> dict[str, Any]:
     """The three most relevant articles, with scores."""
 
     def work() -> dict[str, Any]:
-        found = container.tickets.suggest(_ticket_text(container, ticket_id).query)
+        found = tickets.suggest(_ticket_text(helpdesk, ticket_id).query)
         output = {"items": [{"source_id": s.source_id, "title": s.title, "url": s.url, "score": s.score,
                              "snippet": s.snippet} for s in found]}
         recorded = {"items": [{"source_id": s.source_id, "title": s.title, "score": s.score} for s in found]}
@@ -187,44 +188,44 @@ async def suggest(ticket_id: int, agent: Agent, container: ContainerDep, request
 
 
 @router.post("/tickets/{ticket_id}/classify")
-async def classify(ticket_id: int, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+async def classify(ticket_id: int, _agent: Agent, helpdesk: HelpdeskDep, tickets: TicketsDep) -> dict[str, Any]:
     """Category, priority, sentiment and urgency from similar solved tickets."""
-    ticket = await run_in_threadpool(_ticket_text, container, ticket_id)
-    return (await run_in_threadpool(container.tickets.classify, ticket.text)).as_json()
+    ticket = await run_in_threadpool(_ticket_text, helpdesk, ticket_id)
+    return (await run_in_threadpool(tickets.classify, ticket.text)).as_json()
 
 
 @router.get("/escalations")
-def escalations(_agent: Agent, container: ContainerDep, status: Literal["open", "claimed", "resolved"] | None = "open",
+def escalations(_agent: Agent, helpdesk: HelpdeskDep, status: Literal["open", "claimed", "resolved"] | None = "open",
                 limit: int = Query(100, ge=1, le=500)) -> EscalationQueue:
     """The human queue, oldest first."""
-    return EscalationQueue(items=container.helpdesk.escalations(status, limit))
+    return EscalationQueue(items=helpdesk.escalations(status, limit))
 
 
 @router.post("/escalations/{ticket_id}/claim")
-def claim(ticket_id: int, agent: Agent, container: ContainerDep) -> Escalation:
+def claim(ticket_id: int, agent: Agent, helpdesk: HelpdeskDep) -> Escalation:
     """Take an escalation."""
-    return container.helpdesk.claim(ticket_id, agent.name)
+    return helpdesk.claim(ticket_id, agent.name)
 
 
 @router.post("/escalations/{ticket_id}/resolve")
-def resolve(ticket_id: int, body: ResolveRequest, agent: Agent, container: ContainerDep) -> Escalation:
+def resolve(ticket_id: int, body: ResolveRequest, agent: Agent, helpdesk: HelpdeskDep) -> Escalation:
     """Resolve an escalation (its ticket is solved)."""
-    return container.helpdesk.resolve(ticket_id, agent.name, body.note)
+    return helpdesk.resolve(ticket_id, agent.name, body.note)
 
 
 @router.post("/feedback", status_code=201, response_model_exclude_unset=True)  # no ticket_id on a draft's flag
-def feedback(body: FeedbackRequest, principal: AnyRole, container: ContainerDep, request: Request) -> FeedbackStored:
+def feedback(body: FeedbackRequest, principal: AnyRole, helpdesk: HelpdeskDep, request: Request) -> FeedbackStored:
     """Store feedback; customers may only rate answers in their own conversations."""
     if body.conversation_id is None and body.ticket_id is None:
         raise InvalidInputError("feedback needs a conversation_id (answers) or a ticket_id (drafts, summaries)")
     if not principal.staff:
         if body.ticket_id is not None or body.target != "answer" or body.conversation_id is None:
             raise InvalidInputError("customers can only rate answers of their conversations")
-        container.helpdesk.conversation(body.conversation_id, principal.key_id, principal.visitor)
-    feedback_id = container.helpdesk.feedback(body.target, body.rating, principal.key_id, body.comment,
+        helpdesk.conversation(body.conversation_id, principal.key_id, principal.visitor)
+    feedback_id = helpdesk.feedback(body.target, body.rating, principal.key_id, body.comment,
                                               body.conversation_id, body.message_index, body.ticket_id)
     request.app.state.metrics.feedback.labels(body.target, body.rating).inc()
     if body.conversation_id is None:
         return FeedbackStored(id=feedback_id)
     # Answers rated down twice bring a human: the ticket a person will answer, when there is one now.
-    return FeedbackStored(id=feedback_id, ticket_id=container.helpdesk.conversation(body.conversation_id).ticket_id)
+    return FeedbackStored(id=feedback_id, ticket_id=helpdesk.conversation(body.conversation_id).ticket_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from deskpilot.api.deps import Agent, ContainerDep
+from deskpilot.api.deps import Agent, WebhooksDep
 from deskpilot.integrations.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, SignatureError, WebhookDisabledError
 
 router = APIRouter(prefix="/v1/webhooks", tags=["integrations"])
@@ -19,12 +19,12 @@ router = APIRouter(prefix="/v1/webhooks", tags=["integrations"])
                                                      401: {"description": "bad, missing or stale signature"},
                                                      409: {"description": "replayed request id"},
                                                      503: {"description": "webhook not configured"}})
-async def ticket_webhook(request: Request, container: ContainerDep) -> JSONResponse:
+async def ticket_webhook(request: Request, webhooks: WebhooksDep) -> JSONResponse:
     """Accept a new ticket (202, processed and delivered in the background); the same ticket id again answers
     200 with its key and status only, and nothing is processed or delivered twice."""
     body = await request.body()  # the signature covers the raw bytes
     try:
-        created, record = await run_in_threadpool(container.webhooks.receive, body,
+        created, record = await run_in_threadpool(webhooks.receive, body,
                                                   request.headers.get(SIGNATURE_HEADER),
                                                   request.headers.get(DELIVERY_HEADER))
     except WebhookDisabledError as exc:
@@ -39,6 +39,6 @@ async def ticket_webhook(request: Request, container: ContainerDep) -> JSONRespo
 
 
 @router.get("/ticket/{ticket_key}")
-def webhook_status(ticket_key: str, _agent: Agent, container: ContainerDep) -> dict[str, Any]:
+def webhook_status(ticket_key: str, _agent: Agent, webhooks: WebhooksDep) -> dict[str, Any]:
     """The delivery record: status, attempts, last error, next attempt, and the result once processed."""
-    return container.webhooks.record(ticket_key)
+    return webhooks.record(ticket_key)
