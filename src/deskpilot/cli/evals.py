@@ -215,6 +215,13 @@ def calibrate(suite: SuiteArg, kb: KbOpt = None, url: UrlOpt = None, api_key: Ke
         raise fail(f"a false-escalation rate of {goal} is not reachable with the confidence threshold: other "
                    f"reasons already escalate {result.false_escalation_rate} of the answerable items; "
                    f"{path} is unchanged", 1)
+    if result.objective != "false_escalation_target" and result.false_escalation_rate == 1.0:
+        # Written, this would hand every question to a human. It happens when the key points call nearly every
+        # answer wrong (they are stricter than a reader: a non-essential point missing fails an answer).
+        raise fail(f"the least-cost threshold ({result.min_confidence}) escalates every question that should be "
+                   f"answered: by this suite's key points no answer is worth showing. Read the answers against the "
+                   f"references (the key points may be stricter than a reader), or fit with --target; {path} is "
+                   f"unchanged", 1)
     write_calibration(path, result, suite.as_posix())
     if as_json:
         print(json.dumps({**result.as_json(), "thresholds_file": path.as_posix()}))
