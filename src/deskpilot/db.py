@@ -55,6 +55,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def now() -> datetime:
+    """The current time in UTC, to the second (the API shows it as `2026-12-06T09:30:00+00:00`)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 def dumps(value: Any) -> str:
     """JSON text as Deskpilot stores it (the customers' own letters, not \\u escapes)."""
     return json.dumps(value, ensure_ascii=False)

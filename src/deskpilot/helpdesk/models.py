@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from deskpilot.db import Base, Json, UtcDateTime
-
-
-def now() -> datetime:
-    """The current time in UTC, to the second (the API shows it as `2026-12-06T09:30:00+00:00`)."""
-    return datetime.now(UTC).replace(microsecond=0)
+from deskpilot.db import Base, Json, UtcDateTime, now
 
 
 class Created:
