@@ -7,13 +7,13 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from deskpilot.db import Base, retry_transient
+from deskpilot.db import Base, UtcDateTime, now, retry_transient
 from deskpilot.domain import ROLES
 from deskpilot.errors import InvalidInputError, NotFoundError
 
@@ -22,10 +22,6 @@ PREFIX = "dp_"
 # once in the process that revokes it, and within this many seconds in every other worker.
 VERIFY_TTL_S = 2.0
 _verified: dict[tuple[str, str], tuple[Principal, float]] = {}  # (database, key hash) -> (principal, checked at)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def hash_key(key: str) -> str:
@@ -42,7 +38,7 @@ class ApiKeyRecord(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[str] = mapped_column(String(32), default=_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)  # `keys list`: db.iso, the text of before 0010
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

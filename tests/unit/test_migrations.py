@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
+from typer.testing import CliRunner
 
 import deskpilot.db
 import deskpilot.ingest.records
 import deskpilot.keys
-from deskpilot.db import Base, downgrade, make_engine, make_sessionmaker, upgrade
+from deskpilot.cli import app
+from deskpilot.db import Base, downgrade, iso, make_engine, make_sessionmaker, upgrade
 from deskpilot.helpdesk.models import EventRow, IngestJobRow
 from deskpilot.helpdesk.store import HelpdeskStore
+from deskpilot.ingest.records import IngestRecord, SourceRecord
 from deskpilot.integrations.models import ActionRunRow, WebhookDeliveryRow
+from deskpilot.keys import KeyStore, Principal, hash_key
 from deskpilot.ops.analytics import Analytics
 from deskpilot.ops.period import between
 
@@ -114,11 +120,19 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres")() if request.param == "postgres" else f"sqlite:///{tmp_path / 'db.sqlite'}"
 
 
-def stored(engine: Engine) -> dict[str, list[dict[str, object]]]:
-    """Every row of OLD_ROWS' tables as the database holds it now, oldest first."""
+def insert(engine: Engine, rows: dict[str, list[dict[str, object]]]) -> None:
+    """Rows into tables as they are (reflected: the revision the database is at, not the models)."""
+    with engine.begin() as connection:
+        metadata = MetaData()
+        for name, table_rows in rows.items():
+            connection.execute(Table(name, metadata, autoload_with=connection).insert(), table_rows)
+
+
+def stored(engine: Engine, names: Iterable[str] = OLD_ROWS) -> dict[str, list[dict[str, object]]]:
+    """Every row of these tables (OLD_ROWS' by default) as the database holds it now, in primary key order."""
     with engine.connect() as connection:
         metadata = MetaData()
-        tables = {name: Table(name, metadata, autoload_with=connection) for name in OLD_ROWS}
+        tables = {name: Table(name, metadata, autoload_with=connection) for name in names}
         return {name: [dict(row._mapping) for row in connection.execute(select(t).order_by(*t.primary_key))]
                 for name, t in tables.items()}
 
@@ -126,10 +140,7 @@ def stored(engine: Engine) -> dict[str, list[dict[str, object]]]:
 def test_rows_of_0008_are_read_typed_after_the_upgrade_and_written_back_by_the_downgrade(url: str) -> None:
     engine = make_engine(url)
     upgrade(engine, "0008")
-    with engine.begin() as connection:
-        metadata = MetaData()
-        for name, rows in OLD_ROWS.items():
-            connection.execute(Table(name, metadata, autoload_with=connection).insert(), rows)
+    insert(engine, OLD_ROWS)
     before = stored(engine)
     upgrade(engine)
 
@@ -163,3 +174,64 @@ def test_rows_of_0008_are_read_typed_after_the_upgrade_and_written_back_by_the_d
     downgrade(engine, "0008")
     before["action_runs"][0]["result"] = "{}"
     assert stored(engine) == before  # the same text, to the microsecond where it had them
+
+
+# API keys and the ingestion record as the application wrote them before 0010: times to the second, chunk ids as
+# JSON text. A source's updated_at is the date its source states, and stays text.
+KEY = "dp_" + "k" * 43
+SOURCE = {"root": "/kb/articles", "kind": "article", "audience": "public", "content_hash": "h"}
+OLD_RECORD_ROWS: dict[str, list[dict[str, object]]] = {
+    "api_keys": [{"id": "a1", "name": "agent desk", "role": "agent", "key_hash": hash_key(KEY), "created_at": T2,
+                  "revoked": False},
+                 {"id": "b2", "name": "widget (public)", "role": "customer", "key_hash": hash_key("w" * 20),
+                  "created_at": T1, "revoked": False}],
+    "ingest_sources": [{**SOURCE, "source_id": "draft", "origin": "draft.md", "title": "Entwurf", "chunk_ids": "",
+                        "chunk_count": 0, "state": "pending", "updated_at": "", "ingested_at": T1},
+                       {**SOURCE, "source_id": "reset-password", "origin": "reset-password.md",
+                        "title": "Passwort zurücksetzen", "chunk_ids": '["c0", "c1"]', "chunk_count": 2, "state": "ok",
+                        "updated_at": "2026-05-14", "ingested_at": T2}],
+    "ingest_files": [{"root": "/kb/articles", "rel_path": "reset-password.md", "file_hash": "f", "fingerprint": "p",
+                      "sources": 1, "seen_at": T2}],
+}
+
+
+def test_keys_and_the_ingestion_record_of_0009_are_read_typed_after_the_upgrade_and_written_back_by_the_downgrade(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(url)
+    upgrade(engine, "0009")
+    insert(engine, OLD_RECORD_ROWS)
+    before = stored(engine, OLD_RECORD_ROWS)
+    upgrade(engine)
+
+    sessions = make_sessionmaker(engine)
+    keys = KeyStore(sessions)
+    assert [(k.id, k.created_at) for k in keys.list()] == [
+        ("b2", datetime(2026, 11, 2, 9, 30, tzinfo=UTC)), ("a1", datetime(2026, 11, 2, 10, 15, 7, tzinfo=UTC))]
+    assert keys.verify(KEY) == Principal("a1", "agent desk", "agent")
+    monkeypatch.setattr("deskpilot.cli.keys.build_container", lambda: SimpleNamespace(keys=keys))
+    listed = CliRunner().invoke(app, ["keys", "list"], env={"COLUMNS": "200"})
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in listed.output.splitlines() if "│" in line]
+    assert rows == [["b2", "widget (public)", "customer", T1, ""], ["a1", "agent desk", "agent", T2, ""]]  # as before
+    record = IngestRecord(sessions)
+    sources = record.sources()
+    article = sources["reset-password"]
+    assert (article.ids, article.ingested_at, article.updated_at) == (
+        ["c0", "c1"], datetime(2026, 11, 2, 10, 15, 7, tzinfo=UTC), "2026-05-14")
+    assert sources["draft"].ids == [] and [r.source_id for r in record.pending()] == ["draft"]
+    assert record.files("/kb/articles")["reset-password.md"].seen_at == datetime(2026, 11, 2, 10, 15, 7, tzinfo=UTC)
+    # Written after the upgrade, then taken back: the text is what the application wrote before 0010.
+    fresh, _ = keys.create("editor", "new")
+    record.mark_done([SourceRecord(**SOURCE, source_id="ticket-9", origin="t.json", title="t", chunk_ids=["c9"],
+                                   chunk_count=1, updated_at="2026-11-01")])
+    created, ingested = {k.id: k.created_at for k in keys.list()}[fresh.key_id], record.sources()["ticket-9"].ingested_at
+
+    engine.dispose()
+    downgrade(engine, "0009")
+    after = stored(engine, OLD_RECORD_ROWS)
+    assert [r["created_at"] for r in after["api_keys"] if r["id"] == fresh.key_id] == [iso(created)]
+    assert (after["ingest_sources"][-1]["chunk_ids"], after["ingest_sources"][-1]["ingested_at"]) == (
+        '["c9"]', iso(ingested))
+    after["api_keys"] = [r for r in after["api_keys"] if r["id"] != fresh.key_id]
+    del after["ingest_sources"][-1]
+    before["ingest_sources"][0]["chunk_ids"] = "[]"  # an empty text became the empty list
+    assert after == before

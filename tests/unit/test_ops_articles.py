@@ -282,7 +282,7 @@ def _indexed_ticket(sessions: sessionmaker) -> FakeChunks:  # type: ignore[type-
     record = IngestRecord(sessions)
     record.mark_done([SourceRecord(source_id="ticket-1001", root="/kb/tickets", origin="tickets.json", kind="ticket",
                                    audience="public", title="Refund for annual renewal",
-                                   chunk_ids=json.dumps(["c0", "c1", "c2", "c3"]), chunk_count=4,
+                                   chunk_ids=["c0", "c1", "c2", "c3"], chunk_count=4,
                                    updated_at="2021-03-03"),
                       SourceRecord(source_id="reset-password", root="/kb/articles", origin="reset-password.md",
                                    kind="article", audience="public", title="Reset your password", updated_at="2026-05-14")])

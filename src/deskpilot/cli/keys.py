@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from deskpilot.cli.common import build_container, console, err
+from deskpilot.db import iso
 
 app = typer.Typer(help="API keys (each has a role).", no_args_is_help=True)
 
@@ -57,7 +58,7 @@ def keys_list() -> None:
     for column in ("id", "name", "role", "created", "revoked"):
         table.add_column(column)
     for record in build_container().keys.list():
-        table.add_row(record.id, record.name, record.role, record.created_at, "yes" if record.revoked else "")
+        table.add_row(record.id, record.name, record.role, iso(record.created_at), "yes" if record.revoked else "")
     console.print(table)
 
 

@@ -8,7 +8,6 @@ bracketed by a journal entry in the record, so an interrupted run is repaired by
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections import Counter
@@ -337,7 +336,7 @@ class Ingestor:
             return
         records = [SourceRecord(
             source_id=w.doc.source_id, root=w.root, origin=w.origin, kind=w.doc.kind, audience=w.doc.audience,
-            title=w.doc.title, content_hash=w.content_hash, chunk_ids=json.dumps([c.chunk_id for c in w.chunks]),
+            title=w.doc.title, content_hash=w.content_hash, chunk_ids=[c.chunk_id for c in w.chunks],
             chunk_count=len(w.chunks), state="pending", updated_at=w.doc.updated_at) for w in queue]
         self._record.mark_pending(records)
         reusable = {cid for w in queue if w.previous is not None and w.previous.state == "ok" for cid in w.previous.ids}

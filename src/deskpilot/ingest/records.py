@@ -13,13 +13,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Integer, String, Text, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from deskpilot.db import Base
+from deskpilot.db import Base, Json, UtcDateTime, iso, now
 from deskpilot.errors import ConflictError
 
 # How long a read of the index generation is trusted. A change made in this process is seen at once (every
@@ -51,10 +51,6 @@ def _gone(held: str, stale_after: float) -> bool:
     return False
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class SourceRecord(Base):
     """One indexed source (an article file or a ticket)."""
 
@@ -67,16 +63,19 @@ class SourceRecord(Base):
     audience: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
-    chunk_ids: Mapped[str] = mapped_column(Text, default="[]")
+    chunk_ids: Mapped[list[str]] = mapped_column(Json, default=list)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default="pending")
+    # The date the source states (front matter, a date in the text, the file's day, a ticket's solved day: usually
+    # `2026-05-14`, or empty), kept as the source gives it: it is read as a day (hygiene's age of an article), never
+    # as a time Deskpilot wrote, so it stays text where the times below are typed (migration 0010).
     updated_at: Mapped[str] = mapped_column(String(32), default="")
-    ingested_at: Mapped[str] = mapped_column(String(32), default=_now)
+    ingested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
     @property
     def ids(self) -> list[str]:
         """The chunk ids of this source in the index."""
-        return list(json.loads(self.chunk_ids or "[]"))
+        return list(self.chunk_ids or [])
 
 
 class FileRecord(Base):
@@ -89,7 +88,7 @@ class FileRecord(Base):
     file_hash: Mapped[str] = mapped_column(String(64))
     fingerprint: Mapped[str] = mapped_column(String(64))
     sources: Mapped[int] = mapped_column(Integer, default=0)
-    seen_at: Mapped[str] = mapped_column(String(32), default=_now)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
 class MetaValue(Base):
@@ -147,7 +146,7 @@ class IngestRecord:
         with self.session() as session, session.begin():
             for record in records:
                 record.state = "ok"
-                record.ingested_at = _now()
+                record.ingested_at = now()
                 session.merge(record)
             for file in files:
                 session.merge(file)
@@ -218,7 +217,7 @@ class IngestRecord:
             ConflictError: another ingestion is running.
         """
         token = json.dumps({"id": secrets.token_hex(8), "pid": os.getpid(), "host": socket.gethostname(),
-                            "since": _now(), "renewed": time.time()})
+                            "since": iso(now()), "renewed": time.time()})
         for _ in range(5):
             with self.session() as session:
                 row = session.get(MetaValue, WRITER_KEY)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from deskpilot.api.deps import Editor, IngestJobsDep, IngestRecordDep, Staff
+from deskpilot.db import iso
 from deskpilot.helpdesk.records import IngestJob
 
 router = APIRouter(prefix="/v1", tags=["knowledge base"])
@@ -29,7 +30,7 @@ def sources(_staff: Staff, record: IngestRecordDep, q: str = "", limit: int = Qu
         records = [r for r in records if needle in r.source_id.casefold() or needle in (r.title or "").casefold()]
     return {"total": len(records), "items": [
         {"source_id": r.source_id, "title": r.title, "kind": r.kind, "audience": r.audience, "state": r.state,
-         "chunks": r.chunk_count, "updated_at": r.updated_at, "ingested_at": r.ingested_at} for r in records[:limit]]}
+         "chunks": r.chunk_count, "updated_at": r.updated_at, "ingested_at": iso(r.ingested_at)} for r in records[:limit]]}
 
 
 @router.post("/ingest", status_code=202)
