@@ -36,6 +36,7 @@ NOTE_SHARE = 0.85  # a note for the agent scores at least this share of the best
 # order and error numbers). A number counts as its digits, so "$1,200" matches "1200" and "12/05" "12.05".
 _DIGITS_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+SUMMARY_TOKENS = 500  # the most a summary's JSON may take
 CHECKED_FIELDS = ("problem", "tried", "status")  # facts of the ticket; next_action is the model's suggestion
 
 
@@ -379,7 +380,9 @@ class TicketServices:
             text = self._fit(text, budget)
         language = self._settings.agent_language
         system, user = self._prompts.get("summarize").render(ticket=text, language=language_name(language))
-        fields = self._llm().complete_model(system, user, SummaryFields, "the summary", max_tokens=300)
+        # 300 tokens cut a French ticket's summary inside a string (1,290 characters of JSON, no closing brace):
+        # the agent got an error instead of a summary. The schema keeps the reply to five fields.
+        fields = self._llm().complete_model(system, user, SummaryFields, "the summary", max_tokens=SUMMARY_TOKENS)
         return self._in_language(verify_summary(Summary(**fields.model_dump()), ticket.text), language)
 
     def _in_language(self, summary: Summary, language: str) -> Summary:
