@@ -115,14 +115,17 @@ class Lexicon:
     """Regular expressions per label; a sentence matching an `ordinary_override` pattern triggers nothing."""
 
     def __init__(self, patterns: dict[str, list[str]]) -> None:
-        def compiled(items: list[str], label: str) -> re.Pattern[str] | None:
+        def compiled(items: list[str], label: str) -> list[re.Pattern[str]]:
+            # One pattern at a time, not one alternation per label: most patterns start with a word that `re`
+            # finds by a fast literal scan, which an alternation of a hundred of them (with lookaheads) defeats.
+            # On the routing suite the lexicon took 18 ms a message as alternations, about half as single patterns.
             try:
-                return re.compile("|".join(f"(?:{p})" for p in items), re.IGNORECASE) if items else None
+                return [re.compile(p, re.IGNORECASE) for p in items]
             except re.error as exc:
                 raise ConfigError(f"routing lexicon: bad pattern for {label}: {exc}") from exc
 
-        self._patterns = {label: p for label, items in patterns.items() if label in LEXICON_LABELS
-                          if (p := compiled(items, label)) is not None}
+        self._patterns = {label: found for label, items in patterns.items() if label in LEXICON_LABELS
+                          if (found := compiled(items, label))}
         self._override = compiled(patterns.get(OVERRIDE, []), OVERRIDE)
 
     @classmethod
@@ -138,12 +141,14 @@ class Lexicon:
 
     def harmless(self, sentence: str) -> bool:
         """The sentence uses an alarming word harmlessly (an ordinary question)."""
-        return self._override is not None and any(self._override.search(form) for form in self._forms(sentence))
+        forms = self._forms(sentence)
+        return any(p.search(form) for p in self._override for form in forms)
 
     def labels(self, sentence: str) -> list[str]:
         """Labels whose patterns match the sentence (none when it is a harmless use)."""
         forms = self._forms(sentence)
-        found = [label for label, p in self._patterns.items() if any(p.search(form) for form in forms)]
+        found = [label for label, compiled in self._patterns.items()
+                 if any(p.search(form) for p in compiled for form in forms)]
         return [] if found and self.harmless(sentence) else found
 
 
