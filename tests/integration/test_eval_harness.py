@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -156,8 +157,9 @@ def test_no_composed_answer_states_anything_its_source_does_not(kb_container: Co
         source = kb_container.retriever.source_chunks([answer.citations[0].source_id], "customer")
         page = " ".join(" ".join(chunk.body.split()) for chunk in source)
         lines = [" ".join(line.removeprefix("- ").split()) for line in answer.answer.removesuffix(" [1]").splitlines()]
-        positions = [page.find(line) for line in lines]
+        positions = [page.find(line) for line in lines]  # a step keeps its number ("2. Click ..."), as the page has it
         assert all(p >= 0 for p in positions), (item.id, answer.answer)
-        steps = [p for line, p in zip(answer.answer.splitlines(), positions, strict=True) if line.startswith("- ")]
+        steps = [p for line, p in zip(answer.answer.splitlines(), positions, strict=True)
+                 if re.match(r"- |\d+\. ", line)]
         assert steps == sorted(steps), (item.id, answer.answer)  # steps in the page's order
     assert answered >= 20

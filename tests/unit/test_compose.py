@@ -160,3 +160,19 @@ def test_reading_on_does_not_start_a_list_it_cannot_finish() -> None:
     assert shown[0].startswith("Backups run every night at 02:00")
     assert shown[-1] == "They hold every project, comment and file."  # read on...
     assert not any(line.startswith("- ") for line in shown)  # ...but 12 long steps are not started, nor cut
+
+
+def test_steps_keep_their_numbers_and_a_how_to_question_prefers_them_to_a_bulleted_list() -> None:
+    steps = section("Request a new password", ["1. Go to the sign-in page.", "2. Click Forgot password?.",
+                                                "3. Open the e-mail and click Choose a new password."],
+                    title="Reset your password", source="reset")
+    rules = section("Password rules", ["Your new password must:", "- be at least 10 characters long;",
+                                       "- contain a number;", "- differ from your last 5 passwords."],
+                    title="Reset your password", source="reset")
+    found = Composer(bag_of_words).compose(["how do I get a new password?"], [rules, steps])
+    assert found is not None and found.section is steps
+    assert found.lines() == ["1. Go to the sign-in page.", "2. Click Forgot password?.",
+                             "3. Open the e-mail and click Choose a new password."]
+    # a question that is not a how-to still gets the list that matches it best
+    rules_found = Composer(bag_of_words).compose(["what must a new password contain?"], [rules, steps])
+    assert rules_found is not None and rules_found.section is rules

@@ -130,3 +130,17 @@ def test_only_web_links_are_kept_from_front_matter(tmp_path: Path, models_dir: P
     assert load_article(path, path.read_bytes(), "a", "a.md", "public").url == ""
     path.write_text("---\ntitle: Hello\nurl: https://help.example/a\n---\n\nDo this.\n")
     assert load_article(path, path.read_bytes(), "a", "a.md", "public").url == "https://help.example/a"
+
+
+def test_numbered_steps_stay_numbered_and_bullets_stay_bullets(tmp_path: Path, models_dir: Path) -> None:
+    configure_unstructured(models_dir)
+    path = tmp_path / "reset.md"
+    path.write_text("---\ntitle: Reset\n---\n\n## Reset\n\nTo reset it:\n\n1. Go to **Settings**.\n2. Click Reset.\n\n"
+                    "## Rules\n\nIt must:\n\n- be long;\n- be new.\n")
+    sections = load_article(path, path.read_bytes(), "reset", "reset.md", "public").sections
+    assert [s.text for s in sections] == ["To reset it:\n1. Go to Settings.\n2. Click Reset.", "It must:\n- be long;\n- be new."]
+    page = tmp_path / "steps.html"
+    page.write_text("<html><body><h1>Steps</h1><h2>Later steps</h2><ol start='3'><li>Open <b>File</b>.</li>"
+                    "<li>Save.</li></ol><ul><li>A tip.</li></ul></body></html>")
+    sections = load_article(page, page.read_bytes(), "steps", "steps.html", "public").sections
+    assert sections[-1].text == "3. Open File.\n4. Save.\n- A tip."

@@ -157,8 +157,44 @@ def _iso_date(value: Any) -> str:
         return ""
 
 
-def sections_from_elements(elements: list[Any], skip_first_title: bool) -> tuple[str, list[Section]]:
-    """Group unstructured elements into sections under their headings; returns (first title, sections)."""
+_NUMBERED_RE = re.compile(r"^\d+[.)]\s")
+
+
+def ordered_items(html: str) -> dict[str, list[int]]:
+    """The items of the HTML's numbered lists (`<ol>`): each item's text (whitespace collapsed) with its numbers,
+    in document order. unstructured calls every list item a ListItem; this is how steps stay steps."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return {}
+    numbers: dict[str, list[int]] = {}
+    for ol in root.iter("ol"):
+        try:
+            number = int(ol.get("start") or 1)
+        except ValueError:
+            number = 1
+        for li in ol:
+            if li.tag != "li":
+                continue
+            own = [li.text or ""] + [part for child in li if child.tag not in ("ol", "ul")
+                                     for part in (child.text_content(), child.tail or "")]
+            text = " ".join("".join(own).split())
+            if text:
+                numbers.setdefault(text, []).append(number)
+            number += 1
+    return numbers
+
+
+def sections_from_elements(elements: list[Any], skip_first_title: bool,
+                           ordered: dict[str, list[int]] | None = None) -> tuple[str, list[Section]]:
+    """Group unstructured elements into sections under their headings; returns (first title, sections).
+
+    List items are written as "- item", or "3. item" for a numbered list's items (those in `ordered`, see
+    `ordered_items`, or whose text already starts with its number, as Word's numbered paragraphs do).
+    """
+    ordered = {text: list(numbers) for text, numbers in (ordered or {}).items()}
     title = ""
     heading_stack: list[tuple[int, str]] = []
     sections: list[Section] = []
@@ -184,7 +220,11 @@ def sections_from_elements(elements: list[Any], skip_first_title: bool) -> tuple
             heading_stack.append((depth, text))
             continue
         if category == "ListItem":
-            text = f"- {text}"
+            numbers = ordered.get(" ".join(text.split()))
+            if numbers:
+                text = f"{numbers.pop(0)}. {text}"
+            elif not _NUMBERED_RE.match(text):
+                text = f"- {text}"
         elif category == "Table":
             text = " | ".join(part.strip() for part in text.split("\n") if part.strip())
         current.append(text)
@@ -206,12 +246,15 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
+    import markdown
     from unstructured.partition.md import partition_md
 
     meta, body = split_front_matter(decode_text(data, name))
     if not body.strip():
         raise IngestionError("no text found after the front matter")
-    first_title, sections = sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"))
+    html = markdown.markdown(body, extensions=["tables", "fenced_code"])  # as partition_md renders it
+    first_title, sections = sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"),
+                                                   ordered_items(html))
     meta.setdefault("title", first_title)
     return meta, sections
 
@@ -227,7 +270,8 @@ def _load_html(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     canonical = _CANONICAL_RE.search(text)
     if canonical:
         meta["url"] = canonical.group(1)
-    first_title, sections = sections_from_elements(partition_html(text=text, languages=[""]), True)
+    first_title, sections = sections_from_elements(partition_html(text=text, languages=[""]), True,
+                                                   ordered_items(text))
     if first_title and (not meta.get("title") or len(first_title) < len(meta["title"])):
         meta["title"] = first_title
     return meta, sections
