@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,21 @@ def test_a_question_in_another_language_needs_the_model_to_be_searched(assistant
     answer = assistant.assistant.answer("Comment réinitialiser mon mot de passe ?")
     assert answer.decision == "escalate" and "llm_unavailable" in answer.reasons
     assert answer.language == "fr" and answer.answer.startswith("Je ne peux pas")
+
+
+def test_asked_in_the_knowledge_bases_language_its_own_page_wins_over_a_translated_one(tmp_path: Path) -> None:
+    """The embedder compares text across languages by shared words: a French page that repeats the question's words
+    scores above the English page that answers (0.69 against 0.61 here). An English question gets the English page."""
+    articles = tmp_path / "articles"
+    (articles / "fr").mkdir(parents=True)
+    (articles / "version.md").write_text(
+        "---\ntitle: Versions and build numbers\n---\n\n## Which version do I have\n\n"
+        "To see which version of LibreOffice you have, choose Help - About. The dialog shows the build number.\n")
+    (articles / "fr" / "parametres.md").write_text(
+        "---\ntitle: Paramètres de ligne de commande\nlanguage: fr\n---\n\n## Which version of LibreOffice do I have\n\n"
+        "Which version of LibreOffice do I have? --version : affiche la version de LibreOffice, puis quitte.\n")
+    container = fake_container(tmp_path)
+    assert container.ingestor.run([SourceSpec(path=articles)]).failed == []
+    answer = container.assistant.answer("Which version of LibreOffice do I have?")
+    assert answer.decision == "answer" and [c.source_id for c in answer.citations] == ["version"]
+    assert answer.answer.startswith("To see which version of LibreOffice you have, choose Help - About.")

@@ -374,7 +374,12 @@ class Assistant:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:
                 own = self._composer.compose(queries, native)
-                if own is not None and own.score >= composition.score - 0.05:
+                # Asked in the knowledge base's own language, a page translated from it is never preferred to one
+                # of its pages that answers (the local embedder scores text across languages by shared words: a
+                # French page's "--version" beat the English "Versions and Build Numbers" by 0.16).
+                kb_own = language == self._settings.kb_language
+                if own is not None and (own.score >= composition.score - 0.05
+                                        or (kb_own and own.score >= self._routing.min_fit)):
                     composition = own
         if composition is None:
             return Composed(None, [], "", 0.0, 0.0, language, None, 0.0)
