@@ -3,11 +3,12 @@ made only of source text. A bag-of-words embedder stands in for the model (meani
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
 
-from deskpilot.assist.compose import FACT_WORDS, Composer, Section, join_chunks, split_units
+from deskpilot.assist.compose import FACT_WORDS, TIE, Composer, Section, join_chunks, split_units
 from deskpilot.retrieval.search import RetrievedChunk
 from deskpilot.text.words import tokenize
 
@@ -176,3 +177,18 @@ def test_steps_keep_their_numbers_and_a_how_to_question_prefers_them_to_a_bullet
     # a question that is not a how-to still gets the list that matches it best
     rules_found = Composer(bag_of_words).compose(["what must a new password contain?"], [rules, steps])
     assert rules_found is not None and rules_found.section is rules
+
+
+def test_a_tie_between_sections_goes_to_the_page_the_search_ranked_first() -> None:
+    composer = Composer(bag_of_words)
+    # the same section on two pages (a copy): equal scores, and the page the search found first wins
+    copy = section(LINK.heading, [u.text for u in LINK.units], source="export-copy")
+    found = composer.compose(["how long is the download link valid?"],
+                             [dataclasses.replace(copy, rank=1), dataclasses.replace(LINK, rank=0)])
+    assert found is not None and found.section.source_id == "export"
+    assert round(found.score, 4) == dict(found.candidates)["export-copy — The download link"]  # a tie
+    # a section that scores clearly better (by more than TIE) wins wherever its page was found
+    found = composer.compose(["how do I export the whole workspace?"],
+                             [dataclasses.replace(WHOLE, rank=1), dataclasses.replace(copy, rank=0)])
+    assert found is not None and found.section.heading == WHOLE.heading
+    assert found.score - dict(found.candidates)["export-copy — The download link"] > TIE

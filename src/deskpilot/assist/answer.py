@@ -428,7 +428,10 @@ class Assistant:
         assert self._composer is not None
         sources = [c.source_id for c in relevant if role != "customer" or c.metadata.get("kind") == "article"]
         sources = list(dict.fromkeys(sources))[: self._settings.sources]
-        return self._composer.shortlist(queries, self._retriever.source_chunks(sources, role), self._settings.sections)
+        sections = self._composer.shortlist(queries, self._retriever.source_chunks(sources, role), self._settings.sections)
+        for section in sections:
+            section.rank = sources.index(section.source_id)
+        return sections
 
     def translate_verified(self, lines: Sequence[str], language: str) -> str:
         """Verified lines in the customer's language, or "" when no translation passes the checks (same numbers

@@ -36,6 +36,11 @@ CONTEXT_WORDS = 140  # an answer is read on from its anchor's paragraph up to ab
 FACT_WORDS = 100  # ...or this many when it is a fact, not steps (a paragraph)
 MAX_ITEMS = 15  # ...and a list past this many items
 TOPIC_WEIGHT = 0.35  # share of a section's score that comes from its title and heading
+# The section score is a rough estimate (a small embedder, word overlap): sections this close are a tie, and the
+# search's ranking of their pages (dense and keyword search over whole chunks) decides. On the English questions
+# (composer alone, key points all covered) ties of 0.03 to 0.07 gave the same gain: sample kb 10 -> 11 of 43,
+# LibreOffice 38 -> 39-40 of 84 and the right page 56 -> 60-64 times; 0.1 and more lost answers.
+TIE = 0.05
 PROCEDURE_BONUS = 0.08  # a how-to question prefers a section with steps over one that only talks about it
 # ...and half as much with a bulleted list only: bullets are steps on some help centres, requirements or options on
 # others (numbered steps preferred: key points on the sample kb's English questions 0.472 -> 0.489, LibreOffice same)
@@ -65,6 +70,7 @@ class Section:
     chunk: RetrievedChunk  # its best retrieved chunk (the citation)
     heading: str
     units: list[Unit]
+    rank: int = 0  # its page's place in the search results (0: the first page found)
 
     @property
     def source_id(self) -> str:
@@ -264,7 +270,7 @@ class Composer:
 
         Args:
             questions: the question, and other phrasings of it (its translation into the KB's language).
-            sections: candidate sections, best retrieved first.
+            sections: candidate sections (their `rank`: their page's place in the search results).
         """
         sections = [s for s in sections if s.units]
         if not sections:
@@ -277,8 +283,7 @@ class Composer:
         how_to = any(HOW_TO.search(q) for q in questions)
         topic_scores = (topics @ asked.T).max(axis=1)
         unit_scores = (units @ asked.T).max(axis=1)
-        best: Composition | None = None
-        ranked: list[tuple[str, float]] = []
+        scored: list[tuple[float, int, np.ndarray, np.ndarray]] = []  # (score, anchor, fit, cosines) by section
         start = 0
         for s, section in enumerate(sections):
             cosines = unit_scores[start:start + len(section.units)]
@@ -289,14 +294,18 @@ class Composer:
             score = float((1 - TOPIC_WEIGHT) * fit[anchor] + TOPIC_WEIGHT * topic_scores[s])
             if how_to:
                 score += PROCEDURE_BONUS * _procedure(section.units)
-            ranked.append((f"{section.source_id} — {section.heading}", round(score, 4)))
-            if best is None or score > best.score:
-                chosen = _without_leading_questions(section, _read_on(section.units, self._extract(section, anchor, fit,
-                                                                                                  how_to), anchor, how_to))
-                best = Composition(section, chosen, anchor, float(cosines[anchor]), score)
-        assert best is not None
-        best.candidates = sorted(ranked, key=lambda pair: -pair[1])
-        return best
+            scored.append((score, anchor, fit, cosines))
+        top = max(score for score, *_ in scored)
+        # Sections that score within TIE of the best are told apart by the search's ranking of their pages.
+        s = min((i for i, (score, *_) in enumerate(scored) if score >= top - TIE),
+                key=lambda i: (sections[i].rank, -scored[i][0], i))
+        score, anchor, fit, cosines = scored[s]
+        section = sections[s]
+        chosen = _without_leading_questions(section, _read_on(section.units, self._extract(section, anchor, fit, how_to),
+                                                              anchor, how_to))
+        ranked = [(f"{c.source_id} — {c.heading}", round(scored[i][0], 4)) for i, c in enumerate(sections)]
+        return Composition(section, chosen, anchor, float(cosines[anchor]), score,
+                           sorted(ranked, key=lambda pair: -pair[1]))
 
     @staticmethod
     def _extract(section: Section, anchor: int, fit: np.ndarray, how_to: bool) -> list[int]:
