@@ -192,3 +192,17 @@ def test_a_tie_between_sections_goes_to_the_page_the_search_ranked_first() -> No
                              [dataclasses.replace(WHOLE, rank=1), dataclasses.replace(copy, rank=0)])
     assert found is not None and found.section.heading == WHOLE.heading
     assert found.score - dict(found.candidates)["export-copy — The download link"] > TIE
+
+
+def test_small_faq_sections_merged_into_one_chunk_answer_only_the_entry_asked() -> None:
+    """The chunker merges very small sections into the previous one as "Heading:" lines: an FAQ page whose
+    questions are headings becomes "Do you allow dogs?:" lines, each followed by its answer."""
+    faq = section("Are there age restrictions?", [
+        "No, there are no age restrictions for the ride.",
+        "Does the ride allow dogs?:", "No, dogs are not allowed on the ride.",
+        "How much is the admission fee?:", "The admission is $13 for adults and children.",
+        "Is there parking?:", "Yes, there is a free parking lot next to the entrance of the ride."],
+        title="7D Experience", source="ride")
+    found = Composer(bag_of_words).compose(["can I bring my dog on the ride"], [faq])
+    assert found is not None
+    assert found.lines() == ["No, dogs are not allowed on the ride."]

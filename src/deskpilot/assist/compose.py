@@ -147,12 +147,18 @@ def split_units(lines: Sequence[str]) -> list[Unit]:
     return units
 
 
+def _asks(text: str) -> bool:
+    """A question: a FAQ entry's question, also as a merged small section's heading line ("Do you allow dogs?:",
+    see ingest/chunking.py)."""
+    return text.rstrip(": ").endswith("?")
+
+
 def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]:
     """An answer does not open with a FAQ's question ("My account is locked?") or a shouted heading: the customer
     asked the question already."""
     while len(chosen) > 1:
         text = section.units[chosen[0]].text
-        if not (text.endswith("?") or (text.isupper() and len(text.split()) <= 6)):
+        if not (_asks(text) or (text.isupper() and len(text.split()) <= 6)):
             break
         chosen = chosen[1:]
     return chosen
@@ -175,7 +181,7 @@ def _read_on(units: Sequence[Unit], chosen: list[int], anchor: int, how_to: bool
     while i < len(units) and size < words:
         unit = units[i]
         if i not in taken:
-            if i > anchor and unit.text.endswith("?"):
+            if i > anchor and _asks(unit.text):
                 break
             members = [j for j in range(i, len(units)) if units[j].block == unit.block]
             if any(units[j].item for j in members) and (i == 0 or units[i - 1].block != unit.block):
@@ -313,10 +319,10 @@ class Composer:
         the section's list nearest after the anchor), or the anchor's sentence and what continues it."""
         units = section.units
         if sum(len(u.text.split()) for u in units) <= SHORT_SECTION_WORDS and \
-                not any(u.text.endswith("?") for u in units[1:]):  # several FAQ entries: only the one asked
+                not any(_asks(u.text) for u in units[1:]):  # several FAQ entries: only the one asked
             return list(range(len(units)))
 
-        if units[anchor].text.endswith("?") and anchor + 1 < len(units):
+        if _asks(units[anchor].text) and anchor + 1 < len(units):
             anchor += 1  # a FAQ's question matches best, but its answer is what follows it
 
         def block(number: int) -> list[int]:
