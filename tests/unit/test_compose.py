@@ -201,8 +201,18 @@ def test_small_faq_sections_merged_into_one_chunk_answer_only_the_entry_asked() 
         "No, there are no age restrictions for the ride.",
         "Does the ride allow dogs?:", "No, dogs are not allowed on the ride.",
         "How much is the admission fee?:", "The admission is $13 for adults and children.",
-        "Is there parking?:", "Yes, there is a free parking lot next to the entrance of the ride."],
+        "Is there parking?:", "Yes, there is a free parking lot next to the entrance of the ride.",
+        "Can I bring my dog?:", "No, dogs are not allowed on the ride."],
         title="7D Experience", source="ride")
     found = Composer(bag_of_words).compose(["can I bring my dog on the ride"], [faq])
     assert found is not None
-    assert found.lines() == ["No, dogs are not allowed on the ride."]
+    assert found.lines() == ["No, dogs are not allowed on the ride."]  # the entry asked, its answer once
+
+
+def test_a_sentence_is_shown_once_even_when_the_page_repeats_it() -> None:
+    from deskpilot.assist.compose import Composition
+
+    page = section("WiFi", ["Is there WiFi?:", "WiFi is free for guests.", "Is the WiFi free?:", "WiFi is free for guests."],
+                   title="Hotel", source="hotel")
+    shown = Composition(page, [1, 3], 1, 0.9, 0.9).lines()
+    assert shown == ["WiFi is free for guests."]

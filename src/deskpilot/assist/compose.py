@@ -20,6 +20,7 @@ it (a topic match is not an answer), and the conversation goes to a human with l
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -105,10 +106,18 @@ class Composition:
         return [self.section.units[i] for i in self.chosen]
 
     def lines(self) -> list[str]:
-        """The answer's lines: paragraphs joined, list items as '- ' lines (steps as '1. ' lines)."""
+        """The answer's lines: paragraphs joined, list items as '- ' lines (steps as '1. ' lines). A paragraph of a
+        sentence that the answer already holds is not shown again (FAQ pages repeat an answer under two phrasings of
+        a question); repeated code lines and table cells stay."""
         out: list[str] = []
         previous: Unit | None = None
+        said: set[str] = set()
+        sentences_on = Counter(u.line for u in self.section.units)
         for unit in self.units:
+            alone = not unit.item and sentences_on[unit.line] == 1 and len(unit.text.split()) >= 4
+            if alone and unit.text in said:
+                continue
+            said.add(unit.text)
             if unit.item:
                 out.append(f"{unit.number}. {unit.text}" if unit.number else f"- {unit.text}")
             elif previous is not None and not previous.item and previous.line == unit.line:
