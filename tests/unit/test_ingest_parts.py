@@ -139,6 +139,12 @@ def test_numbered_steps_stay_numbered_and_bullets_stay_bullets(tmp_path: Path, m
                     "## Rules\n\nIt must:\n\n- be long;\n- be new.\n")
     sections = load_article(path, path.read_bytes(), "reset", "reset.md", "public").sections
     assert [s.text for s in sections] == ["To reset it:\n1. Go to Settings.\n2. Click Reset.", "It must:\n- be long;\n- be new."]
+    # options indented by 3 spaces under a step (CommonMark nests them; Python-Markdown puts them in the <ol>)
+    path.write_text("---\ntitle: Keys\n---\n\n## Create a key\n\n1. Click **Create**.\n2. Choose a scope:\n"
+                    "   - **Read only** – GET only.\n   - **Admin** – everything.\n3. Click Save.\n")
+    sections = load_article(path, path.read_bytes(), "keys", "keys.md", "public").sections
+    assert sections[0].text == ("1. Click Create.\n2. Choose a scope:\n- Read only – GET only.\n- Admin – everything.\n"
+                                "3. Click Save.")
     page = tmp_path / "steps.html"
     page.write_text("<html><body><h1>Steps</h1><h2>Later steps</h2><ol start='3'><li>Open <b>File</b>.</li>"
                     "<li>Save.</li></ol><ul><li>A tip.</li></ul></body></html>")

@@ -160,9 +160,14 @@ def _iso_date(value: Any) -> str:
 _NUMBERED_RE = re.compile(r"^\d+[.)]\s")
 
 
-def ordered_items(html: str) -> dict[str, list[int]]:
+def ordered_items(html: str, steps: set[str] | None = None) -> dict[str, list[int]]:
     """The items of the HTML's numbered lists (`<ol>`): each item's text (whitespace collapsed) with its numbers,
-    in document order. unstructured calls every list item a ListItem; this is how steps stay steps."""
+    in document order. unstructured calls every list item a ListItem; this is how steps stay steps.
+
+    Args:
+        steps: when given, only these texts are numbered items (Markdown's own numbered lines): Python-Markdown
+            wants 4 spaces before a nested list, so a bullet list indented by 3 under a step lands in the `<ol>`.
+    """
     import lxml.html
 
     try:
@@ -181,10 +186,28 @@ def ordered_items(html: str) -> dict[str, list[int]]:
             own = [li.text or ""] + [part for child in li if child.tag not in ("ol", "ul")
                                      for part in (child.text_content(), child.tail or "")]
             text = " ".join("".join(own).split())
-            if text:
+            if text and (steps is None or text in steps):
                 numbers.setdefault(text, []).append(number)
-            number += 1
+                number += 1
     return numbers
+
+
+_MARKDOWN_STEP_RE = re.compile(r"(?m)^ {0,3}\d{1,9}[.)][ \t]+(\S.*)$")
+
+
+def markdown_steps(body: str) -> set[str]:
+    """The text (inline formatting removed, whitespace collapsed) of the Markdown's numbered lines."""
+    import lxml.html
+    import markdown
+
+    found = set()
+    for match in _MARKDOWN_STEP_RE.finditer(body):
+        try:
+            text = lxml.html.fromstring(markdown.markdown(match.group(1))).text_content()
+        except (ValueError, lxml.etree.ParserError):
+            continue
+        found.add(" ".join(text.split()))
+    return found
 
 
 def sections_from_elements(elements: list[Any], skip_first_title: bool,
@@ -254,7 +277,7 @@ def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section
         raise IngestionError("no text found after the front matter")
     html = markdown.markdown(body, extensions=["tables", "fenced_code"])  # as partition_md renders it
     first_title, sections = sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"),
-                                                   ordered_items(html))
+                                                   ordered_items(html, markdown_steps(body)))
     meta.setdefault("title", first_title)
     return meta, sections
 
