@@ -216,3 +216,12 @@ def test_a_sentence_is_shown_once_even_when_the_page_repeats_it() -> None:
                    title="Hotel", source="hotel")
     shown = Composition(page, [1, 3], 1, 0.9, 0.9).lines()
     assert shown == ["WiFi is free for guests."]
+
+
+def test_a_sentence_about_the_page_itself_is_never_the_answer() -> None:
+    intro = section("", ["This article explains how to export the whole workspace and how long the download link is "
+                         "valid.", "Exports are available on every plan."])
+    found = Composer(bag_of_words).compose(["how do I export the whole workspace?"], [intro, WHOLE])
+    assert found is not None and found.section is WHOLE
+    alone = Composer(bag_of_words).compose(["how do I export the whole workspace?"], [intro])
+    assert alone is not None and not any(line.startswith("This article") for line in alone.lines())

@@ -52,6 +52,19 @@ HOW_TO = re.compile(
     r"\bcomment\b|\bétapes?\b|\bmarche à suivre\b|\bwie (?:kann|können|mache|muss|richte|ändere|lösche|bekomme)\b|"
     r"\bschritte?\b|\banleitung\b|\bc[oó]mo\b|\bpasos?\b", re.IGNORECASE)
 
+# Sentences about the page itself ("This article explains how to ...", en/fr/de/es): an overview of what the page
+# covers matches a question's words and answers nothing.
+ABOUT_THE_PAGE = re.compile(
+    r"\b(?:this|the present) (?:article|page|guide|section|help page|topic|document)\b[^.!?]{0,30}?\b(?:explains?|"
+    r"describes?|covers?|shows?|contains? information|will (?:help|show|explain)|is about|tells you|walks you)\b|"
+    r"\bin this (?:article|guide|help page|section|page)\b[^.!?]{0,10}?\b(?:we|you)\b|"
+    r"\b(?:cet article|cette page|ce guide|cette section)\b[^.!?]{0,30}?\b(?:explique|décrit|présente|montre|"
+    r"couvre|traite)\b|\bdans (?:cet article|cette page|ce guide)\b|"
+    r"\b(?:dieser artikel|diese seite|diese anleitung|dieser abschnitt)\b[^.!?]{0,30}?\b(?:erklärt|beschreibt|"
+    r"zeigt|behandelt)\b|\bin diesem (?:artikel|abschnitt)\b|"
+    r"\b(?:este artículo|esta página|esta guía|esta sección)\b[^.!?]{0,30}?\b(?:explica|describe|muestra|"
+    r"trata)\b|\ben (?:este artículo|esta página|esta guía)\b", re.IGNORECASE)
+
 
 @dataclass
 class Unit:
@@ -305,6 +318,7 @@ class Composer:
             start += len(section.units)
             lexical = np.array([_overlap(words, u.text) for u in section.units])
             fit = 0.75 * cosines + 0.25 * lexical
+            fit[[i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)]] = 0.0
             anchor = int(np.argmax(fit))
             score = float((1 - TOPIC_WEIGHT) * fit[anchor] + TOPIC_WEIGHT * topic_scores[s])
             if how_to:
@@ -318,6 +332,7 @@ class Composer:
         section = sections[s]
         chosen = _without_leading_questions(section, _read_on(section.units, self._extract(section, anchor, fit, how_to),
                                                               anchor, how_to))
+        chosen = [i for i in chosen if i == anchor or not ABOUT_THE_PAGE.search(section.units[i].text)]
         ranked = [(f"{c.source_id} — {c.heading}", round(scored[i][0], 4)) for i, c in enumerate(sections)]
         return Composition(section, chosen, anchor, float(cosines[anchor]), score,
                            sorted(ranked, key=lambda pair: -pair[1]))
