@@ -151,12 +151,14 @@ def format_sources(chunks: Sequence[RetrievedChunk], count_tokens: Callable[[str
     return "\n\n".join(blocks)
 
 
+_ITEM_MARK = re.compile(r"^(?:- |\d+\. )")  # a list item's dash or a step's number
+
+
 def _is_source_text(line: str, source: str) -> bool:
     """The line (a list item without its dash or step number) appears word for word in the source."""
     return " ".join(_ITEM_MARK.sub("", line, count=1).split()) in " ".join(source.split())
 
 
-_ITEM_MARK = re.compile(r"^(?:- |\d+\. )")
 AMBIGUOUS = 0.03  # sources this close for a question alone leave it to the conversation to say which is meant
 # Words by which a question points back at the conversation (en, fr, de, es): such a question is a follow-up.
 _REFERS_BACK = re.compile(

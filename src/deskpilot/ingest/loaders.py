@@ -270,13 +270,14 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     import markdown
-    from unstructured.partition.md import partition_md
+    from unstructured.partition.html import partition_html
 
     meta, body = split_front_matter(decode_text(data, name))
     if not body.strip():
         raise IngestionError("no text found after the front matter")
-    html = markdown.markdown(body, extensions=["tables", "fenced_code"])  # as partition_md renders it
-    first_title, sections = sections_from_elements(partition_md(text=body, languages=[""]), not meta.get("title"),
+    # What unstructured's partition_md does (its default extensions), rendered once: its lists are read here too.
+    html = markdown.markdown(body, extensions=["tables", "fenced_code"])
+    first_title, sections = sections_from_elements(partition_html(text=html, languages=[""]), not meta.get("title"),
                                                    ordered_items(html, markdown_steps(body)))
     meta.setdefault("title", first_title)
     return meta, sections
