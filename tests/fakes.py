@@ -131,6 +131,11 @@ class MemoryStore:
         self._check()
         return [cid for cid, (_, meta, _) in self._rows.items() if meta.get("source_id") == source_id]
 
+    def ids_where(self, where: dict[str, str]) -> list[str]:
+        """Every chunk id whose metadata has all these values."""
+        self._check()
+        return [cid for cid, (_, meta, _) in self._rows.items() if all(meta.get(k) == v for k, v in where.items())]
+
     def delete_source(self, source_id: str) -> int:
         """Delete every chunk of a source; returns how many there were."""
         ids = self.ids_of_source(source_id)

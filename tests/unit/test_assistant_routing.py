@@ -105,3 +105,26 @@ def test_asked_in_the_knowledge_bases_language_its_own_page_wins_over_a_translat
     answer = container.assistant.answer("Which version of LibreOffice do I have?")
     assert answer.decision == "answer" and [c.source_id for c in answer.citations] == ["version"]
     assert answer.answer.startswith("To see which version of LibreOffice you have, choose Help - About.")
+
+
+def test_asked_in_another_language_the_chosen_pages_own_translation_answers(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page that answers has a French translation (front matter `translation_of`): a French asker gets that
+    translation's own sentence, not the model's translation of the English one, even when the search ranked only
+    the English page."""
+    articles = tmp_path / "articles"
+    (articles / "fr").mkdir(parents=True)
+    (articles / "reset.md").write_text(
+        "---\ntitle: Reset your password\n---\n\n## How long is the reset link valid\n\n"
+        "The reset link is valid for 60 minutes and works only once.\n")
+    (articles / "fr" / "reinitialiser.md").write_text(
+        "---\ntitle: Réinitialiser son mot de passe\nlanguage: fr\ntranslation_of: reset\n---\n\n"
+        "## Combien de temps le lien de réinitialisation reste valable\n\n"
+        "Le lien de réinitialisation est valable 60 minutes et ne sert qu'une fois.\n")
+    container = fake_container(tmp_path, llm=fake_llm("How long is the reset link valid?"))
+    assert container.ingestor.run([SourceSpec(path=articles)]).failed == []
+    monkeypatch.setattr(container.settings.assistant, "sources", 1)  # only the best page's sections are read
+    answer = container.assistant.answer("Combien de temps le lien de réinitialisation reste-t-il valable ?")
+    assert answer.decision == "answer" and [c.source_id for c in answer.citations] == ["fr/reinitialiser"]
+    assert answer.answer.startswith("Le lien de réinitialisation est valable 60 minutes")
+    assert answer.model == "extractive"  # the page's own words: nothing translated by the model

@@ -225,3 +225,17 @@ def test_a_sentence_about_the_page_itself_is_never_the_answer() -> None:
     assert found is not None and found.section is WHOLE
     alone = Composer(bag_of_words).compose(["how do I export the whole workspace?"], [intro])
     assert alone is not None and not any(line.startswith("This article") for line in alone.lines())
+
+
+def test_a_follow_up_is_not_answered_with_what_was_just_said() -> None:
+    record = section("Record changes", ["1. Choose Edit - Track Changes - Record.",
+                                        "2. Make your changes: insertions are underlined, deletions struck through."],
+                     title="Recording changes", source="record")
+    accept = section("Accept or reject changes", ["1. Choose Edit - Track Changes - Manage.",
+                                                  "2. Select a change and click Accept or Reject, or Accept All."],
+                     title="Accepting or rejecting changes", source="accept")
+    questions = ["how do I record changes and accept them all with track changes?"]
+    said = "Choose Edit - Track Changes - Record. From then on insertions are underlined, deletions struck through."
+    assert Composer(bag_of_words).compose(questions, [record, accept]).section is record  # type: ignore[union-attr]
+    found = Composer(bag_of_words).compose(questions, [record, accept], said=said)
+    assert found is not None and found.section is accept

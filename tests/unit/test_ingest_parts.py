@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deskpilot.errors import ConfigError, IngestionError
-from deskpilot.index.documents import Section, SourceDocument
+from deskpilot.index.documents import Section, SourceDocument, translation_group
 from deskpilot.index.terms import TermNormalizer
 from deskpilot.ingest.chunking import Chunker
 from deskpilot.ingest.loaders import configure_unstructured, load_article
@@ -150,3 +150,13 @@ def test_numbered_steps_stay_numbered_and_bullets_stay_bullets(tmp_path: Path, m
                     "<li>Save.</li></ol><ul><li>A tip.</li></ul></body></html>")
     sections = load_article(page, page.read_bytes(), "steps", "steps.html", "public").sections
     assert sections[-1].text == "3. Open File.\n4. Save.\n- A tip."
+
+
+def test_a_page_and_its_translations_share_a_translation_group() -> None:
+    from_front_matter = translation_group("fr/reinitialiser", "https://help.example/fr/articles/reinitialiser", "reset")
+    assert from_front_matter == translation_group("reset", "https://help.example/articles/reset") == "reset"
+    english = translation_group("a", "https://help.libreoffice.org/latest/en-US/text/swriter/guide/words_count.html")
+    french = translation_group("fr/a", "https://help.libreoffice.org/latest/fr/text/swriter/guide/words_count.html")
+    assert english == french == "https://help.libreoffice.org/latest/text/swriter/guide/words_count.html"
+    assert translation_group("b", "https://help.example/hc/articles/b") == "b"  # no locale in the URL: itself
+    assert translation_group("c") == "c"

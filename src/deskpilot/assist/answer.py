@@ -154,6 +154,27 @@ def format_sources(chunks: Sequence[RetrievedChunk], count_tokens: Callable[[str
 _ITEM_MARK = re.compile(r"^(?:- |\d+\. )")  # a list item's dash or a step's number
 
 
+def _outline(chunks: Sequence[RetrievedChunk]) -> list[tuple[str, str]]:
+    """A page's headings in page order (its chunks in page order), each with the section its text is stored under
+    (a small section's text is merged into the chunk before it, see ingest/chunking.py)."""
+    outline: dict[str, str] = {}
+    for chunk in chunks:
+        stored = str(chunk.metadata.get("section") or "")
+        for name in str(chunk.metadata.get("headings") or stored).split("\n"):
+            outline.setdefault(name, stored)
+    return list(outline.items())
+
+
+def _heading_of(composition: Composition, names: Sequence[str]) -> str:
+    """The heading the answer's anchor is under: its section's, or that of a small section merged into it (its
+    heading is a "Heading:" line of the section, see ingest/chunking.py)."""
+    heading = composition.section.heading
+    for unit in composition.section.units[:composition.anchor + 1]:
+        if unit.text.endswith(":") and unit.text[:-1] in names:
+            heading = unit.text[:-1]
+    return heading
+
+
 def _is_source_text(line: str, source: str) -> bool:
     """The line (a list item without its dash or step number) appears word for word in the source."""
     return " ".join(_ITEM_MARK.sub("", line, count=1).split()) in " ".join(source.split())
@@ -269,8 +290,9 @@ class Assistant:
                           **asked, retrieved=result.chunks)
 
         if self._settings.compose == "extract" and self._composer is not None:
+            said = next((t["content"] for t in reversed(turns) if t.get("role") == "assistant"), "")
             return self._extracted(question, standalone, translation, language, role, relevant, result.chunks, signals,
-                                   asked, finish, on_token)
+                                   asked, finish, on_token, said)
         generation_language = self._generation_language(language, relevant)
         prompt = self._prompts.get("answer")
         system, user = prompt.render(
@@ -322,12 +344,12 @@ class Assistant:
     def _extracted(self, question: str, standalone: str, translation: str, language: str, role: str,
                    relevant: list[RetrievedChunk], retrieved: list[RetrievedChunk], signals: Signals,
                    asked: dict[str, str], finish: Callable[..., Answer],
-                   on_token: Callable[[str], None] | None) -> Answer:
+                   on_token: Callable[[str], None] | None, said: str = "") -> Answer:
         """The answer composed from the best section (assist/compose.py), verified, translated if needed."""
         queries = [q for q in dict.fromkeys([standalone, translation, question]) if q]
         links = self._links(relevant)
         try:
-            composed = self._composed(queries, relevant, role, language)
+            composed = self._composed(queries, relevant, role, language, said)
         except LLMError as exc:
             logger.warning("LLM unavailable for the translation: %s", exc)
             signals = Signals(**{**signals.__dict__, "llm_failed": True})
@@ -361,7 +383,7 @@ class Assistant:
         return answer
 
     def _composed(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str,
-                  language: str) -> Composed:
+                  language: str, said: str = "") -> Composed:
         """The best section's answer lines for the queries, verified as source text and put in the asker's
         language (an article in that language preferred when it answers nearly as well).
 
@@ -371,11 +393,13 @@ class Assistant:
         assert self._composer is not None
         started = time.perf_counter()
         sections = self._sections(queries, relevant, role)
-        composition = self._composer.compose(queries, sections)
+        composition = self._composer.compose(queries, sections, said)
+        if composition is not None and composition.section.chunk.metadata.get("language", "en") != language:
+            composition = self._translated_page(composition, queries, language, role, said) or composition
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:
-                own = self._composer.compose(queries, native)
+                own = self._composer.compose(queries, native, said)
                 # Asked in the knowledge base's own language, a page translated from it is never preferred to one
                 # of its pages that answers (the local embedder scores text across languages by shared words: a
                 # French page's "--version" beat the English "Versions and Build Numbers" by 0.16).
@@ -401,6 +425,33 @@ class Assistant:
         citation = Citation.of(1, section.chunk)
         return Composed(composition, verified, text, check.support, len(verified) / len(lines) if lines else 0.0,
                         source_language, citation, round((time.perf_counter() - started) * 1000, 1))
+
+    def _translated_page(self, composition: Composition, queries: Sequence[str], language: str, role: str,
+                         said: str) -> Composition | None:
+        """The answer from the chosen page's translation into the asker's language (its own words, not the small
+        model's translation), when the knowledge base has one with the same sections and it answers (fit at least
+        min_fit)."""
+        assert self._composer is not None
+        chosen = composition.section
+        pages = self._retriever.translations(chosen.chunk, language, role)
+        if not pages:
+            return None
+        # A translation keeps its page's headings in order: the counterpart of the heading the answer comes from is
+        # the one at the same place in the translation's outline (the small embedder compares sections across
+        # languages poorly: on the sample kb, "et si je perds mon téléphone ?" got the French page's setup steps
+        # instead of its lost-phone section). A translation with headings added or left out is not used.
+        original = _outline(self._retriever.source_chunks([chosen.source_id], role))
+        page = pages[0].source_id
+        counterparts = _outline([c for c in pages if c.source_id == page])
+        names = [name for name, _ in original]
+        heading = _heading_of(composition, names)
+        if len(original) != len(counterparts) or heading not in names:
+            return None
+        stored = counterparts[names.index(heading)][1]  # the section the counterpart's text is stored under
+        pages = [c for c in pages if c.source_id == page and str(c.metadata.get("section") or "") == stored]
+        sections = self._composer.shortlist(queries, pages, self._settings.sections)
+        twin = self._composer.compose(queries, sections, said) if sections else None
+        return twin if twin is not None and twin.score >= self._routing.min_fit else None
 
     def compose_reply(self, questions: Sequence[str], language: str) -> tuple[Composed, list[RetrievedChunk]]:
         """What the public help centre says to a customer's message, composed and verified as answers are, with
@@ -492,7 +543,7 @@ class Assistant:
             history = "\n".join(f"{t.get('role', 'user')}: {t['content']}" for t in turns[-6:])
             try:
                 system, user = self._prompts.get("condense").render(history=history, question=question)
-                rewritten = self._llm().complete(system, user, max_tokens=80).strip().strip('"')
+                rewritten = self._llm().complete(system, user, max_tokens=80, temperature=0.0).strip().strip('"')
                 if rewritten and len(rewritten) < 400:
                     extra.append(query)
                     query = standalone = rewritten
@@ -540,7 +591,8 @@ class Assistant:
         """text in the target language; "" when the model fails (strict: LLMError raised instead)."""
         try:
             system, user = self._prompts.get("translate").render(text=text, target=language_name(target))
-            return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2)).strip()
+            # greedy: a translation is not a place for variety, and the same answer is translated the same way
+            return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2), temperature=0.0).strip()
         except LLMError as exc:
             if strict:
                 raise

@@ -42,6 +42,7 @@ TOPIC_WEIGHT = 0.35  # share of a section's score that comes from its title and 
 # (composer alone, key points all covered) ties of 0.03 to 0.07 gave the same gain: sample kb 10 -> 11 of 43,
 # LibreOffice 38 -> 39-40 of 84 and the right page 56 -> 60-64 times; 0.1 and more lost answers.
 TIE = 0.05
+SAID = 0.8  # a unit whose words are this much in the assistant's previous answer repeats it
 PROCEDURE_BONUS = 0.08  # a how-to question prefers a section with steps over one that only talks about it
 # ...and half as much with a bulleted list only: bullets are steps on some help centres, requirements or options on
 # others (numbered steps preferred: key points on the sample kb's English questions 0.472 -> 0.489, LibreOffice same)
@@ -259,6 +260,12 @@ def _words(text: str) -> set[str]:
     return set(tokenize(text))
 
 
+def _already_said(text: str, said: set[str]) -> bool:
+    """Whether a unit repeats what was said: nearly all of its words (at least 3) are in it."""
+    words = _words(text)
+    return len(words) >= 3 and len(words & said) >= SAID * len(words)
+
+
 def _overlap(question: set[str], text: str) -> float:
     return len(question & _words(text)) / len(question) if question else 0.0
 
@@ -293,12 +300,15 @@ class Composer:
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [section for _, _, section in scored[:limit]]
 
-    def compose(self, questions: Sequence[str], sections: Sequence[Section]) -> Composition | None:
+    def compose(self, questions: Sequence[str], sections: Sequence[Section], said: str = "") -> Composition | None:
         """The best section for the question (any of its phrasings) and its answer units; None without units.
 
         Args:
             questions: the question, and other phrasings of it (its translation into the KB's language).
             sections: candidate sections (their `rank`: their page's place in the search results).
+            said: what the assistant answered in the conversation just before: a follow-up asks for something
+                else ("and how do I accept them all?" after the steps to record changes), so a sentence or step
+                already said is never the answer to it again (it may still be shown around a new one).
         """
         sections = [s for s in sections if s.units]
         if not sections:
@@ -309,6 +319,7 @@ class Composer:
                                 vectors[len(questions) + len(sections):])
         words = set().union(*(_words(q) for q in questions))
         how_to = any(HOW_TO.search(q) for q in questions)
+        said_words = _words(said)
         topic_scores = (topics @ asked.T).max(axis=1)
         unit_scores = (units @ asked.T).max(axis=1)
         scored: list[tuple[float, int, np.ndarray, np.ndarray]] = []  # (score, anchor, fit, cosines) by section
@@ -319,6 +330,8 @@ class Composer:
             lexical = np.array([_overlap(words, u.text) for u in section.units])
             fit = 0.75 * cosines + 0.25 * lexical
             fit[[i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)]] = 0.0
+            if said_words:
+                fit[[i for i, u in enumerate(section.units) if _already_said(u.text, said_words)]] = 0.0
             anchor = int(np.argmax(fit))
             score = float((1 - TOPIC_WEIGHT) * fit[anchor] + TOPIC_WEIGHT * topic_scores[s])
             if how_to:

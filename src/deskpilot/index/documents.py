@@ -24,6 +24,28 @@ logger = logging.getLogger(__name__)
 _SCHEME_RE = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
+# A URL path segment that names a locale ("fr", "en-US", "pt_BR", "zh-Hans"): help centres publish a page's
+# translations at the same address with another locale.
+_LOCALE_RE = re.compile(r"^(?:en|fr|de|es|it|pt|nl|sv|da|no|nb|fi|pl|cs|ro|tr|ru|uk|ja|zh|ko|ar|he|hi|id|vi)"
+                        r"(?:[-_][A-Za-z]{2,4})?$", re.IGNORECASE)
+
+
+def translation_group(source_id: str, url: str = "", translation_of: str = "") -> str:
+    """What a page and its translations share: the page it is a translation of (front matter `translation_of`,
+    a source id), else its URL without the locale (help.example/fr/articles/x and help.example/en-US/articles/x),
+    else its own source id."""
+    if translation_of.strip():
+        return translation_of.strip()
+    scheme, _, rest = url.partition("://")
+    if rest:
+        host, _, path = rest.partition("/")
+        segments = path.split("/")
+        kept = [s for s in segments if not _LOCALE_RE.match(s)]
+        if len(kept) < len(segments):
+            return f"{scheme}://{host}/" + "/".join(kept)
+    return source_id
+
+
 def safe_url(url: str) -> bool:
     """An http(s) URL, or a relative one (no scheme); never javascript:, data:, file: and the like."""
     found = _SCHEME_RE.match(re.sub(r"[\x00-\x20\x7f]", "", url))  # browsers ignore these inside a scheme
@@ -43,6 +65,7 @@ class SourceDocument:
     url: str = ""
     updated_at: str = ""
     language: str = ""
+    translation_of: str = ""  # the source id of the page this one translates (front matter), if any
     extra: dict[str, str] = field(default_factory=dict)
     personal_names: list[str] = field(default_factory=list)
 

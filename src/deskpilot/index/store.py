@@ -132,6 +132,12 @@ class ChunkStore:
         result = self._call("get", lambda: self.collection.get(where={"source_id": source_id}, include=[]))
         return list(result["ids"])
 
+    def ids_where(self, where: dict[str, str]) -> list[str]:
+        """Every chunk id whose metadata has all these values."""
+        condition: dict[str, Any] = where if len(where) == 1 else {"$and": [{k: v} for k, v in where.items()]}
+        result = self._call("get", lambda: self.collection.get(where=condition, include=[]))
+        return list(result["ids"])
+
     def delete_source(self, source_id: str) -> int:
         """Delete every chunk of a source; returns how many there were."""
         ids = self.ids_of_source(source_id)

@@ -11,11 +11,11 @@ import functools
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tiktoken
 
-from deskpilot.index.documents import Chunk, SourceDocument
+from deskpilot.index.documents import Chunk, SourceDocument, translation_group
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？])\s+(?=[\"'(\[A-ZÀ-ÖØ-Þ0-9-])")
 
@@ -25,6 +25,7 @@ class _Block:
     heading: str
     audience: str
     units: list[tuple[str, int]]
+    merged: list[str] = field(default_factory=list)  # headings of the small sections merged into it
 
     @property
     def tokens(self) -> int:
@@ -65,6 +66,7 @@ class Chunker:
                         and previous.tokens + size <= self.chunk_size):
                     if previous.heading != section.heading and section.heading:
                         previous.units.append((section.heading + ":", self.count(section.heading) + 1))
+                        previous.merged.append(section.heading)
                     previous.units.extend(piece)
                 else:
                     blocks.append(_Block(section.heading, audience, list(piece)))
@@ -76,7 +78,11 @@ class Chunker:
             metadata: dict[str, str | int | float | bool] = {
                 "source_id": doc.source_id, "title": doc.title, "path": doc.path, "url": doc.url,
                 "section": block.heading, "kind": doc.kind, "audience": block.audience,
-                "language": doc.language or "en", "updated_at": doc.updated_at, "chunk_index": index, "tokens": block.tokens,
+                "language": doc.language or "en", "translation": translation_group(doc.source_id, doc.url, doc.translation_of),
+                "updated_at": doc.updated_at, "chunk_index": index, "tokens": block.tokens,
+                # every heading whose text is in the chunk (its own, then those of small sections merged into it):
+                # a page's outline, to find a section's counterpart in a translation whose sections merged otherwise
+                "headings": "\n".join(dict.fromkeys([block.heading, *block.merged])),
             }
             metadata.update({k: v for k, v in doc.extra.items() if k not in metadata})
             digest = hashlib.sha256((salt + text + json.dumps(metadata, sort_keys=True)).encode()).hexdigest()

@@ -134,6 +134,7 @@ def load_article(path: Path, data: bytes, source_id: str, rel_path: str, audienc
         url=str(meta.get("url") or ""),
         updated_at=_iso_date(updated) or datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat(),
         language=str(meta.get("language") or meta.get("lang") or ""),
+        translation_of=str(meta.get("translation_of") or ""),
         sections=sections,
     )
 

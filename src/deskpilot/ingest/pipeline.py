@@ -29,7 +29,7 @@ from deskpilot.ingest.vendors import load_vendor_export
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 
 
 class ProgressSink(Protocol):

@@ -239,6 +239,17 @@ class HybridRetriever:
         vectors = self._store.get_vectors([h.chunk_id for h in hits])
         return [RetrievedChunk(h.chunk_id, h.text, h.metadata, 0.0, vector=vectors.get(h.chunk_id)) for h in hits]
 
+    def translations(self, chunk: RetrievedChunk, language: str, role: str = "customer") -> list[RetrievedChunk]:
+        """The whole pages, in `language`, that translate the chunk's page (the same translation group, see
+        index/documents.py), as source_chunks returns them; empty when there is none."""
+        group = str(chunk.metadata.get("translation") or "")
+        if not group:
+            return []
+        ids = self._store.ids_where({"translation": group, "language": language})
+        sources = [str(h.metadata.get("source_id")) for h in self._store.get(ids)
+                   if h.metadata.get("source_id") != chunk.source_id and h.metadata.get("kind") == "article"]
+        return self.source_chunks(list(dict.fromkeys(sources)), role)
+
     def attach_vectors(self, chunks: Sequence[RetrievedChunk]) -> None:
         """Fill in the stored embedding of chunks that lack one (one index read, no re-embedding)."""
         missing = [c for c in chunks if c.vector is None]
