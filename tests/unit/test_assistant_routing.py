@@ -11,6 +11,7 @@ import pytest
 
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
+from deskpilot.providers.llm import LLMClient
 from tests.conftest import KB
 from tests.fakes import BrokenChat, fake_container, fake_llm
 
@@ -89,19 +90,26 @@ def test_a_question_in_another_language_needs_the_model_to_be_searched(assistant
     assert answer.language == "fr" and answer.answer.startswith("Je ne peux pas")
 
 
+def _ingested(tmp_path: Path, pages: dict[str, str], llm: LLMClient | None = None) -> Container:
+    """A container on the fakes with these Markdown pages (path under articles/: text) ingested."""
+    articles = tmp_path / "articles"
+    for name, text in pages.items():
+        (articles / name).parent.mkdir(parents=True, exist_ok=True)
+        (articles / name).write_text(text)
+    container = fake_container(tmp_path, llm=llm)
+    assert container.ingestor.run([SourceSpec(path=articles)]).failed == []
+    return container
+
+
 def test_asked_in_the_knowledge_bases_language_its_own_page_wins_over_a_translated_one(tmp_path: Path) -> None:
     """The embedder compares text across languages by shared words: a French page that repeats the question's words
     scores above the English page that answers (0.69 against 0.61 here). An English question gets the English page."""
-    articles = tmp_path / "articles"
-    (articles / "fr").mkdir(parents=True)
-    (articles / "version.md").write_text(
-        "---\ntitle: Versions and build numbers\n---\n\n## Which version do I have\n\n"
-        "To see which version of LibreOffice you have, choose Help - About. The dialog shows the build number.\n")
-    (articles / "fr" / "parametres.md").write_text(
-        "---\ntitle: Paramètres de ligne de commande\nlanguage: fr\n---\n\n## Which version of LibreOffice do I have\n\n"
-        "Which version of LibreOffice do I have? --version : affiche la version de LibreOffice, puis quitte.\n")
-    container = fake_container(tmp_path)
-    assert container.ingestor.run([SourceSpec(path=articles)]).failed == []
+    container = _ingested(tmp_path, {
+        "version.md": "---\ntitle: Versions and build numbers\n---\n\n## Which version do I have\n\n"
+        "To see which version of LibreOffice you have, choose Help - About. The dialog shows the build number.\n",
+        "fr/parametres.md": "---\ntitle: Paramètres de ligne de commande\nlanguage: fr\n---\n\n"
+        "## Which version of LibreOffice do I have\n\n"
+        "Which version of LibreOffice do I have? --version : affiche la version de LibreOffice, puis quitte.\n"})
     answer = container.assistant.answer("Which version of LibreOffice do I have?")
     assert answer.decision == "answer" and [c.source_id for c in answer.citations] == ["version"]
     assert answer.answer.startswith("To see which version of LibreOffice you have, choose Help - About.")
@@ -112,17 +120,13 @@ def test_asked_in_another_language_the_chosen_pages_own_translation_answers(tmp_
     """The page that answers has a French translation (front matter `translation_of`): a French asker gets that
     translation's own sentence, not the model's translation of the English one, even when the search ranked only
     the English page."""
-    articles = tmp_path / "articles"
-    (articles / "fr").mkdir(parents=True)
-    (articles / "reset.md").write_text(
-        "---\ntitle: Reset your password\n---\n\n## How long is the reset link valid\n\n"
-        "The reset link is valid for 60 minutes and works only once.\n")
-    (articles / "fr" / "reinitialiser.md").write_text(
-        "---\ntitle: Réinitialiser son mot de passe\nlanguage: fr\ntranslation_of: reset\n---\n\n"
+    container = _ingested(tmp_path, {
+        "reset.md": "---\ntitle: Reset your password\n---\n\n## How long is the reset link valid\n\n"
+        "The reset link is valid for 60 minutes and works only once.\n",
+        "fr/reinitialiser.md": "---\ntitle: Réinitialiser son mot de passe\nlanguage: fr\ntranslation_of: reset\n---\n\n"
         "## Combien de temps le lien de réinitialisation reste valable\n\n"
-        "Le lien de réinitialisation est valable 60 minutes et ne sert qu'une fois.\n")
-    container = fake_container(tmp_path, llm=fake_llm("How long is the reset link valid?"))
-    assert container.ingestor.run([SourceSpec(path=articles)]).failed == []
+        "Le lien de réinitialisation est valable 60 minutes et ne sert qu'une fois.\n"},
+        fake_llm("How long is the reset link valid?"))
     monkeypatch.setattr(container.settings.assistant, "sources", 1)  # only the best page's sections are read
     answer = container.assistant.answer("Combien de temps le lien de réinitialisation reste-t-il valable ?")
     assert answer.decision == "answer" and [c.source_id for c in answer.citations] == ["fr/reinitialiser"]

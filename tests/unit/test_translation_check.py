@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deskpilot.assist.answer import faithful_translation
+from deskpilot.text.language import untranslated_words
+from tests.fakes import fake_container, fake_llm
 
 SOURCE = "- Choose File - Print.\n- In the Page Layout section, select Brochure.\n- Print 2 copies within 24 hours."
 
@@ -22,3 +26,43 @@ SOURCE = "- Choose File - Print.\n- In the Page Layout section, select Brochure.
 ])
 def test_a_translation_keeps_numbers_lines_length_and_language(translated: str, ok: bool) -> None:
     assert faithful_translation(SOURCE, translated, "fr") is ok
+
+
+@pytest.mark.parametrize(("source", "translated", "left"), [
+    ("Tasks with a due date appear as all-day events. Sync is two-way.",
+     "Les tâches avec une échéance apparaissent comme des événements all-day. Sync est bidirectionnel.",
+     ["all", "day", "sync"]),  # English words copied as they are, also at the start of a sentence
+    ("Full refund within 14 days of the annual renewal.",
+     "Remboursement total dans les 14 jours suivant le renouvellement annuel.", []),
+    ("Go to Settings > Security and send an email to support.",
+     "Allez dans Paramètres > Sécurité (Settings > Security) et envoyez un email au support.", []),  # labels, loanword
+    ("Click Save to keep the changes.", "Cliquez sur \"Save changes\" pour garder les modifications.", []),  # quoted
+    ("Open the report.", "Öffnen Sie den report.", ["report"]),
+    ("Write from the address on the account, with a recovery code.",
+     "Écrivez depuis l'adresse de l'account, avec un code de récovery.", ["account", "recovery"]),  # elision; accent
+])
+def test_english_words_left_untranslated_are_found(source: str, translated: str, left: list[str]) -> None:
+    language = "de" if translated.startswith("Öffnen") else "fr"
+    assert untranslated_words(translated, source, language) == left
+
+
+def test_a_translation_with_english_words_left_in_is_not_faithful() -> None:
+    source = "- Tasks with a due date appear as all-day events."
+    assert faithful_translation(source, "- Les tâches avec une échéance apparaissent comme des événements d'une journée.", "fr")
+    assert not faithful_translation(source, "- Les tâches avec une échéance apparaissent comme des événements all-day.", "fr")
+
+
+def test_a_line_left_partly_in_english_is_translated_again_told_which_words(tmp_path: Path) -> None:
+    line = "- Tasks with a due date appear as all-day events."
+    container = fake_container(tmp_path, llm=fake_llm(
+        "- Les tâches avec une échéance apparaissent comme des événements all-day.",  # the whole answer
+        "- Les tâches avec une échéance apparaissent comme des événements all-day.",  # line by line
+        "- Les tâches avec une échéance apparaissent comme des événements d'une journée."))  # told: all, day
+    assert container.assistant.translate_verified([line], "fr") == \
+        "- Les tâches avec une échéance apparaissent comme des événements d'une journée."
+
+
+def test_no_answer_is_shown_when_english_words_stay_in_it(tmp_path: Path) -> None:
+    left_in = "- Les tâches avec une échéance apparaissent comme des événements all-day."
+    container = fake_container(tmp_path, llm=fake_llm(left_in, left_in, left_in))
+    assert container.assistant.translate_verified(["- Tasks with a due date appear as all-day events."], "fr") == ""

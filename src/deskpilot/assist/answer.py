@@ -25,7 +25,7 @@ from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettin
 from deskpilot.errors import DeskpilotError, InvalidInputError, LLMError
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
-from deskpilot.text.language import detect_language, foreign_fragments
+from deskpilot.text.language import detect_language, foreign_fragments, untranslated_words
 from deskpilot.text.words import tokenize
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ _NUMBER_RE = re.compile(r"\d+(?:[.,:]\d+)*|https?://\S+")
 def faithful_translation(source: str, translated: str, language: str) -> bool:
     """A translation keeps every number and link and every line (a step per line), is about as long as its source
     (a refusal or a fragment is not), is in the language asked for, and has nothing left in another language or
-    script."""
+    script (no English function word, no common English word of the source copied as it is)."""
     if not translated.strip():
         return False
     if sorted(_NUMBER_RE.findall(source)) != sorted(_NUMBER_RE.findall(translated)):
@@ -202,7 +202,8 @@ def faithful_translation(source: str, translated: str, language: str) -> bool:
         return False
     if not 0.5 <= len(translated) / max(1, len(source)) <= 2.2:
         return False
-    return detect_language(translated, language) == language and not foreign_fragments(translated, language)
+    return (detect_language(translated, language) == language and not foreign_fragments(translated, language)
+            and not untranslated_words(translated, source, language))
 
 
 class Assistant:
@@ -498,6 +499,13 @@ class Assistant:
         if faithful_translation(text, whole, language):
             return whole
         parts = [self._translate(line, language, strict=True) for line in lines]  # line by line: easier for a small model
+        for n, (line, part) in enumerate(zip(lines, parts, strict=True)):
+            left = untranslated_words(part, line, language)
+            if left:  # once more, told which words it left in English
+                system, user = self._prompts.get("translate_again").render(
+                    text=line, target=language_name(language), words=", ".join(dict.fromkeys(left)))
+                parts[n] = self._llm().complete(system, user, max_tokens=max(64, self._count(line) * 2),
+                                                temperature=0.0).strip()
         if all(faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)):
             return "\n".join(parts)
         logger.info("no faithful %s translation of the composed answer", language)

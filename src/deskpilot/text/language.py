@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import gzip
+import json
 import re
 import threading
+import unicodedata
+from importlib import resources
 
 _lock = threading.Lock()
 _ready = False
@@ -82,7 +86,9 @@ _SCRIPTS = {"latin": re.compile(r"[A-Za-zÀ-ɏ]"), "cyrillic": re.compile(r"[Ѐ-
             "hebrew": re.compile(r"[֐-׿]"), "devanagari": re.compile(r"[ऀ-ॿ]")}
 _SCRIPT_OF = {"ru": "cyrillic", "uk": "cyrillic", "ja": "cjk", "zh": "cjk", "ko": "cjk", "ar": "arabic", "he": "hebrew",
               "hi": "devanagari"}
-_QUOTED_RE = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|'[^']*'|\*\*[^*]*\*\*|https?://\S+|\S+@\S+")
+# Quotes, bold, links and addresses (UI labels and names stay in the KB's words). A single quote opens and closes
+# only outside a word: French and Italian elisions ("l'espace ... l'account") are apostrophes, not quotes.
+_QUOTED_RE = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"\n]*\"|(?<!\w)'[^'\n]*'(?!\w)|\*\*[^*]*\*\*|https?://\S+|\S+@\S+")
 
 
 def script_of(language: str) -> str:
@@ -104,4 +110,62 @@ def foreign_fragments(text: str, language: str) -> list[str]:
         scripts = {name for name, pattern in _SCRIPTS.items() if pattern.search(word)}
         if scripts - {expected} or (language != "en" and expected == "latin" and word.lower() in _ENGLISH_ONLY):
             found.append(word)
+    return found
+
+
+# Word frequencies of a language (pyspellchecker's lists, shipped in its wheel: en, fr, de, es, it, pt, nl and a few
+# more): an English word the target language's list lacks, copied as it is from the English source into a
+# translation, is a word the model did not translate ("la renewal annuelle", "Sync est bidirectionnel").
+ENGLISH_WORD = 500  # times an English word occurs in the English list to count as a common English word
+ENGLISH_RATIO = 50  # ...and how much more often (per word of each list) English uses it than the target language
+# English words the other languages write too (their lists lack them): never counted as untranslated.
+LOANWORDS = frozenset("email emails e-mail web cookie cookies spam wifi smartphone smartphones chat bug bugs newsletter "
+                      "webinar streaming online offline export exports import imports mail mails".split())
+
+
+@functools.lru_cache(maxsize=8)
+def _frequencies(language: str) -> tuple[dict[str, int], int]:
+    """A language's word counts (lower-cased words; German nouns too) and their total."""
+    path = resources.files("spellchecker") / "resources" / f"{language}.json.gz"
+    if not path.is_file():
+        return {}, 0
+    with path.open("rb") as handle:
+        counts: dict[str, int] = {}
+        for word, count in json.loads(gzip.decompress(handle.read())).items():
+            counts[word.lower()] = counts.get(word.lower(), 0) + int(count)
+    return counts, sum(counts.values())
+
+
+def untranslated_words(translated: str, source: str, language: str) -> list[str]:
+    """Common English words of `source` left as they are in its translation into `language` (a Latin-script
+    language with a word list): not names or UI labels (capitalised inside a sentence), acronyms, quotes or links.
+
+    Returns:
+        The words, lower-cased; empty when every word was translated or the language has no word list.
+    """
+    if language == "en" or script_of(language) != "latin":
+        return []
+    target, target_total = _frequencies(language)
+    if not target:
+        return []
+    english, english_total = _frequencies("en")
+    copied = {word.lower() for word in _TOKEN_RE.findall(source)}
+    plain = _QUOTED_RE.sub(" ", translated)
+    found: list[str] = []
+    for match in _TOKEN_RE.finditer(plain):
+        word = match.group(0)
+        lower = word.lower()
+        before = plain[:match.start()].rstrip()
+        starts = not before or before[-1] in ".!?:;\n" or bool(re.search(r"(?:^|\n)\s*(?:[-*•]|\d+[.)])$", before))
+        if len(lower) < 3 or word.isupper() or (word[0].isupper() and not starts):
+            continue
+        if lower not in copied:  # an English word given an accent ("récovery") is still the English word
+            bare = "".join(c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c))
+            if bare == lower or bare not in copied or target.get(lower):
+                continue
+            lower = bare
+        uses = english.get(lower, 0)
+        if uses >= ENGLISH_WORD and lower not in LOANWORDS and \
+                uses / english_total > ENGLISH_RATIO * target.get(lower, 0) / target_total:
+            found.append(lower)
     return found
