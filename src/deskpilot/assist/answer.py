@@ -395,8 +395,6 @@ class Assistant:
         started = time.perf_counter()
         sections = self._sections(queries, relevant, role)
         composition = self._composer.compose(queries, sections, said)
-        if composition is not None and composition.section.chunk.metadata.get("language", "en") != language:
-            composition = self._translated_page(composition, queries, language, role, said) or composition
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:
@@ -408,6 +406,10 @@ class Assistant:
                 if own is not None and (own.score >= composition.score - 0.05
                                         or (kb_own and own.score >= self._routing.min_fit)):
                     composition = own
+        if composition is not None and composition.section.chunk.metadata.get("language", "en") != language:
+            # Only then the chosen page's own translation (not before: the French command-line page's English
+            # original would replace "Versions and Build Numbers" for "which version do I have?").
+            composition = self._translated_page(composition, queries, language, role, said) or composition
         if composition is None:
             return Composed(None, [], "", 0.0, 0.0, language, None, 0.0)
         lines = composition.lines()
