@@ -128,8 +128,7 @@ class MemoryStore:
 
     def ids_of_source(self, source_id: str) -> list[str]:
         """Every chunk id of a source."""
-        self._check()
-        return [cid for cid, (_, meta, _) in self._rows.items() if meta.get("source_id") == source_id]
+        return self.ids_where({"source_id": source_id})
 
     def ids_where(self, where: dict[str, str]) -> list[str]:
         """Every chunk id whose metadata has all these values."""

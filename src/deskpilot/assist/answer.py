@@ -504,10 +504,7 @@ class Assistant:
         for n, (line, part) in enumerate(zip(lines, parts, strict=True)):
             left = untranslated_words(part, line, language)
             if left:  # once more, told which words it left in English
-                system, user = self._prompts.get("translate_again").render(
-                    text=line, target=language_name(language), words=", ".join(dict.fromkeys(left)))
-                parts[n] = self._llm().complete(system, user, max_tokens=max(64, self._count(line) * 2),
-                                                temperature=0.0).strip()
+                parts[n] = self._translate(line, language, strict=True, left=left)
         if all(faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)):
             return "\n".join(parts)
         logger.info("no faithful %s translation of the composed answer", language)
@@ -597,10 +594,15 @@ class Assistant:
                     alone[0].source_id if alone else None, topics)
         return new
 
-    def _translate(self, text: str, target: str, strict: bool = False) -> str:
-        """text in the target language; "" when the model fails (strict: LLMError raised instead)."""
+    def _translate(self, text: str, target: str, strict: bool = False, left: Sequence[str] = ()) -> str:
+        """text in the target language; "" when the model fails (strict: LLMError raised instead). `left`: the
+        English words an earlier translation of it left as they were (the model is told to translate them)."""
         try:
-            system, user = self._prompts.get("translate").render(text=text, target=language_name(target))
+            if left:
+                system, user = self._prompts.get("translate_again").render(
+                    text=text, target=language_name(target), words=", ".join(dict.fromkeys(left)))
+            else:
+                system, user = self._prompts.get("translate").render(text=text, target=language_name(target))
             # greedy: a translation is not a place for variety, and the same answer is translated the same way
             return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2), temperature=0.0).strip()
         except LLMError as exc:

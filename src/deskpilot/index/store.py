@@ -129,8 +129,7 @@ class ChunkStore:
 
     def ids_of_source(self, source_id: str) -> list[str]:
         """Every chunk id stored for a source, whatever the record says."""
-        result = self._call("get", lambda: self.collection.get(where={"source_id": source_id}, include=[]))
-        return list(result["ids"])
+        return self.ids_where({"source_id": source_id})
 
     def ids_where(self, where: dict[str, str]) -> list[str]:
         """Every chunk id whose metadata has all these values."""

@@ -246,8 +246,8 @@ class HybridRetriever:
         if not group:
             return []
         ids = self._store.ids_where({"translation": group, "language": language})
-        sources = [str(h.metadata.get("source_id")) for h in self._store.get(ids)
-                   if h.metadata.get("source_id") != chunk.source_id and h.metadata.get("kind") == "article"]
+        sources = [str(meta.get("source_id")) for meta in self._store.get_metadata(ids).values()
+                   if meta.get("source_id") != chunk.source_id and meta.get("kind") == "article"]
         return self.source_chunks(list(dict.fromkeys(sources)), role)
 
     def attach_vectors(self, chunks: Sequence[RetrievedChunk]) -> None:

@@ -7,8 +7,9 @@ import gzip
 import json
 import re
 import threading
-import unicodedata
 from importlib import resources
+
+from deskpilot.text.words import fold
 
 _lock = threading.Lock()
 _ready = False
@@ -136,6 +137,16 @@ def _frequencies(language: str) -> tuple[dict[str, int], int]:
     return counts, sum(counts.values())
 
 
+_LIST_MARK_RE = re.compile(r"\s*(?:[-*•]|\d+[.)])?\s*")
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    """Whether the word at position opens a sentence, a line or a list item (a capital there says nothing)."""
+    line = text[text.rfind("\n", 0, position) + 1:position]
+    before = line.rstrip()
+    return bool(_LIST_MARK_RE.fullmatch(line)) or before[-1:] in (".", "!", "?", ":", ";")
+
+
 def untranslated_words(translated: str, source: str, language: str) -> list[str]:
     """Common English words of `source` left as they are in its translation into `language` (a Latin-script
     language with a word list): not names or UI labels (capitalised inside a sentence), acronyms, quotes or links.
@@ -155,12 +166,10 @@ def untranslated_words(translated: str, source: str, language: str) -> list[str]
     for match in _TOKEN_RE.finditer(plain):
         word = match.group(0)
         lower = word.lower()
-        before = plain[:match.start()].rstrip()
-        starts = not before or before[-1] in ".!?:;\n" or bool(re.search(r"(?:^|\n)\s*(?:[-*•]|\d+[.)])$", before))
-        if len(lower) < 3 or word.isupper() or (word[0].isupper() and not starts):
+        if len(lower) < 3 or word.isupper() or (word[0].isupper() and not _starts_sentence(plain, match.start())):
             continue
         if lower not in copied:  # an English word given an accent ("récovery") is still the English word
-            bare = "".join(c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c))
+            bare = fold(lower)
             if bare == lower or bare not in copied or target.get(lower):
                 continue
             lower = bare
