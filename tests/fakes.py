@@ -84,12 +84,13 @@ class WordPieces:
 
 
 def _matches(metadata: dict[str, Any], where: dict[str, Any] | None) -> bool:
-    """Chroma's `where` as retrieval and ingestion write it: equality on fields, `$and` of clauses."""
+    """Chroma's `where` as retrieval and ingestion write it: equality on fields, `$in`, `$and` of clauses."""
     if not where:
         return True
     if "$and" in where:
         return all(_matches(metadata, clause) for clause in where["$and"])
-    return all(metadata.get(key) == value for key, value in where.items())
+    return all(metadata.get(key) in value["$in"] if isinstance(value, dict) else metadata.get(key) == value
+               for key, value in where.items())
 
 
 class MemoryStore:

@@ -209,6 +209,19 @@ def test_small_faq_sections_merged_into_one_chunk_answer_only_the_entry_asked() 
     assert found.lines() == ["No, dogs are not allowed on the ride."]  # the entry asked, its answer once
 
 
+def test_a_merged_faq_heading_without_its_question_mark_still_ends_the_entry_before_it() -> None:
+    lines = ["Apple Pay is not accepted at this facility.",
+             "do you have parking:", "This facility provides valet parking as well as street parking.",
+             "Steps to follow:", "Pay at the counter."]
+    faq = Section(section("Do you take Apple Pay?", []).chunk, "Do you take Apple Pay?",
+                  split_units(lines, ["do you have parking", "Steps to follow"]))
+    found = Composer(bag_of_words).compose(["do they accept apple pay at this facility"], [faq])
+    assert found is not None and found.lines() == ["Apple Pay is not accepted at this facility."]
+    parking = Composer(bag_of_words).compose(["is there valet parking"], [faq])
+    assert parking is not None and parking.lines()[0].startswith("This facility provides valet parking")
+    assert "Pay at the counter." in " ".join(parking.lines())  # a heading that asks nothing does not end it
+
+
 def test_a_sentence_is_shown_once_even_when_the_page_repeats_it() -> None:
     from deskpilot.assist.compose import Composition
 

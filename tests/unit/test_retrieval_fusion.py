@@ -76,3 +76,21 @@ def test_a_customer_gets_public_articles_and_tickets_only_and_kind_narrows_the_s
     assert agent.chunks[0].source_id == "refund-approval"
     tickets = search.search("refund to another card", role="agent", kind="ticket")
     assert [c.source_id for c in tickets.chunks] == ["ticket-7"]
+
+
+def test_a_preferred_source_comes_first_even_below_the_usual_candidates() -> None:
+    search = retriever(per_source=2, top_k=4, dense_k=2, keyword_k=2)
+    plain = search.search("refund", role="agent")
+    assert "billing" not in [c.source_id for c in plain.chunks]
+    preferred = search.search("refund", role="agent", prefer=["billing"])
+    assert preferred.chunks[0].source_id == "billing"  # fetched for it, ranked first
+    assert [c.chunk_id for c in preferred.chunks[1:]] == [c.chunk_id for c in plain.chunks[:3]]
+    hidden = search.search("refund", role="customer", prefer=["refund-approval"])
+    assert all(c.metadata["audience"] == "public" for c in hidden.chunks)  # a preference never lifts the filter
+
+
+def test_the_subject_of_a_conversation_is_the_page_it_named_last_among_those_the_caller_may_see() -> None:
+    search = retriever()
+    assert search.subject(["how long does it take?", "Our invoices page lists them all."]) == ["invoices"]
+    assert search.subject(["and the refund-approval rules?"], role="customer") == ["refunds"]  # refund ~ refunds
+    assert search.subject(["and the refund-approval rules?"], role="agent") == ["refund-approval", "refunds"]

@@ -271,12 +271,14 @@ class Assistant:
         if sensitive or negative >= self._routing.max_negativity:
             # Going to a human whatever the sources say: search as asked, for the links only (no model call).
             extra_queries: list[str] = []
+            subject: list[str] = []
             query, standalone, translation, llm_failed = question, question, "", False
         else:
-            query, extra_queries, standalone, translation, llm_failed = self._queries(question, turns, language)
+            query, extra_queries, standalone, translation, llm_failed, subject = self._queries(
+                question, turns, language, role)
         asked = {"query": query, "standalone": standalone, "translation": translation}
         t0 = time.perf_counter()
-        result = self._retriever.search(query, role, extra_queries=extra_queries)
+        result = self._retriever.search(query, role, extra_queries=extra_queries, prefer=subject)
         timings["retrieval_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         chunks = [c for c in result.chunks if not detect_injection(c.body)]
         poisoned = len(chunks) < len(result.chunks)
@@ -293,7 +295,7 @@ class Assistant:
         if self._settings.compose == "extract" and self._composer is not None:
             said = next((t["content"] for t in reversed(turns) if t.get("role") == "assistant"), "")
             return self._extracted(question, standalone, translation, language, role, relevant, result.chunks, signals,
-                                   asked, finish, on_token, said)
+                                   asked, finish, on_token, said, subject)
         generation_language = self._generation_language(language, relevant)
         prompt = self._prompts.get("answer")
         system, user = prompt.render(
@@ -345,12 +347,12 @@ class Assistant:
     def _extracted(self, question: str, standalone: str, translation: str, language: str, role: str,
                    relevant: list[RetrievedChunk], retrieved: list[RetrievedChunk], signals: Signals,
                    asked: dict[str, str], finish: Callable[..., Answer],
-                   on_token: Callable[[str], None] | None, said: str = "") -> Answer:
+                   on_token: Callable[[str], None] | None, said: str = "", subject: Sequence[str] = ()) -> Answer:
         """The answer composed from the best section (assist/compose.py), verified, translated if needed."""
         queries = [q for q in dict.fromkeys([standalone, translation, question]) if q]
         links = self._links(relevant)
         try:
-            composed = self._composed(queries, relevant, role, language, said)
+            composed = self._composed(queries, relevant, role, language, said, subject)
         except LLMError as exc:
             logger.warning("LLM unavailable for the translation: %s", exc)
             signals = Signals(**{**signals.__dict__, "llm_failed": True})
@@ -384,9 +386,10 @@ class Assistant:
         return answer
 
     def _composed(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str,
-                  language: str, said: str = "") -> Composed:
+                  language: str, said: str = "", subject: Sequence[str] = ()) -> Composed:
         """The best section's answer lines for the queries, verified as source text and put in the asker's
-        language (an article in that language preferred when it answers nearly as well).
+        language (a page the conversation is about preferred when it answers, an article in the asker's language
+        when it answers nearly as well).
 
         Raises:
             LLMError: the model failed while translating.
@@ -395,6 +398,13 @@ class Assistant:
         started = time.perf_counter()
         sections = self._sections(queries, relevant, role)
         composition = self._composer.compose(queries, sections, said)
+        if composition is not None and subject and composition.section.source_id not in subject:
+            # A follow-up about the page the conversation named ("do they take Apple Pay?"): that page's answer,
+            # when it has one, rather than the same question answered better for another page.
+            about = [s for s in sections if s.source_id in subject]
+            own = self._composer.compose(queries, about, said) if about else None
+            if own is not None and own.score >= self._routing.min_fit:
+                composition = own
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:
@@ -524,18 +534,24 @@ class Assistant:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _queries(self, question: str, turns: Sequence[dict[str, str]],
-                 language: str) -> tuple[str, list[str], str, str, bool]:
+    def _queries(self, question: str, turns: Sequence[dict[str, str]], language: str,
+                 role: str) -> tuple[str, list[str], str, str, bool, list[str]]:
         """The search query, extra phrasings (history, translation), the standalone question for the prompt, its
-        translation into the KB's language ("" when not translated), and whether the model failed on the way."""
+        translation into the KB's language ("" when not translated), whether the model failed on the way, and
+        the pages a follow-up is about (named in it or in the conversation, see HybridRetriever.subject)."""
         extra: list[str] = []
         translated = ""
         query = question
         standalone = question
         failed = False
+        subject: list[str] = []
         if turns and self._new_topic(question, turns):
             turns = []  # searched on its own: the earlier topic would only pull the search back to it
         if turns:
+            # What a follow-up is about is the page the conversation named last ("I recommend the Exploratorium"
+            # ... "do they take Mastercard?"): among the FAQ entries that all answer "do they take cards?", that
+            # page's come first.
+            subject = self._retriever.subject([question, *(t["content"] for t in reversed(turns))], role)
             # The thing asked about is often named a few turns back, and as often by the assistant as by the
             # customer ("I recommend the Exploratorium" ... "do they take Mastercard?"). On DSTC10 track 2,
             # searching with the last three turns of both sides found the gold FAQ in the top 5 for 74% of
@@ -565,7 +581,7 @@ class Assistant:
                 failed = True
             if translated:
                 extra.append(translated)
-        return query, extra, standalone, translated, failed
+        return query, extra, standalone, translated, failed, subject
 
     def _new_topic(self, question: str, turns: Sequence[dict[str, str]]) -> bool:
         """Whether a question in a conversation starts a new topic rather than following up: it refers to nothing

@@ -42,6 +42,12 @@ TOPIC_WEIGHT = 0.35  # share of a section's score that comes from its title and 
 # (composer alone, key points all covered) ties of 0.03 to 0.07 gave the same gain: sample kb 10 -> 11 of 43,
 # LibreOffice 38 -> 39-40 of 84 and the right page 56 -> 60-64 times; 0.1 and more lost answers.
 TIE = 0.05
+# How a question opens (en, fr, de, es): a FAQ heading without its question mark.
+_ASKING = re.compile(
+    r"(?:do|does|did|is|are|was|can|could|will|would|should|may|what|how|where|when|which|who|why|"
+    r"est-ce|comment|où|quand|quel|quelle|quels|quelles|pourquoi|combien|puis-je|peut-on|"
+    r"wie|wo|wann|was|welche[rsn]?|warum|kann|können|gibt|ist|"
+    r"cómo|dónde|cuándo|qué|cuál|cuáles|por qué|puedo|hay|es)\b", re.IGNORECASE)
 SAID = 0.8  # a unit whose words are this much in the assistant's previous answer repeats it
 PROCEDURE_BONUS = 0.08  # a how-to question prefers a section with steps over one that only talks about it
 # ...and half as much with a bulleted list only: bullets are steps on some help centres, requirements or options on
@@ -76,6 +82,7 @@ class Unit:
     block: int  # paragraphs and lists are blocks; a list's lead-in shares its block
     line: int  # the source line it came from
     number: int = 0  # a numbered list's item: its number (a step)
+    heading: bool = False  # the heading of a small section merged into this one ("Do you have parking:")
 
 
 @dataclass
@@ -142,11 +149,13 @@ class Composition:
         return out
 
 
-def split_units(lines: Sequence[str]) -> list[Unit]:
+def split_units(lines: Sequence[str], merged: Sequence[str] = ()) -> list[Unit]:
     """Units of a section's lines: list items whole, paragraphs cut into sentences. A paragraph ending with a
     colon right before a list is the list's lead-in, and a few short paragraphs between two items of a list (a
-    step's explanation, a tip) stay in the list: they share the list's block."""
+    step's explanation, a tip) stay in the list: they share the list's block. `merged`: the headings of small
+    sections the chunker merged into this one, written as "Heading:" lines (ingest/chunking.py)."""
     rows = [line.strip() for line in lines if line.strip()]
+    headings = {f"{heading.strip()}:" for heading in merged if heading.strip()}
     units: list[Unit] = []
     block = -1
     previous_item = inside_list = False
@@ -164,16 +173,21 @@ def split_units(lines: Sequence[str]) -> list[Unit]:
             if not (inside_list and _continues_list(rows, number)):
                 block += 1
                 inside_list = False
+            if line in headings:
+                units.append(Unit(line, False, block, number, heading=True))
+                continue
             units.extend(Unit(s.strip(), False, block, number) for s in _SENTENCE_RE.split(line) if s.strip())
         previous_item = item
         inside_list = inside_list or item
     return units
 
 
-def _asks(text: str) -> bool:
-    """A question: a FAQ entry's question, also as a merged small section's heading line ("Do you allow dogs?:",
-    see ingest/chunking.py)."""
-    return text.rstrip(": ").endswith("?")
+def _asks(unit: Unit) -> bool:
+    """Where another FAQ entry starts: its question, also as a merged small section's heading line ("Do you allow
+    dogs?:", see ingest/chunking.py), where a question may lack its question mark ("do you have parking:"; a
+    heading that asks nothing, such as a step's, does not end the answer)."""
+    text = unit.text.rstrip(": ")
+    return text.endswith("?") or (unit.heading and _ASKING.match(text) is not None)
 
 
 def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]:
@@ -181,7 +195,7 @@ def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]
     asked the question already."""
     while len(chosen) > 1:
         text = section.units[chosen[0]].text
-        if not (_asks(text) or (text.isupper() and len(text.split()) <= 6)):
+        if not (_asks(section.units[chosen[0]]) or (text.isupper() and len(text.split()) <= 6)):
             break
         chosen = chosen[1:]
     return chosen
@@ -204,7 +218,7 @@ def _read_on(units: Sequence[Unit], chosen: list[int], anchor: int, how_to: bool
     while i < len(units) and size < words:
         unit = units[i]
         if i not in taken:
-            if i > anchor and _asks(unit.text):
+            if i > anchor and _asks(unit):
                 break
             members = [j for j in range(i, len(units)) if units[j].block == unit.block]
             if any(units[j].item for j in members) and (i == 0 or units[i - 1].block != unit.block):
@@ -296,7 +310,9 @@ class Composer:
                 score = float(similarity.max())
             else:
                 best, score = members[0], 0.0
-            scored.append((score, order, Section(best, heading, split_units(join_chunks([c.body for c in members])))))
+            merged = [h for c in members for h in str(c.metadata.get("headings") or "").split("\n")[1:]]
+            units = split_units(join_chunks([c.body for c in members]), merged)
+            scored.append((score, order, Section(best, heading, units)))
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [section for _, _, section in scored[:limit]]
 
@@ -356,10 +372,10 @@ class Composer:
         the section's list nearest after the anchor), or the anchor's sentence and what continues it."""
         units = section.units
         if sum(len(u.text.split()) for u in units) <= SHORT_SECTION_WORDS and \
-                not any(_asks(u.text) for u in units[1:]):  # several FAQ entries: only the one asked
+                not any(_asks(u) for u in units[1:]):  # several FAQ entries: only the one asked
             return list(range(len(units)))
 
-        if _asks(units[anchor].text) and anchor + 1 < len(units):
+        if _asks(units[anchor]) and anchor + 1 < len(units):
             anchor += 1  # a FAQ's question matches best, but its answer is what follows it
 
         def block(number: int) -> list[int]:

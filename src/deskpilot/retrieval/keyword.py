@@ -34,6 +34,7 @@ class KeywordIndex:
         self._kind: np.ndarray = np.array([], dtype=object)
         self._sources: list[str] = []
         self._rows: dict[str, int] = {}
+        self._titles: dict[str, tuple[str, bool]] = {}
         self._bm25: Any = None
         self._building = False
 
@@ -61,9 +62,12 @@ class KeywordIndex:
                     documents = [normalize(d) for d in documents]
                 state = self._prepare(ids, documents, metadatas)
                 sources = [str(m.get("source_id", "")) for m in metadatas]
+                titles = {source: (str(m.get("title") or ""), m.get("audience") == "public")
+                          for source, m in zip(sources, metadatas, strict=True)}
                 with self._lock:
                     self._ids, self._public, self._kind, self._bm25 = state
                     self._sources, self._rows = sources, {cid: row for row, cid in enumerate(ids)}
+                    self._titles = titles
                     self._generation = generation
             except Exception:
                 logger.exception("keyword index rebuild failed; keeping the previous one")
@@ -119,6 +123,17 @@ class KeywordIndex:
             rows, public, kinds, sources = self._rows, self._public, self._kind, self._sources
         return {cid: (bool(public[row]), str(kinds[row]), sources[row]) for cid in ids
                 if (row := rows.get(cid)) is not None}
+
+    def titles(self, public_only: bool) -> dict[str, str]:
+        """Source id -> title in the current snapshot (public sources only, or all)."""
+        with self._lock:
+            titles = self._titles
+        return {source: title for source, (title, public) in titles.items() if title and (public or not public_only)}
+
+    @property
+    def generation(self) -> object:
+        """The chunk store generation of the current snapshot (None before the first build)."""
+        return self._generation
 
     @property
     def size(self) -> int:

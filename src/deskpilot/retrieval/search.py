@@ -21,6 +21,7 @@ from deskpilot.index.store import ChunkStore, SearchHit
 from deskpilot.index.terms import TermNormalizer
 from deskpilot.lru import LruCache
 from deskpilot.retrieval.keyword import KeywordIndex
+from deskpilot.retrieval.titles import TitleNames
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,10 @@ class HybridRetriever:
         # candidate rankings are kept for a while, keyed by the index generation. The chunks chosen from a
         # cached ranking are still read fresh, and their audience re-checked, on every search.
         self._ranking_cache = LruCache(settings.cache_size)
+        self._names: dict[bool, tuple[object, TitleNames]] = {}
 
     def search(self, query: str, role: str = "customer", k: int | None = None, kind: str | None = None,
-               extra_queries: Sequence[str] = ()) -> RetrievalResult:
+               extra_queries: Sequence[str] = (), prefer: Sequence[str] = ()) -> RetrievalResult:
         """Retrieve chunks for a query (and optional reformulations, e.g. a translation).
 
         Args:
@@ -110,6 +112,8 @@ class HybridRetriever:
             k: how many chunks to return (default settings.top_k).
             kind: restrict to "article" or "ticket".
             extra_queries: more phrasings of the same need; candidates of all are fused.
+            prefer: sources the question is about (a conversation's subject, see `subject`): their best chunks
+                are candidates whatever their rank, and come first.
         """
         k = k or self._settings.top_k
         public_only = not can_see_internal(role)
@@ -120,10 +124,11 @@ class HybridRetriever:
         generation = self._generation()
         if self._settings.keyword_k:
             self._keyword.ensure(generation, self._store.load_all, self._terms.normalize)
-        key = (generation, tuple(normalized), public_only, kind)
+        prefer = tuple(dict.fromkeys(prefer))
+        key = (generation, tuple(normalized), public_only, kind, prefer)
         ranking = self._ranking_cache.get(key)
         if ranking is None:  # only a new ranking needs the query vectors
-            ranking = self._rank(normalized, self._vectors(normalized), public_only, kind)
+            ranking = self._rank(normalized, self._vectors(normalized), public_only, kind, prefer)
             self._ranking_cache.put(key, ranking)
         chosen = self._choose(ranking.ranked, k, ranking.facts, public_only, kind)
         chunks = [RetrievedChunk(hit.chunk_id, hit.text, hit.metadata, ranking.scores[hit.chunk_id],
@@ -137,13 +142,23 @@ class HybridRetriever:
         except Exception as exc:
             raise RetrievalError(f"could not embed the query: {exc}") from exc
 
-    def _rank(self, normalized: list[str], vectors: list[list[float]], public_only: bool, kind: str | None) -> _Ranking:
+    def _rank(self, normalized: list[str], vectors: list[list[float]], public_only: bool, kind: str | None,
+              prefer: tuple[str, ...] = ()) -> _Ranking:
         """Candidates ranked on ids and scores alone (text and metadata are read only for the chunks chosen)."""
         facts: dict[str, tuple[bool, str, str]] = {}  # chunk id -> (public, kind, source id)
         dense: dict[str, float] = {}
         for vector in vectors:
             for cid, score in self._dense(vector, public_only, kind, facts):
                 dense[cid] = max(dense.get(cid, -1.0), score)
+        if prefer:
+            where = self._where(public_only, kind)
+            within: dict[str, Any] = {"source_id": {"$in": list(prefer)}}
+            within = within if where is None else {"$and": [within, *where.get("$and", [where])]}
+            for vector in vectors:
+                pairs = self._store.query_ids(vector, self._settings.per_source * len(prefer), within)
+                self._learn([cid for cid, _ in pairs], facts)
+                for cid, score in pairs:
+                    dense[cid] = max(dense.get(cid, -1.0), score)
         keyword: dict[str, float] = {}
         vectors_of: dict[str, list[float]] = {}
         if self._settings.keyword_k:
@@ -163,7 +178,7 @@ class HybridRetriever:
         weight = self._settings.dense_weight
         scores = {cid: weight * dense.get(cid, 0.0) + (1 - weight) * keyword.get(cid, 0.0)
                   for cid in dense if cid in facts and self._permits(facts[cid], public_only, kind)}
-        ranked = sorted(scores, key=lambda cid: scores[cid], reverse=True)
+        ranked = sorted(scores, key=lambda cid: (facts[cid][2] not in prefer, -scores[cid]))
         return _Ranking(ranked, scores, dense, keyword, facts, vectors_of)
 
     def _choose(self, ranked: list[str], k: int, facts: dict[str, tuple[bool, str, str]], public_only: bool,
@@ -226,6 +241,18 @@ class HybridRetriever:
         pairs = self._store.query_ids(vector, k, self._where(public_only, kind))
         self._learn([cid for cid, _ in pairs], facts)
         return pairs
+
+    def subject(self, turns: Sequence[str], role: str = "customer") -> list[str]:
+        """The sources a conversation is about: those whose titles the latest turn naming any of them names
+        (turns latest first; retrieval/titles.py), among the sources role may see."""
+        public_only = not can_see_internal(role)
+        self._keyword.ensure(self._generation(), self._store.load_all, self._terms.normalize)
+        snapshot = self._keyword.generation
+        cached = self._names.get(public_only)
+        if cached is None or cached[0] != snapshot:
+            cached = (snapshot, TitleNames(self._keyword.titles(public_only)))
+            self._names[public_only] = cached
+        return cached[1].subject(turns)
 
     def source_chunks(self, source_ids: Sequence[str], role: str = "customer") -> list[RetrievedChunk]:
         """Every chunk of these sources that role may see, with its stored vector, in source then page order:

@@ -1,0 +1,96 @@
+"""Which pages a conversation names: the knowledge base's titles found in a turn's words.
+
+A follow-up rarely repeats what it is about ("do they take Mastercard?"): the page was named turns earlier, as
+often by the assistant ("I recommend the Exploratorium") as by the customer, and spoken or typed loosely ("the
+palace of fine art", "super duper" for "Super Duper Burgers - Union Square", "s. f. citadel" for "SF Citadel").
+A title is named when its words, or the words of its name before a qualifier (" - Union Square", "(hotel)",
+", a Joie de Vivre Hotel"), appear in a row in the turn, lightly stemmed and compared with the spaces taken out,
+so "dragon eats" names "DragonEats" and "market place" names "Marketplace". Pure: no model, no index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from deskpilot.text.words import STOPWORDS, fold, stem
+
+_PIECE_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_QUALIFIER_RE = re.compile(r"\s+[-–—|]\s+|:\s+|,\s+|\s*\(")
+_LONGEST = 8  # words: the longest name looked for
+_SHORTEST = 5  # characters: a shorter one-word name ("Ramp", "Help") says too little on its own
+AMBIGUOUS = 4  # a turn naming more pages than this names none of them in particular
+
+
+def _words(text: str) -> list[str]:
+    text = fold(text).replace("'", "").replace("’", "").replace("&", " and ")
+    return [stem(w) for w in _PIECE_RE.findall(text)]
+
+
+def _names(title: str) -> set[tuple[str, ...]]:
+    """The title's names, as words: the whole title and its name before a qualifier (one word before " - ",
+    "|" or "(", two or more before ", " or ": "), each without a leading stopword too when two words are left
+    ("The Big Four" is also "big four", "The Ramp" is not "ramp")."""
+    title = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
+    parts = _QUALIFIER_RE.split(title, maxsplit=1)
+    listed = len(parts) > 1 and re.match(r"[:,]", title[len(parts[0]):].lstrip()) is not None
+    names: set[tuple[str, ...]] = set()
+    # "Inserting, Editing, Saving Bitmaps" is not named by "inserting", nor "Billing: refunds" by "billing"
+    for form, least in ((title, 1), (parts[0], 2 if listed else 1)):
+        words = _words(form)
+        if len(words) < least:
+            continue
+        while words:
+            joined = "".join(words)
+            if len(words) <= _LONGEST and (len(words) > 1 or len(joined) >= _SHORTEST) and joined not in STOPWORDS:
+                names.add(tuple(words))
+            if words[0] not in STOPWORDS or len(words) < 3:
+                break
+            words = words[1:]
+    return names
+
+
+class TitleNames:
+    """Titles by the names that refer to them."""
+
+    def __init__(self, titles: Mapping[str, str]) -> None:
+        """Args: titles: source id -> title.
+
+        A name made only of words that many titles use ("Inserting Tables" where 32 titles say "inserting" and 54
+        "tables") names a kind of page, not one: a name needs a word found in at most 1% of the titles (3 in a
+        small knowledge base)."""
+        names = {source_id: _names(title) for source_id, title in titles.items()}
+        used = Counter(word for title in titles.values() for word in set(_words(title)))
+        rare = max(3, len(titles) // 100)
+        self._sources: dict[str, set[str]] = {}
+        for source_id, forms in names.items():
+            for words in forms:
+                if min(used[word] for word in words) <= rare:
+                    self._sources.setdefault("".join(words), set()).add(source_id)
+
+    def named(self, text: str) -> list[tuple[str, int]]:
+        """The sources text names, with the length of the longest name it used for each, longest first."""
+        words = _words(text)
+        found: dict[str, int] = {}
+        for start in range(len(words)):
+            joined = ""
+            for end in range(start, min(start + _LONGEST, len(words))):
+                joined += words[end]
+                for source_id in self._sources.get(joined, ()):
+                    found[source_id] = max(found.get(source_id, 0), len(joined))
+        return sorted(found.items(), key=lambda item: (-item[1], item[0]))
+
+    def subject(self, turns: Iterable[str]) -> list[str]:
+        """The pages a conversation is about: those named by the latest turn that names any (turns latest first),
+        the longest names winning when a turn names many; none when it names too many to tell."""
+        for turn in turns:
+            named = self.named(turn)
+            if not named:
+                continue
+            longest = named[0][1]
+            best = [source_id for source_id, length in named if length == longest]
+            if len(named) <= AMBIGUOUS:
+                return [source_id for source_id, _ in named]
+            return best if len(best) <= AMBIGUOUS else []
+        return []
