@@ -1,7 +1,8 @@
 """Conversation-aware retrieval on DSTC10 track 2 (../shared/benchmarks/dstc10): hit@k of the gold FAQ file.
 
-Compares the last user turn alone with model-free ways of using the conversation; the last one (the last
-three turns of both sides with the question) is what the assistant searches with, next to its LLM rewrite.
+Compares the last user turn alone with model-free ways of using the conversation; the last two (the last
+three turns of both sides with the question, then the same with the page the conversation named last ranked
+first: retrieval/titles.py) are what the assistant searches with, next to its LLM rewrite.
 
     .venv/bin/python bench/dstc10_retrieval.py [--bench ../shared/benchmarks/dstc10]
 """
@@ -45,7 +46,8 @@ def main() -> None:
                             ingest=IngestSettings(terms_file=None))  # type: ignore[call-arg]
         container = Container(settings)
         report = container.ingestor.run([SourceSpec(path=args.bench / "kb")])
-        names = ["last turn only", "with recent user turns", "with recent turns (both sides)", "recent turns as main query"]
+        names = ["last turn only", "with recent user turns", "with recent turns (both sides)", "recent turns as main query",
+                 "with recent turns, the named page first"]
         hits = {name: [0, 0, 0] for name in names}
         for item in items:
             gold = set(item["gold_sources"])
@@ -58,6 +60,9 @@ def main() -> None:
                 names[1]: search(item["question"], k=10, extra_queries=[" ".join([*users, item["question"]])]).chunks,
                 names[2]: search(item["question"], k=10, extra_queries=[f"{recent} {item['question']}"]).chunks,
                 names[3]: search(f"{recent} {item['question']}", k=10).chunks,
+                names[4]: search(item["question"], k=10, extra_queries=[f"{recent} {item['question']}"],
+                                 prefer=container.retriever.subject(
+                                     [item["question"], *(t["content"] for t in reversed(history[-8:]))])).chunks,
             }
             for name, chunks in variants.items():
                 ranked = distinct_sources(chunks)

@@ -46,7 +46,10 @@ def test_the_subject_is_what_the_latest_naming_turn_names() -> None:
     turns = ["do they take mastercard?", "I recommend DragonEats", "what about the palace of fine arts?"]
     assert names.subject(turns) == ["dragon"]  # latest first: the assistant's turn names it
     assert names.subject(["is it open late?", "nothing here"]) == []
-    assert names.subject(["super duper burgers - castro then"]) == ["burgers-castro", "burgers-union"]
+    assert names.subject(["how about super duper burgers?"]) == ["burgers-castro", "burgers-union"]
+    branch = ["do they take cards?", "how about super duper burgers?", "a burger place near union square please"]
+    assert names.subject(branch) == ["burgers-union"]  # the rest of its title was said
+    assert names.subject(["what about kin khao or rooster and rice?"]) == ["rooster"]  # "Kin Khao" is not a title here
 
 
 def test_a_turn_naming_too_many_pages_keeps_only_its_longest_names() -> None:
@@ -56,3 +59,11 @@ def test_a_turn_naming_too_many_pages_keeps_only_its_longest_names() -> None:
     many = " and ".join(f"page number {i}" for i in range(AMBIGUOUS + 2))
     assert names.subject([many]) == []  # six equally long names: none in particular
     assert names.subject([f"{many} and the big illustrated handbook of everything"]) == ["long"]
+
+
+def test_what_is_asked_about_a_page_is_the_question_without_its_name() -> None:
+    names = TitleNames(TITLES)
+    assert names.unnamed("What is the zip code of Super Duper Burgers?", ["burgers-union"]) == "what is the zip code of"
+    assert names.unnamed("Does the Palace of Fine Arts allow dogs?", ["palace"]) == "does the allow dogs"
+    assert names.unnamed("Does DragonEats deliver?", ["palace"]) == "Does DragonEats deliver?"  # not the page asked
+    assert names.unnamed("can I bring my dog?", ["palace"]) == "can I bring my dog?"  # names nothing: unchanged

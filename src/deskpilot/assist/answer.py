@@ -6,6 +6,7 @@ present in the sources are dropped, and anything doubtful becomes an honest hand
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -398,13 +399,17 @@ class Assistant:
         started = time.perf_counter()
         sections = self._sections(queries, relevant, role)
         composition = self._composer.compose(queries, sections, said)
-        if composition is not None and subject and composition.section.source_id not in subject:
+        about = [s for s in sections if s.source_id in subject]
+        page = self._composer.compose(queries, about, said) if composition is not None and about else None
+        if page is not None and page.score >= self._routing.min_fit:
             # A follow-up about the page the conversation named ("do they take Apple Pay?"): that page's answer,
-            # when it has one, rather than the same question answered better for another page.
-            about = [s for s in sections if s.source_id in subject]
-            own = self._composer.compose(queries, about, said) if about else None
-            if own is not None and own.score >= self._routing.min_fit:
-                composition = own
+            # when it has one, rather than the same question answered better for another page. Its entry is the
+            # one that fits what is asked about the page, not its name: "what time is check-in at the Grant
+            # Hotel?" fits every entry of that hotel's FAQ (each names it) nearly as well as the check-in one. How
+            # well the page fits the question as asked stays its fit.
+            asked = [q for q in dict.fromkeys(self._retriever.unnamed(q, subject, role) for q in queries) if q.strip()]
+            entry = self._composer.compose(asked, about, said) if asked and asked != list(queries) else None
+            composition = dataclasses.replace(entry, score=page.score) if entry is not None else page
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:

@@ -245,6 +245,14 @@ class HybridRetriever:
     def subject(self, turns: Sequence[str], role: str = "customer") -> list[str]:
         """The sources a conversation is about: those whose titles the latest turn naming any of them names
         (turns latest first; retrieval/titles.py), among the sources role may see."""
+        return self._titles(role).subject(turns)
+
+    def unnamed(self, text: str, sources: Sequence[str], role: str = "customer") -> str:
+        """What text asks about these sources, their names taken out of it (TitleNames.unnamed)."""
+        return self._titles(role).unnamed(text, sources)
+
+    def _titles(self, role: str) -> TitleNames:
+        """The titles role may see, as of the keyword snapshot (rebuilt with it)."""
         public_only = not can_see_internal(role)
         self._keyword.ensure(self._generation(), self._store.load_all, self._terms.normalize)
         snapshot = self._keyword.generation
@@ -252,7 +260,7 @@ class HybridRetriever:
         if cached is None or cached[0] != snapshot:
             cached = (snapshot, TitleNames(self._keyword.titles(public_only)))
             self._names[public_only] = cached
-        return cached[1].subject(turns)
+        return cached[1]
 
     def source_chunks(self, source_ids: Sequence[str], role: str = "customer") -> list[RetrievedChunk]:
         """Every chunk of these sources that role may see, with its stored vector, in source then page order:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from deskpilot.text.words import STOPWORDS, fold, stem
 
@@ -23,9 +23,14 @@ _SHORTEST = 5  # characters: a shorter one-word name ("Ramp", "Help") says too l
 AMBIGUOUS = 4  # a turn naming more pages than this names none of them in particular
 
 
-def _words(text: str) -> list[str]:
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """The words of text, each as written (folded) and lightly stemmed."""
     text = fold(text).replace("'", "").replace("’", "").replace("&", " and ")
-    return [stem(w) for w in _PIECE_RE.findall(text)]
+    return [(word, stem(word)) for word in _PIECE_RE.findall(text)]
+
+
+def _words(text: str) -> list[str]:
+    return [stemmed for _, stemmed in _pieces(text)]
 
 
 def _names(title: str) -> set[tuple[str, ...]]:
@@ -63,34 +68,56 @@ class TitleNames:
         names = {source_id: _names(title) for source_id, title in titles.items()}
         used = Counter(word for title in titles.values() for word in set(_words(title)))
         rare = max(3, len(titles) // 100)
+        self._words = {source_id: set(_words(title)) - STOPWORDS for source_id, title in titles.items()}
         self._sources: dict[str, set[str]] = {}
         for source_id, forms in names.items():
             for words in forms:
                 if min(used[word] for word in words) <= rare:
                     self._sources.setdefault("".join(words), set()).add(source_id)
 
-    def named(self, text: str) -> list[tuple[str, int]]:
-        """The sources text names, with the length of the longest name it used for each, longest first."""
-        words = _words(text)
-        found: dict[str, int] = {}
+    def _matches(self, words: Sequence[str]) -> Iterator[tuple[int, int, set[str]]]:
+        """(first word, word after the last, sources) of every name in words."""
         for start in range(len(words)):
             joined = ""
             for end in range(start, min(start + _LONGEST, len(words))):
                 joined += words[end]
-                for source_id in self._sources.get(joined, ()):
-                    found[source_id] = max(found.get(source_id, 0), len(joined))
+                sources = self._sources.get(joined)
+                if sources:
+                    yield start, end + 1, sources
+
+    def named(self, text: str) -> list[tuple[str, int]]:
+        """The sources text names, with the length of the longest name it used for each, longest first."""
+        words = _words(text)
+        found: dict[str, int] = {}
+        for start, end, sources in self._matches(words):
+            for source_id in sources:
+                found[source_id] = max(found.get(source_id, 0), len("".join(words[start:end])))
         return sorted(found.items(), key=lambda item: (-item[1], item[0]))
+
+    def unnamed(self, text: str, sources: Collection[str]) -> str:
+        """What text asks about these sources: text without their names (lower-cased, accents and punctuation
+        taken out), or text itself when it names none of them."""
+        pieces = _pieces(text)
+        named = {i for start, end, found in self._matches([stemmed for _, stemmed in pieces])
+                 if found & set(sources) for i in range(start, end)}
+        return " ".join(word for i, (word, _) in enumerate(pieces) if i not in named) if named else text
 
     def subject(self, turns: Iterable[str]) -> list[str]:
         """The pages a conversation is about: those named by the latest turn that names any (turns latest first),
-        the longest names winning when a turn names many; none when it names too many to tell."""
+        the longest names winning when a turn names many; none when it names too many to tell. Pages that share
+        the name ("Super Duper Burgers - Union Square" and "- Castro") are told apart by the rest of their titles'
+        words in the conversation ("... in union square")."""
+        turns = list(turns)
         for turn in turns:
             named = self.named(turn)
             if not named:
                 continue
             longest = named[0][1]
             best = [source_id for source_id, length in named if length == longest]
-            if len(named) <= AMBIGUOUS:
-                return [source_id for source_id, _ in named]
-            return best if len(best) <= AMBIGUOUS else []
+            if len(best) > 1:
+                said = set(_words(" ".join(turns)))
+                overlap = {source_id: len(self._words.get(source_id, set()) & said) for source_id in best}
+                best = [source_id for source_id in best if overlap[source_id] == max(overlap.values())]
+            pages = [source_id for source_id, length in named if length < longest] if len(named) <= AMBIGUOUS else []
+            return [*best, *pages] if len(best) <= AMBIGUOUS else []
         return []
