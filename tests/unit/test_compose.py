@@ -8,7 +8,7 @@ import hashlib
 
 import numpy as np
 
-from deskpilot.assist.compose import FACT_WORDS, TIE, Composer, Section, join_chunks, split_units
+from deskpilot.assist.compose import FACT_WORDS, TIE, Composer, Section, _read_on, join_chunks, split_units
 from deskpilot.retrieval.search import RetrievedChunk
 from deskpilot.text.words import tokenize
 
@@ -220,6 +220,14 @@ def test_a_merged_faq_heading_without_its_question_mark_still_ends_the_entry_bef
     parking = Composer(bag_of_words).compose(["is there valet parking"], [faq])
     assert parking is not None and parking.lines()[0].startswith("This facility provides valet parking")
     assert "Pay at the counter." in " ".join(parking.lines())  # a heading that asks nothing does not end it
+
+
+def test_an_answer_never_shows_another_entrys_question() -> None:
+    """The best match was an FAQ entry's question ("Is there a parking garage near by?:"), its answer and the
+    entry before it were taken: read in page order, the question between them is left out."""
+    units = split_units(["Yes, bike parking is available.", "Is there a parking garage near by?:",
+                         "Yes, there is a parking garage at Union Square."], ["Is there a parking garage near by?"])
+    assert _read_on(units, [0, 2], 1, how_to=False) == [0, 2]
 
 
 def test_a_sentence_is_shown_once_even_when_the_page_repeats_it() -> None:

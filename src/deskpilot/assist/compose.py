@@ -218,8 +218,11 @@ def _read_on(units: Sequence[Unit], chosen: list[int], anchor: int, how_to: bool
     while i < len(units) and size < words:
         unit = units[i]
         if i not in taken:
-            if i > anchor and _asks(unit):
-                break
+            if _asks(unit):  # another entry's question: the answer ends before it (and never shows one)
+                if i > anchor:
+                    break
+                i += 1
+                continue
             members = [j for j in range(i, len(units)) if units[j].block == unit.block]
             if any(units[j].item for j in members) and (i == 0 or units[i - 1].block != unit.block):
                 # a list, with its lead-in: whole or not at all
