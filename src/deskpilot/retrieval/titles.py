@@ -2,7 +2,8 @@
 
 A follow-up rarely repeats what it is about ("do they take Mastercard?"): the page was named turns earlier, as
 often by the assistant ("I recommend the Exploratorium") as by the customer, and spoken or typed loosely ("the
-palace of fine art", "super duper" for "Super Duper Burgers - Union Square", "s. f. citadel" for "SF Citadel").
+palace of fine art", "super duper burgers" for "Super Duper Burgers - Union Square", "s. f. citadel" for "SF
+Citadel").
 A title is named when its words, or the words of its name before a qualifier (" - Union Square", "(hotel)",
 ", a Joie de Vivre Hotel"), appear in a row in the turn, lightly stemmed and compared with the spaces taken out,
 so "dragon eats" names "DragonEats" and "market place" names "Marketplace". Pure: no model, no index.
