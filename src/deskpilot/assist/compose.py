@@ -194,8 +194,8 @@ def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]
     """An answer does not open with a FAQ's question ("My account is locked?") or a shouted heading: the customer
     asked the question already."""
     while len(chosen) > 1:
-        text = section.units[chosen[0]].text
-        if not (_asks(section.units[chosen[0]]) or (text.isupper() and len(text.split()) <= 6)):
+        unit = section.units[chosen[0]]
+        if not (_asks(unit) or (unit.text.isupper() and len(unit.text.split()) <= 6)):
             break
         chosen = chosen[1:]
     return chosen

@@ -39,11 +39,12 @@ def _names(title: str) -> set[tuple[str, ...]]:
     "|" or "(", two or more before ", " or ": "), each without a leading stopword too when two words are left
     ("The Big Four" is also "big four", "The Ramp" is not "ramp")."""
     title = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
-    parts = _QUALIFIER_RE.split(title, maxsplit=1)
-    listed = len(parts) > 1 and re.match(r"[:,]", title[len(parts[0]):].lstrip()) is not None
+    qualifier = _QUALIFIER_RE.search(title)
+    head = title[:qualifier.start()] if qualifier else title
+    listed = qualifier is not None and qualifier.group(0).strip()[:1] in (":", ",")
     names: set[tuple[str, ...]] = set()
     # "Inserting, Editing, Saving Bitmaps" is not named by "inserting", nor "Billing: refunds" by "billing"
-    for form, least in ((title, 1), (parts[0], 2 if listed else 1)):
+    for form, least in ((title, 1), (head, 2 if listed else 1)):
         words = _words(form)
         if len(words) < least:
             continue
