@@ -138,3 +138,13 @@ def test_the_claim_judge_counts_only_a_clear_yes() -> None:
         llm = fake_llm(reply)
         assert LLMClaimJudge(lambda llm=llm: llm, prompts)("The link lasts 60 minutes.", "Valid for 60 minutes.") \
             is expected
+
+
+def test_a_merged_faq_question_line_never_contradicts_its_answer() -> None:
+    # The chunker merges small FAQ sections as "Question?:" lines: the question repeats the answer's words without
+    # its "not", and must not be read as the source saying the opposite of the answer.
+    faq = chunk("fish-house", "Fish House", "", "Do you take reservations?:\nYes, we take reservations.\n"
+                "Does Fish House offer delivery services?:\nFish House does not offer delivery services.")
+    result = CitationChecker(BagOfWords()).check("Fish House does not offer delivery services. [1]", [faq])
+    assert [c.text for c in result.kept] == ["Fish House does not offer delivery services."]
+    assert result.support > 0.9

@@ -212,14 +212,29 @@ def test_small_faq_sections_merged_into_one_chunk_answer_only_the_entry_asked() 
 def test_a_merged_faq_heading_without_its_question_mark_still_ends_the_entry_before_it() -> None:
     lines = ["Apple Pay is not accepted at this facility.",
              "do you have parking:", "This facility provides valet parking as well as street parking.",
-             "Steps to follow:", "Pay at the counter."]
+             "do you have parking › Steps to follow:", "Pay at the counter."]
     faq = Section(section("Do you take Apple Pay?", []).chunk, "Do you take Apple Pay?",
-                  split_units(lines, ["do you have parking", "Steps to follow"]))
+                  split_units(lines, ["do you have parking", "do you have parking › Steps to follow"]))
     found = Composer(bag_of_words).compose(["do they accept apple pay at this facility"], [faq])
     assert found is not None and found.lines() == ["Apple Pay is not accepted at this facility."]
     parking = Composer(bag_of_words).compose(["is there valet parking"], [faq])
     assert parking is not None and parking.lines()[0].startswith("This facility provides valet parking")
-    assert "Pay at the counter." in " ".join(parking.lines())  # a heading that asks nothing does not end it
+    assert "Pay at the counter." in " ".join(parking.lines())  # a subsection's heading does not end it
+
+
+def test_a_merged_faq_entry_is_scored_under_its_own_heading() -> None:
+    """An entry merged into the section before it ("Does Fish House deliver?:") fits its question as well as it
+    would as a section of its own: its heading is its topic, not the first entry's ("Are high chairs available?")."""
+    first = "Are high chairs available?"
+    merged = Section(section(first, [], title="Fish House", source="fish").chunk, first,
+                     split_units(["High chairs are available.", "Does Fish House deliver?:",
+                                  "Fish House does not deliver food."], ["Does Fish House deliver?"]))
+    alone = section("Does Fish House deliver?", ["Fish House does not deliver food."], title="Fish House", source="fish")
+    asked = ["does fish house deliver food"]
+    found, own = Composer(bag_of_words).compose(asked, [merged]), Composer(bag_of_words).compose(asked, [alone])
+    assert found is not None and own is not None
+    assert found.lines() == ["Fish House does not deliver food."]
+    assert abs(found.score - own.score) < 1e-6
 
 
 def test_an_answer_never_shows_another_entrys_question() -> None:

@@ -410,6 +410,16 @@ class Assistant:
             asked = [q for q in dict.fromkeys(self._retriever.unnamed(q, subject, role) for q in queries) if q.strip()]
             entry = self._composer.compose(asked, about, said) if asked and asked != list(queries) else None
             composition = dataclasses.replace(entry, score=page.score) if entry is not None else page
+        if composition is not None and subject and composition.section.source_id not in subject \
+                and composition.section.source_id in self._retriever.subject([" ".join(composition.lines())], role):
+            # The conversation is about one page ("the Lake Merced park"), and the answer found is another page's,
+            # saying so ("Dogs are allowed at Mount Davidson Park"): the same question answered about something
+            # else. On DSTC10, 7 of the 8 answers shown from outside the conversation's page were about the wrong
+            # business; this holds back 4 of them (and 1 right one, about "the orchard garden", a name that does not
+            # name the Orchard Garden Hotel's page, said in the same turn as the SW Hotel, which does).
+            logger.info("composed from %s, which the answer names, while the conversation is about %s: not shown",
+                        composition.section.source_id, subject)
+            composition = None
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:

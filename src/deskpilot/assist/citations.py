@@ -99,8 +99,8 @@ def best_sentence(claim: str, source: str) -> tuple[str, float]:
     """The source sentence (or list item) that lexically supports the claim best, with its support."""
     best, score = "", -1.0
     for sentence in _SOURCE_SENTENCE_RE.split(source):
-        if len(sentence.strip()) < 3 or sentence.rstrip().endswith("?"):
-            continue  # a question (FAQ heading) asserts nothing
+        if len(sentence.strip()) < 3 or sentence.rstrip().rstrip(":").rstrip().endswith("?"):
+            continue  # a question asserts nothing, also as a merged FAQ heading line ("Do you deliver?:")
         value = lexical_support(claim, sentence)
         if value > score:
             best, score = sentence, value

@@ -186,16 +186,30 @@ def _asks(unit: Unit) -> bool:
     """Where another FAQ entry starts: its question, also as a merged small section's heading line ("Do you allow
     dogs?:", see ingest/chunking.py), where a question may lack its question mark ("do you have parking:"; a
     heading that asks nothing, such as a step's, does not end the answer)."""
-    text = unit.text.rstrip(": ")
+    text = unit.text.rstrip(": ").split(" › ")[-1]  # a merged heading is its path: its own part is the last one
     return text.endswith("?") or (unit.heading and _ASKING.match(text) is not None)
 
 
+def entries(section: Section) -> list[int]:
+    """For each unit, where its entry starts: a small section merged into this one (its heading line, see
+    ingest/chunking.py) is an entry of its own, unless its heading is a subsection of the entry it follows ("Do you
+    take Apple Pay? › Steps to follow"). 0: the section's own text."""
+    starts: list[int] = []
+    start, path = 0, section.heading
+    for i, unit in enumerate(section.units):
+        heading = unit.text.rstrip(": ")
+        if unit.heading and not (path and heading.startswith(f"{path} › ")):
+            start, path = i, heading
+        starts.append(start)
+    return starts
+
+
 def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]:
-    """An answer does not open with a FAQ's question ("My account is locked?") or a shouted heading: the customer
-    asked the question already."""
+    """An answer does not open with a FAQ's question ("My account is locked?"), a merged section's heading or a
+    shouted heading: the customer asked the question already."""
     while len(chosen) > 1:
         unit = section.units[chosen[0]]
-        if not (_asks(unit) or (unit.text.isupper() and len(unit.text.split()) <= 6)):
+        if not (_asks(unit) or unit.heading or (unit.text.isupper() and len(unit.text.split()) <= 6)):
             break
         chosen = chosen[1:]
     return chosen
@@ -333,9 +347,21 @@ class Composer:
         if not sections:
             return None
         texts = [u.text for s in sections for u in s.units]
-        vectors = self._unit([*questions, *(s.topic for s in sections), *texts])
-        asked, topics, units = (vectors[: len(questions)], vectors[len(questions):len(questions) + len(sections)],
-                                vectors[len(questions) + len(sections):])
+        # A small section merged into the one before it keeps its own heading as a topic ("Fish House — Do they
+        # deliver?"), as it would have had unmerged: a FAQ page's entries are otherwise all scored under the first
+        # entry's heading.
+        starts = [entries(s) for s in sections]
+        # the entries with a heading line of their own (a section may open with one)
+        heads = [sorted({i for i in first if i or section.units[0].heading})
+                 for section, first in zip(sections, starts, strict=True)]
+        merged = [f"{section.chunk.title} — {section.units[i].text.rstrip(': ')}"
+                  for section, entry_heads in zip(sections, heads, strict=True) for i in entry_heads]
+        vectors = self._unit([*questions, *(s.topic for s in sections), *merged, *texts])
+        n_asked, n_topics = len(questions), len(questions) + len(sections)
+        asked, topics, entry_vectors, units = (vectors[:n_asked], vectors[n_asked:n_topics],
+                                               vectors[n_topics:n_topics + len(merged)],
+                                               vectors[n_topics + len(merged):])
+        entry_scores = iter((entry_vectors @ asked.T).max(axis=1) if merged else [])
         words = set().union(*(_words(q) for q in questions))
         how_to = any(HOW_TO.search(q) for q in questions)
         said_words = _words(said)
@@ -348,11 +374,17 @@ class Composer:
             start += len(section.units)
             lexical = np.array([_overlap(words, u.text) for u in section.units])
             fit = 0.75 * cosines + 0.25 * lexical
-            fit[[i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)]] = 0.0
-            if said_words:
-                fit[[i for i, u in enumerate(section.units) if _already_said(u.text, said_words)]] = 0.0
-            anchor = int(np.argmax(fit))
-            score = float((1 - TOPIC_WEIGHT) * fit[anchor] + TOPIC_WEIGHT * topic_scores[s])
+            dropped = [i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)
+                       or (said_words and _already_said(u.text, said_words))]
+            fit[dropped] = 0.0
+            topic = np.full(len(section.units), topic_scores[s], dtype=np.float32)
+            for head in heads[s]:
+                topic[[i for i, first in enumerate(starts[s]) if first == head]] = next(entry_scores)
+            total = (1 - TOPIC_WEIGHT) * fit + TOPIC_WEIGHT * topic
+            if len(dropped) < len(section.units):
+                total[dropped] = -1.0
+            anchor = int(np.argmax(total))
+            score = float(total[anchor])
             if how_to:
                 score += PROCEDURE_BONUS * _procedure(section.units)
             scored.append((score, anchor, fit, cosines))
