@@ -16,6 +16,8 @@ TITLES = {
     "laurel": "Laurel Inn, a Joie de Vivre Hotel",
     "sso": "Single sign-on (SAML)",
     "help": "Help",
+    "illusions": "Museum Of 3D Illusions (attraction)",
+    "one-seven": "Restaurant One Seven (restaurant)",
 }
 
 
@@ -31,6 +33,8 @@ def test_a_title_is_named_by_its_words_however_spaced_stemmed_or_qualified() -> 
     assert named("one's called kin khao and the other one's rooster and rice") == ["rooster"]  # & is "and"
     assert named("the laurel inn has three stars") == ["laurel"]  # the name before ", a ..."
     assert named("Is single sign-on included in the Team plan?") == ["sso"]
+    assert named("the second is the museum of three d. illusions") == ["illusions"]  # numbers spoken as words
+    assert named("how about restaurant 1 7") == ["one-seven"]  # ...or written as digits
 
 
 def test_a_short_word_alone_or_a_title_inside_longer_words_names_nothing() -> None:

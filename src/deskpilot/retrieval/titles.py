@@ -3,7 +3,7 @@
 A follow-up rarely repeats what it is about ("do they take Mastercard?"): the page was named turns earlier, as
 often by the assistant ("I recommend the Exploratorium") as by the customer, and spoken or typed loosely ("the
 palace of fine art", "super duper burgers" for "Super Duper Burgers - Union Square", "s. f. citadel" for "SF
-Citadel").
+Citadel", "three d" for "3D").
 A title is named when its words, or the words of its name before a qualifier (" - Union Square", "(hotel)",
 ", a Joie de Vivre Hotel"), appear in a row in the turn, lightly stemmed and compared with the spaces taken out,
 so "dragon eats" names "DragonEats" and "market place" names "Marketplace". Pure: no model, no index.
@@ -22,12 +22,18 @@ _QUALIFIER_RE = re.compile(r"\s+[-–—|]\s+|:\s+|,\s+|\s*\(")
 _LONGEST = 8  # words: the longest name looked for
 _SHORTEST = 5  # characters: a shorter one-word name ("Ramp", "Help") says too little on its own
 AMBIGUOUS = 4  # a turn naming more pages than this names none of them in particular
+# Spoken turns write numbers out ("the museum of three d. illusions" for "Museum Of 3D Illusions"): English numbers
+# up to twenty are read as digits, in titles and turns alike.
+_NUMBERS = {word: str(n) for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
 
 
 def _pieces(text: str) -> list[tuple[str, str]]:
     """The words of text, each as written (folded) and lightly stemmed."""
     text = fold(text).replace("'", "").replace("’", "").replace("&", " and ")
-    return [(word, stem(word)) for word in _PIECE_RE.findall(text)]
+    words = [_NUMBERS.get(word, word) for word in _PIECE_RE.findall(text)]
+    return [(word, stem(word)) for word in words]
 
 
 def _words(text: str) -> list[str]:
