@@ -190,18 +190,18 @@ def _asks(unit: Unit) -> bool:
     return text.endswith("?") or (unit.heading and _ASKING.match(text) is not None)
 
 
-def entries(section: Section) -> list[int]:
-    """For each unit, where its entry starts: a small section merged into this one (its heading line, see
+def entries(section: Section) -> list[int | None]:
+    """For each unit, the heading line its entry starts with: a small section merged into this one (see
     ingest/chunking.py) is an entry of its own, unless its heading is a subsection of the entry it follows ("Do you
-    take Apple Pay? › Steps to follow"). 0: the section's own text."""
-    starts: list[int] = []
-    start, path = 0, section.heading
+    take Apple Pay? › Steps to follow"). None: the section's own text, under its own heading."""
+    owners: list[int | None] = []
+    owner, path = None, section.heading
     for i, unit in enumerate(section.units):
         heading = unit.text.rstrip(": ")
         if unit.heading and not (path and heading.startswith(f"{path} › ")):
-            start, path = i, heading
-        starts.append(start)
-    return starts
+            owner, path = i, heading
+        owners.append(owner)
+    return owners
 
 
 def _without_leading_questions(section: Section, chosen: list[int]) -> list[int]:
@@ -350,18 +350,15 @@ class Composer:
         # A small section merged into the one before it keeps its own heading as a topic ("Fish House — Do they
         # deliver?"), as it would have had unmerged: a FAQ page's entries are otherwise all scored under the first
         # entry's heading.
-        starts = [entries(s) for s in sections]
-        # the entries with a heading line of their own (a section may open with one)
-        heads = [sorted({i for i in first if i or section.units[0].heading})
-                 for section, first in zip(sections, starts, strict=True)]
-        merged = [f"{section.chunk.title} — {section.units[i].text.rstrip(': ')}"
-                  for section, entry_heads in zip(sections, heads, strict=True) for i in entry_heads]
+        owners = [entries(s) for s in sections]
+        heads = [(s, i) for s, owner in enumerate(owners) for i in sorted({i for i in owner if i is not None})]
+        merged = [f"{sections[s].chunk.title} — {sections[s].units[i].text.rstrip(': ')}" for s, i in heads]
         vectors = self._unit([*questions, *(s.topic for s in sections), *merged, *texts])
         n_asked, n_topics = len(questions), len(questions) + len(sections)
         asked, topics, entry_vectors, units = (vectors[:n_asked], vectors[n_asked:n_topics],
                                                vectors[n_topics:n_topics + len(merged)],
                                                vectors[n_topics + len(merged):])
-        entry_scores = iter((entry_vectors @ asked.T).max(axis=1) if merged else [])
+        entry_scores = dict(zip(heads, (entry_vectors @ asked.T).max(axis=1) if merged else [], strict=True))
         words = set().union(*(_words(q) for q in questions))
         how_to = any(HOW_TO.search(q) for q in questions)
         said_words = _words(said)
@@ -377,9 +374,7 @@ class Composer:
             dropped = [i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)
                        or (said_words and _already_said(u.text, said_words))]
             fit[dropped] = 0.0
-            topic = np.full(len(section.units), topic_scores[s], dtype=np.float32)
-            for head in heads[s]:
-                topic[[i for i, first in enumerate(starts[s]) if first == head]] = next(entry_scores)
+            topic = np.array([topic_scores[s] if owner is None else entry_scores[(s, owner)] for owner in owners[s]])
             total = (1 - TOPIC_WEIGHT) * fit + TOPIC_WEIGHT * topic
             if len(dropped) < len(section.units):
                 total[dropped] = -1.0
