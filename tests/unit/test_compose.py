@@ -8,7 +8,17 @@ import hashlib
 
 import numpy as np
 
-from deskpilot.assist.compose import FACT_WORDS, TIE, Composer, Section, _read_on, join_chunks, split_units
+from deskpilot.assist.compose import (
+    FACT_WORDS,
+    TIE,
+    Composer,
+    Section,
+    _read_on,
+    answers_the_way,
+    instructs,
+    join_chunks,
+    split_units,
+)
 from deskpilot.retrieval.search import RetrievedChunk
 from deskpilot.text.words import tokenize
 
@@ -275,3 +285,30 @@ def test_a_follow_up_is_not_answered_with_what_was_just_said() -> None:
     assert Composer(bag_of_words).compose(questions, [record, accept]).section is record  # type: ignore[union-attr]
     found = Composer(bag_of_words).compose(questions, [record, accept], said=said)
     assert found is not None and found.section is accept
+
+
+def test_a_sentence_that_says_what_to_do_is_told_from_one_that_only_talks_about_it() -> None:
+    doing = ["Choose Insert - Page Number to insert a page number.", "Go to **Admin > Billing > Invoices**.",
+             "To turn it off, click Settings and clear the box.", "If you want the total, use the SUM function.",
+             "You can change it in your profile.", "Usernames cannot be changed.",
+             "1. Allez dans Administration > Facturation.", "Cliquez sur Enregistrer.", "Klicken Sie auf OK.",
+             "Seleccione la celda y pulse Intro."]
+    talking = ["In Writer, a page number is a field that you can insert into your text.",
+               "In a sheet cell you can show a reference to a cell in another sheet.",
+               "Orbitly sends invoices every month.", "Un numéro de page est un champ.",
+               "Die Seitenzahl ist ein Feld.", "El número de página es un campo."]
+    assert [t for t in doing if not instructs(t)] == []
+    assert [t for t in talking if instructs(t)] == []
+
+
+def test_how_to_do_something_answered_with_nothing_to_do_is_not_an_answer() -> None:
+    intro = split_units(["In Writer, a page number is a field that you can insert into your text."])
+    steps = split_units(["1. Choose Insert - Header and Footer - Footer.", "2. Choose Insert - Field - Page Number."])
+    place = split_units(["Word and character count is shown in the status bar."])
+    assert not answers_the_way(["how do i put page numbers at the bottom of every page?"], intro)
+    assert not answers_the_way(["¿Cómo pongo números de página?"], intro)
+    assert not answers_the_way(["Comment ajouter des numéros de page ?"], intro)
+    assert answers_the_way(["how do i put page numbers at the bottom of every page?"], steps)
+    assert answers_the_way(["what is a page number?"], intro)  # a fact asked, a fact answered
+    assert answers_the_way(["how does page numbering work?"], intro)  # how it works, not what to do
+    assert answers_the_way(["where is the word count?"], place)  # a place asked, a place answered

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskpilot.assist.citations import CheckResult, CitationChecker
-from deskpilot.assist.compose import Composer, Composition, Section
+from deskpilot.assist.compose import Composer, Composition, Section, answers_the_way
 from deskpilot.assist.escalation import HUMAN, NEGATIVE, SENSITIVE, EscalationDetector, Trigger
 from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
 from deskpilot.assist.prompts import PromptLibrary
@@ -365,9 +365,15 @@ class Assistant:
             decision = route("", Signals(**{**signals.__dict__, "not_found": True}), self._routing)
             return finish(decision, self._handoff_text(language, False, relevant), links, **asked, retrieved=retrieved)
         translated_ok = bool(composed.text) or not composed.lines
+        # "How do I ...?" answered with nothing to do (a page's introduction, a definition): a topic match, not an
+        # answer; the customer gets the links and a person rather than a sentence that restates the question.
+        way = answers_the_way(queries, composition.units)
+        if not way:
+            logger.info("asked how to do something, and %s — %s says nothing to do: not an answer",
+                        composition.section.source_id, composition.section.heading)
         signals = Signals(**{**signals.__dict__, "support": composed.support if translated_ok else 0.0,
                              "coverage": composed.coverage, "claims_kept": len(composed.lines) if translated_ok else 0,
-                             "fit": composition.score})
+                             "fit": composition.score, "not_found": not way})
         text = composed.text
         decision = route(text, signals, self._routing)
         timings = {"compose_ms": composed.compose_ms}

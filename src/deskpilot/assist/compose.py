@@ -59,6 +59,41 @@ HOW_TO = re.compile(
     r"\bcomment\b|\bétapes?\b|\bmarche à suivre\b|\bwie (?:kann|können|mache|muss|richte|ändere|lösche|bekomme)\b|"
     r"\bschritte?\b|\banleitung\b|\bc[oó]mo\b|\bpasos?\b", re.IGNORECASE)
 
+# Questions that ask for a way to do something themselves (en, fr, de, es), not how something works, where or
+# whether: "how do I add page numbers?" is answered by what to do, "where is the word count?" by a place.
+ASKS_A_WAY = re.compile(
+    r"\bhow (?:do|can|could|should|would) (?:i|we|you|one|my|our)\b|\bhow to\b|"
+    r"\bcomment (?:(?:est-ce qu|puis-je|peut-on|faire|on|je|dois-je|fait-on)\b|[a-zé]+er\b)|"
+    r"\bwie (?:kann|können|mache|muss|richte|ändere|lösche|bekomme|stelle|füge)\b|"
+    r"\bc[oó]mo (?:puedo|podemos|hago|se puede|debo|cambio|pongo|activo|desactivo|[a-zá]+ar\b|[a-zé]+er\b|[a-zí]+ir\b)",
+    re.IGNORECASE)
+# A sentence that tells the reader what to do (en, fr, de, es): it opens with an imperative (also after "To do X,",
+# "If you want X," or "Then,"), or with "You can / need to ...", or it names a menu path ("Tools - Options",
+# "Admin > Billing"), or says that it cannot be done (a way's honest answer).
+_VERBS = (
+    "choose|click|select|open|go|press|type|enter|tap|use|set|add|remove|turn|enable|disable|drag|right-click|"
+    "double-click|navigate|check|uncheck|mark|clear|switch|pick|ask|copy|paste|save|install|update|restart|"
+    "contact|follow|make sure|hold|move|insert|delete|edit|create|change|run|download|upload|send|scroll|toggle|"
+    "expand|apply|drop|place|position|specify|fill|sign|log|reply|cancel|confirm|scan|reset|connect|visit|call|"
+    "email|write|wait|try|request|submit|invite|assign|rename|share|export|import|print|zoom|drag|hover|"
+    "choisissez|cliquez|sélectionnez|ouvrez|allez|appuyez|saisissez|tapez|utilisez|activez|désactivez|cochez|"
+    "décochez|faites|rendez-vous|accédez|entrez|ajoutez|supprimez|modifiez|copiez|collez|enregistrez|indiquez|"
+    "contactez|écrivez|attendez|essayez|"
+    "klicken|wählen|öffnen|gehen|drücken|geben|tippen|aktivieren|deaktivieren|markieren|ziehen|fügen|löschen|"
+    "ändern|speichern|navigieren|kontaktieren|schreiben|warten|"
+    "haga|seleccione|elija|abra|vaya|pulse|presione|escriba|introduzca|utilice|use|active|desactive|marque|"
+    "desmarque|arrastre|añada|elimine|cambie|guarde|entre|contacte|espere|intente")
+_INSTRUCTION = re.compile(
+    rf"^(?:(?:to|if|when|pour|si|quand|um|wenn|para|cuando)\b[^.!?]{{0,160}},\s*|"
+    rf"(?:then|next|now|first|finally|afterwards|puis|ensuite|dann|danach|luego|después)\b,?\s*)?\**(?:"
+    rf"(?:{_VERBS})\b|(?:you|vous|sie|usted|puede|puedes)\s+(?:can|may|need to|must|have to|should|will need to|"
+    rf"pouvez|devez|können|müssen|puede|debe|pueden|deben)\b)"
+    rf"|\b[A-Z][\w&'’]*(?: [\w&'’]+){{0,3}}\**\s(?:-|>|›|→|»)\s\**[A-Z0-9]"
+    rf"|\b(?:not possible|cannot|can't|can ?not be|isn't possible|is not supported|not available|"
+    rf"n'est pas possible|impossible|ne (?:peut|pouvez) pas|nicht möglich|nicht unterstützt|kann nicht|"
+    rf"no es posible|no se puede|no puede)\b",
+    re.IGNORECASE)
+
 # Sentences about the page itself ("This article explains how to ...", en/fr/de/es): an overview of what the page
 # covers matches a question's words and answers nothing.
 ABOUT_THE_PAGE = re.compile(
@@ -277,6 +312,21 @@ def join_chunks(bodies: Sequence[str]) -> list[str]:
                 break
         lines.extend(new[overlap:])
     return lines
+
+
+def instructs(text: str) -> bool:
+    """Whether a sentence tells the reader what to do: an imperative, "you can ...", a menu path, or that it
+    cannot be done."""
+    return _INSTRUCTION.search(text.strip()) is not None
+
+
+def answers_the_way(questions: Sequence[str], units: Sequence[Unit]) -> bool:
+    """False when a question asks how to do something and the answer says nothing to do: no step, no instruction,
+    no menu, not even that it cannot be done ("In Writer, a page number is a field that you can insert into your
+    text." for "how do I put page numbers at the bottom of every page?": the page's introduction, not its steps)."""
+    if not any(ASKS_A_WAY.search(q) for q in questions):
+        return True
+    return any(u.number or instructs(u.text) for u in units)
 
 
 def _procedure(units: Sequence[Unit]) -> float:
