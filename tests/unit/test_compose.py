@@ -292,7 +292,8 @@ def test_a_sentence_that_says_what_to_do_is_told_from_one_that_only_talks_about_
              "To turn it off, click Settings and clear the box.", "If you want the total, use the SUM function.",
              "You can change it in your profile.", "Usernames cannot be changed.",
              "1. Allez dans Administration > Facturation.", "Cliquez sur Enregistrer.", "Klicken Sie auf OK.",
-             "Seleccione la celda y pulse Intro."]
+             "Seleccione la celda y pulse Intro.", "Support answers at support@orbitly.example within a day.",
+             "The status page is https://status.orbitly.example.", "Ctrl+Shift+X removes direct formatting."]
     talking = ["In Writer, a page number is a field that you can insert into your text.",
                "In a sheet cell you can show a reference to a cell in another sheet.",
                "Orbitly sends invoices every month.", "Un numéro de page est un champ.",

@@ -69,7 +69,8 @@ ASKS_A_WAY = re.compile(
     re.IGNORECASE)
 # A sentence that tells the reader what to do (en, fr, de, es): it opens with an imperative (also after "To do X,",
 # "If you want X," or "Then,"), or with "You can / need to ...", or it names a menu path ("Tools - Options",
-# "Admin > Billing"), or says that it cannot be done (a way's honest answer).
+# "Admin > Billing"), a link, an address or a key combination to use, or says that it cannot be done (a way's
+# honest answer).
 _VERBS = (
     "choose|click|select|open|go|press|type|enter|tap|use|set|add|remove|turn|enable|disable|drag|right-click|"
     "double-click|navigate|check|uncheck|mark|clear|switch|pick|ask|copy|paste|save|install|update|restart|"
@@ -88,7 +89,8 @@ _INSTRUCTION = re.compile(
     rf"(?:then|next|now|first|finally|afterwards|puis|ensuite|dann|danach|luego|después)\b,?\s*)?\**(?:"
     rf"(?:{_VERBS})\b|(?:you|vous|sie|usted|puede|puedes)\s+(?:can|may|need to|must|have to|should|will need to|"
     rf"pouvez|devez|können|müssen|puede|debe|pueden|deben)\b)"
-    rf"|\b[A-Z][\w&'’]*(?: [\w&'’]+){{0,3}}\**\s(?:-|>|›|→|»)\s\**[A-Z0-9]"
+    rf"|(?-i:\b[A-Z][\w&'’]*(?: [\w&'’]+){{0,3}}\**\s(?:-|>|›|→|»)\s\**[A-Z0-9])"
+    rf"|https?://|\bwww\.|\b[\w.+-]+@[\w-]+\.\w|\b(?:ctrl|cmd|command|alt|option|shift|strg)\s*\+"
     rf"|\b(?:not possible|cannot|can't|can ?not be|isn't possible|is not supported|not available|"
     rf"n'est pas possible|impossible|ne (?:peut|pouvez) pas|nicht möglich|nicht unterstützt|kann nicht|"
     rf"no es posible|no se puede|no puede)\b",
@@ -315,8 +317,8 @@ def join_chunks(bodies: Sequence[str]) -> list[str]:
 
 
 def instructs(text: str) -> bool:
-    """Whether a sentence tells the reader what to do: an imperative, "you can ...", a menu path, or that it
-    cannot be done."""
+    """Whether a sentence tells the reader what to do: an imperative, "you can ...", a menu path, a link, an e-mail
+    address or a shortcut, or that it cannot be done."""
     return _INSTRUCTION.search(text.strip()) is not None
 
 
