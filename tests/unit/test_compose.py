@@ -309,6 +309,8 @@ def test_how_to_do_something_answered_with_nothing_to_do_is_not_an_answer() -> N
     assert not answers_the_way(["how do i put page numbers at the bottom of every page?"], intro)
     assert not answers_the_way(["¿Cómo pongo números de página?"], intro)
     assert not answers_the_way(["Comment ajouter des numéros de page ?"], intro)
+    assert not answers_the_way(["page numbers at the bottom of every page, how?"], intro)
+    assert not answers_the_way(["the footer shows no page number, what do I do?"], intro)
     assert answers_the_way(["how do i put page numbers at the bottom of every page?"], steps)
     assert answers_the_way(["what is a page number?"], intro)  # a fact asked, a fact answered
     assert answers_the_way(["how does page numbering work?"], intro)  # how it works, not what to do

@@ -62,7 +62,9 @@ HOW_TO = re.compile(
 # Questions that ask for a way to do something themselves (en, fr, de, es), not how something works, where or
 # whether: "how do I add page numbers?" is answered by what to do, "where is the word count?" by a place.
 ASKS_A_WAY = re.compile(
-    r"\bhow (?:do|can|could|should|would) (?:i|we|you|one|my|our)\b|\bhow to\b|"
+    r"\bhow (?:do|can|could|should|would) (?:i|we|you|one|my|our)\b|\bhow to\b|\bhow\s*\?|"
+    r"\bwhat (?:do|should|can|must) (?:i|we) do\b|\bque (?:dois-je|devons-nous|faut-il) faire\b|\bque faire\b|"
+    r"\bwas (?:kann|soll|muss) ich tun\b|\bqu[ée] (?:hago|debo hacer|puedo hacer)\b|"
     r"\bcomment (?:(?:est-ce qu|puis-je|peut-on|faire|on|je|dois-je|fait-on)\b|[a-zé]+er\b)|"
     r"\bwie (?:kann|können|mache|muss|richte|ändere|lösche|bekomme|stelle|füge)\b|"
     r"\bc[oó]mo (?:puedo|podemos|hago|se puede|debo|cambio|pongo|activo|desactivo|[a-zá]+ar\b|[a-zé]+er\b|[a-zí]+ir\b)",
