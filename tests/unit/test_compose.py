@@ -312,6 +312,21 @@ def test_how_to_do_something_answered_with_nothing_to_do_is_not_an_answer() -> N
     assert not answers_the_way(["page numbers at the bottom of every page, how?"], intro)
     assert not answers_the_way(["the footer shows no page number, what do I do?"], intro)
     assert answers_the_way(["how do i put page numbers at the bottom of every page?"], steps)
+    signing = split_units(["To sign a document digitally, you need a personal key, the certificate.",
+                           "About Digital Signatures › Save and sign the document:"],
+                          merged=["About Digital Signatures › Save and sign the document"])
+    assert not answers_the_way(["how do I digitally sign a document?"], signing)  # a heading line is no step
     assert answers_the_way(["what is a page number?"], intro)  # a fact asked, a fact answered
     assert answers_the_way(["how does page numbering work?"], intro)  # how it works, not what to do
     assert answers_the_way(["where is the word count?"], place)  # a place asked, a place answered
+
+
+def test_the_margin_says_how_clearly_the_chosen_section_beats_the_next_best() -> None:
+    composer = Composer(bag_of_words)
+    clear = composer.compose(["how do I export the whole workspace?"], [WHOLE, PRICES])
+    close = composer.compose(["how long is the download link of the workspace export valid?"], [WHOLE, LINK])
+    assert clear is not None and close is not None
+    assert clear.margin == clear.score - max(score for name, score in clear.candidates if not name.startswith("export"))
+    assert close.margin < clear.margin
+    alone = composer.compose(["how do I export the whole workspace?"], [WHOLE])
+    assert alone is not None and alone.margin == alone.score  # nothing else to choose: it wins by all it scores

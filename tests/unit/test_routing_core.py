@@ -95,3 +95,16 @@ def test_a_section_that_does_not_fit_the_question_is_no_relevant_source_and_fit_
     assert confidence(poor, thresholds) < confidence(middling, thresholds) < confidence(good, thresholds)
     # a generated answer carries no fit (1.0): its confidence is what it was
     assert confidence(Signals(**composed), thresholds) == confidence(Signals(**composed, fit=0.8), thresholds)
+
+
+def test_a_section_that_only_ties_with_another_is_less_certain_than_one_that_clearly_wins() -> None:
+    thresholds = RoutingSettings()
+    composed = {"top_relevance": 0.6, "support": 1.0, "coverage": 1.0, "claims_kept": 2, "fit": 0.65}
+    tied, ahead, clear = (confidence(Signals(**composed, margin=m), thresholds) for m in (0.0, 0.05, 0.5))
+    assert tied < ahead < clear <= 1.0
+    # it won a tie on its page's search rank (a negative margin) no better than a tie
+    assert confidence(Signals(**composed, margin=-0.03), thresholds) == tied
+    # a generated answer carries no margin: its confidence is what it was
+    generated = Signals(top_relevance=0.6, support=0.8, coverage=1.0, claims_kept=2)
+    assert confidence(generated, thresholds) == pytest.approx(
+        0.35 * (0.6 - thresholds.min_relevance) / (0.8 - thresholds.min_relevance) + 0.45 * 0.8 + 0.2, abs=1e-3)

@@ -373,7 +373,7 @@ class Assistant:
                         composition.section.source_id, composition.section.heading)
         signals = Signals(**{**signals.__dict__, "support": composed.support if translated_ok else 0.0,
                              "coverage": composed.coverage, "claims_kept": len(composed.lines) if translated_ok else 0,
-                             "fit": composition.score, "not_found": not way})
+                             "fit": composition.score, "margin": composition.margin, "not_found": not way})
         text = composed.text
         decision = route(text, signals, self._routing)
         timings = {"compose_ms": composed.compose_ms}
@@ -485,7 +485,9 @@ class Assistant:
         pages = [c for c in pages if c.source_id == page and str(c.metadata.get("section") or "") == stored]
         sections = self._composer.shortlist(queries, pages, self._settings.sections)
         twin = self._composer.compose(queries, sections, said) if sections else None
-        return twin if twin is not None and twin.score >= self._routing.min_fit else None
+        # the translation's section was the only candidate: how clearly the original won is the measure
+        return dataclasses.replace(twin, margin=composition.margin) \
+            if twin is not None and twin.score >= self._routing.min_fit else None
 
     def compose_reply(self, questions: Sequence[str], language: str) -> tuple[Composed, list[RetrievedChunk]]:
         """What the public help centre says to a customer's message, composed and verified as answers are, with

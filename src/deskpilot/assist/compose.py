@@ -159,6 +159,7 @@ class Composition:
     anchor_score: float  # cosine of the best unit with the question
     score: float  # the section's score
     candidates: list[tuple[str, float]] = field(default_factory=list)  # (source id — heading, score), best first
+    margin: float = 1.0  # how much better it scores than the next best section (below 0: it won a tie by rank)
 
     @property
     def units(self) -> list[Unit]:
@@ -327,10 +328,12 @@ def instructs(text: str) -> bool:
 def answers_the_way(questions: Sequence[str], units: Sequence[Unit]) -> bool:
     """False when a question asks how to do something and the answer says nothing to do: no step, no instruction,
     no menu, not even that it cannot be done ("In Writer, a page number is a field that you can insert into your
-    text." for "how do I put page numbers at the bottom of every page?": the page's introduction, not its steps)."""
+    text." for "how do I put page numbers at the bottom of every page?": the page's introduction, not its steps).
+    A merged section's heading line or a FAQ's question is no instruction ("About Digital Signatures › Save and sign
+    the document:" heads the steps that the answer does not hold)."""
     if not any(ASKS_A_WAY.search(q) for q in questions):
         return True
-    return any(u.number or instructs(u.text) for u in units)
+    return any(u.number or (not u.heading and not _asks(u) and instructs(u.text)) for u in units)
 
 
 def _procedure(units: Sequence[Unit]) -> float:
@@ -447,8 +450,9 @@ class Composer:
                                                               anchor, how_to))
         chosen = [i for i in chosen if i == anchor or not ABOUT_THE_PAGE.search(section.units[i].text)]
         ranked = [(f"{c.source_id} — {c.heading}", round(scored[i][0], 4)) for i, c in enumerate(sections)]
+        others = [other for i, (other, *_) in enumerate(scored) if i != s]
         return Composition(section, chosen, anchor, float(cosines[anchor]), score,
-                           sorted(ranked, key=lambda pair: -pair[1]))
+                           sorted(ranked, key=lambda pair: -pair[1]), score - max(others, default=0.0))
 
     @staticmethod
     def _extract(section: Section, anchor: int, fit: np.ndarray, how_to: bool) -> list[int]:

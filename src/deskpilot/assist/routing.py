@@ -13,6 +13,9 @@ Reason = Literal["no_relevant_source", "low_support", "user_requested_human", "n
                  "sensitive_topic", "injection_suspected", "llm_unavailable", "action_failed"]
 
 
+CLEAR_MARGIN = 0.15  # a section that scores this much better than the next best one has clearly won
+
+
 @dataclass(frozen=True)
 class Signals:
     """Everything routing looks at, measured upstream."""
@@ -29,6 +32,7 @@ class Signals:
     injection: bool = False
     llm_failed: bool = False
     fit: float = 1.0  # composed answers: how well the chosen section answers the question (1.0: not measured)
+    margin: float | None = None  # composed answers: how much better the section scores than the next best one
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,15 @@ def confidence(signals: Signals, thresholds: RoutingSettings) -> float:
     # A composed answer's sentences are the source's own (support ~1 by construction): how well the section
     # fits the question is what is uncertain, so it scales the support term.
     fitness = min(1.0, max(0.0, (signals.fit - thresholds.min_fit) / max(1e-6, 0.8 - thresholds.min_fit)))
-    value = 0.35 * retrieval + 0.45 * signals.support * fitness + 0.20 * signals.coverage
+    if signals.margin is None:
+        value = 0.35 * retrieval + 0.45 * signals.support * fitness + 0.20 * signals.coverage
+    else:
+        # How clearly the section beats the next best one: when two sections fit nearly alike, which one answers is
+        # a coin toss (the neighbouring task, the opposite action). Read against the references (English questions,
+        # both suites, 152 answers and held drafts), the confidence told right answers from the rest with an area
+        # under the ROC curve of 0.63; with this term 0.68 (0.67 on LibreOffice, 0.69 on the sample kb).
+        clear = min(1.0, max(0.0, signals.margin / CLEAR_MARGIN))
+        value = 0.30 * retrieval + 0.30 * signals.support * fitness + 0.10 * signals.coverage + 0.30 * clear
     return round(min(1.0, max(0.0, value)), 4)
 
 
