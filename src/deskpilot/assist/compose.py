@@ -78,13 +78,13 @@ _VERBS = (
     "double-click|navigate|check|uncheck|mark|clear|switch|pick|ask|copy|paste|save|install|update|restart|"
     "contact|follow|make sure|hold|move|insert|delete|edit|create|change|run|download|upload|send|scroll|toggle|"
     "expand|apply|drop|place|position|specify|fill|sign|log|reply|cancel|confirm|scan|reset|connect|visit|call|"
-    "email|write|wait|try|request|submit|invite|assign|rename|share|export|import|print|zoom|drag|hover|"
+    "email|write|wait|try|request|submit|invite|assign|rename|share|export|import|print|zoom|hover|"
     "choisissez|cliquez|sélectionnez|ouvrez|allez|appuyez|saisissez|tapez|utilisez|activez|désactivez|cochez|"
     "décochez|faites|rendez-vous|accédez|entrez|ajoutez|supprimez|modifiez|copiez|collez|enregistrez|indiquez|"
     "contactez|écrivez|attendez|essayez|"
     "klicken|wählen|öffnen|gehen|drücken|geben|tippen|aktivieren|deaktivieren|markieren|ziehen|fügen|löschen|"
     "ändern|speichern|navigieren|kontaktieren|schreiben|warten|"
-    "haga|seleccione|elija|abra|vaya|pulse|presione|escriba|introduzca|utilice|use|active|desactive|marque|"
+    "haga|seleccione|elija|abra|vaya|pulse|presione|escriba|introduzca|utilice|active|desactive|marque|"
     "desmarque|arrastre|añada|elimine|cambie|guarde|entre|contacte|espere|intente")
 _INSTRUCTION = re.compile(
     rf"^(?:(?:to|if|when|pour|si|quand|um|wenn|para|cuando)\b[^.!?]{{0,160}},\s*|"
