@@ -330,3 +330,19 @@ def test_the_margin_says_how_clearly_the_chosen_section_beats_the_next_best() ->
     assert close.margin < clear.margin
     alone = composer.compose(["how do I export the whole workspace?"], [WHOLE])
     assert alone is not None and alone.margin == alone.score  # nothing else to choose: it wins by all it scores
+
+
+def test_a_section_whose_heading_names_the_question_is_read_even_when_its_steps_are_far_from_it() -> None:
+    """Steps full of links and button names can be further from "how do I reset my password?" than every other
+    section of the page, which repeat its words: the heading that names the question still puts them in the
+    shortlist."""
+    def chunk(heading: str, body: str) -> RetrievedChunk:
+        text = f"Reset your password\n{heading}\n\n{body}"
+        return RetrievedChunk(f"reset#{heading}", text, {"source_id": "reset", "title": "Reset your password",
+                                                         "section": heading, "kind": "article"}, 0.5,
+                              vector=bag_of_words([body])[0])
+    steps = chunk("Request a reset link", "1. Go to https://app.example/login.\n2. Click Forgot password?.")
+    others = [chunk(f"Rule {i}", f"Your new password must not reuse password {i}; a password is "
+                                          f"never sent by e-mail.") for i in range(4)]
+    shortlisted = Composer(bag_of_words).shortlist(["how do I reset my password?"], [*others, steps], limit=3)
+    assert "Request a reset link" in [s.heading for s in shortlisted]

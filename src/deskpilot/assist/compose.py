@@ -366,7 +366,8 @@ class Composer:
 
     def shortlist(self, questions: Sequence[str], chunks: Sequence[RetrievedChunk], limit: int) -> list[Section]:
         """The sections of whole pages (chunks in page order, with their stored vectors) closest to the question:
-        each section is worth its best chunk's cosine with any phrasing of the question."""
+        each section is worth its best chunk's cosine with any phrasing of the question, or its title and heading's
+        when higher."""
         groups: dict[tuple[str, str], list[RetrievedChunk]] = {}
         for chunk in chunks:
             groups.setdefault((chunk.source_id, str(chunk.metadata.get("section") or "")), []).append(chunk)
@@ -387,6 +388,18 @@ class Composer:
             merged = [h for c in members for h in str(c.metadata.get("headings") or "").split("\n")[1:]]
             units = split_units(join_chunks([c.body for c in members]), merged)
             scored.append((score, order, Section(best, heading, units)))
+        # A section is also worth how well its title and heading name the question ("Reset your password —
+        # Request a reset link" for "how do I reset my password?"): a chunk of steps, links and button names can
+        # be further from the question than the page's other sections, which repeat its words.
+        # The headings of small sections merged into one (FAQ entries, see ingest/chunking.py) count as its own:
+        # each is scored as compose() scores it, under the page's title.
+        topics = [(i, f"{section.chunk.title} — {head}") for i, (_, _, section) in enumerate(scored)
+                  for head in dict.fromkeys([section.heading, *(u.text.rstrip(": ") for u in section.units if u.heading)])
+                  if head]
+        if topics:
+            named = (self._unit([topic for _, topic in topics]) @ asked.T).max(axis=1)
+            for (i, _), score in zip(topics, named, strict=True):
+                scored[i] = (max(scored[i][0], float(score)), *scored[i][1:])
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [section for _, _, section in scored[:limit]]
 
