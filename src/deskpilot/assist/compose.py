@@ -141,7 +141,13 @@ class Section:
     @property
     def topic(self) -> str:
         """Title and heading: what the section is about."""
-        return f"{self.chunk.title} — {self.heading}" if self.heading else self.chunk.title
+        return self.topic_of(self.heading)
+
+    def topic_of(self, heading: str) -> str:
+        """What a heading of this section is about, under its page's title: the section's own, or a merged entry's
+        (its "Heading:" line without the colon). shortlist() and compose() embed the same strings, so the embedding
+        cache shares them."""
+        return f"{self.chunk.title} — {heading}" if heading else self.chunk.title
 
     @property
     def text(self) -> str:
@@ -393,7 +399,7 @@ class Composer:
         # be further from the question than the page's other sections, which repeat its words.
         # The headings of small sections merged into one (FAQ entries, see ingest/chunking.py) count as its own:
         # each is scored as compose() scores it, under the page's title.
-        topics = [(i, f"{section.chunk.title} — {head}") for i, (_, _, section) in enumerate(scored)
+        topics = [(i, section.topic_of(head)) for i, (_, _, section) in enumerate(scored)
                   for head in dict.fromkeys([section.heading, *(u.text.rstrip(": ") for u in section.units if u.heading)])
                   if head]
         if topics:
@@ -422,7 +428,7 @@ class Composer:
         # entry's heading.
         owners = [entries(s) for s in sections]
         heads = [(s, i) for s, owner in enumerate(owners) for i in sorted({i for i in owner if i is not None})]
-        merged = [f"{sections[s].chunk.title} — {sections[s].units[i].text.rstrip(': ')}" for s, i in heads]
+        merged = [sections[s].topic_of(sections[s].units[i].text.rstrip(": ")) for s, i in heads]
         vectors = self._unit([*questions, *(s.topic for s in sections), *merged, *texts])
         n_asked, n_topics = len(questions), len(questions) + len(sections)
         asked, topics, entry_vectors, units = (vectors[:n_asked], vectors[n_asked:n_topics],
