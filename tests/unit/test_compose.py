@@ -7,9 +7,12 @@ import dataclasses
 import hashlib
 
 import numpy as np
+import pytest
 
+from deskpilot.assist import compose
 from deskpilot.assist.compose import (
     FACT_WORDS,
+    OPPOSITE_WAY,
     TIE,
     Composer,
     Section,
@@ -18,6 +21,7 @@ from deskpilot.assist.compose import (
     instructs,
     join_chunks,
     split_units,
+    way,
 )
 from deskpilot.retrieval.search import RetrievedChunk
 from deskpilot.text.words import tokenize
@@ -346,3 +350,46 @@ def test_a_section_whose_heading_names_the_question_is_read_even_when_its_steps_
                                           f"never sent by e-mail.") for i in range(4)]
     shortlisted = Composer(bag_of_words).shortlist(["how do I reset my password?"], [*others, steps], limit=3)
     assert "Request a reset link" in [s.heading for s in shortlisted]
+
+
+def test_the_way_a_question_or_heading_acts_in_four_languages() -> None:
+    on = ["how do I turn hyphenation on?", "Inserting page numbers", "Enable two-factor authentication",
+          "comment activer la synchronisation ?", "Seitenzahlen einfügen", "¿Cómo añadir un usuario?", "turn it on again"]
+    off = ["Preventing hyphenation of specific words", "Turning Off AutoCorrect", "how to get rid of the red lines",
+           "the autocomplete drives me nuts. turn off??", "how do i switch it off", "comment désactiver la correction",
+           "Benutzer entfernen", "¿Cómo quitar el filtro?", "Delete your account"]
+    neither = ["how do I add and remove users", "switch to landscape on one page", "the active sheet is quite slow",
+               "Drawing lines in text", "Change your password",
+               # what happened, not what is wanted
+               "I deleted the text of a footnote but its number is still there", "I turned off autosave and now",
+               "j'ai supprimé la page", "Ich habe die Seite gelöscht", "eliminé el archivo"]
+    assert [way(t) for t in on] == [1] * len(on)
+    assert [way(t) for t in off] == [-1] * len(off)
+    assert [way(t) for t in neither] == [0] * len(neither)
+
+
+def test_a_section_headed_the_opposite_way_of_the_question_loses_to_the_one_asked(monkeypatch) -> None:
+    """Turning something on and turning it off share every word but one: the section headed the opposite way is the
+    neighbouring task. It scores OPPOSITE_WAY less and never wins a tie by its page's rank."""
+    prevent = section("Preventing hyphenation of words", [
+        "If you want words never to be hyphenated, you can switch off hyphenation for those words.",
+        "1. Choose Tools - Options - Language Settings - Writing Aids.", "2. Add the word to the exclusion list."],
+        title="Hyphenation", source="hyphen-prevent")
+    automatic = section("Automatic hyphenation", [
+        "Hyphenation of words at the end of a line makes justified text look even.",
+        "1. Right-click a paragraph and choose Paragraph.", "2. On the Text Flow tab, select Automatically."],
+        title="Hyphenation", source="hyphen-use")
+    asked = ["how do I turn hyphenation of words on?"]
+    sections = [dataclasses.replace(prevent, rank=0), dataclasses.replace(automatic, rank=1)]
+    key = "hyphen-prevent — Preventing hyphenation of words"
+    found = Composer(bag_of_words).compose(asked, sections)
+    assert found is not None and found.section.source_id == "hyphen-use"
+    # without the rule, the section that switches it off would be the answer
+    monkeypatch.setattr(compose, "way", lambda text: 0)
+    blind = Composer(bag_of_words).compose(asked, sections)
+    assert blind is not None and blind.section.source_id == "hyphen-prevent"
+    assert dict(blind.candidates)[key] - dict(found.candidates)[key] == pytest.approx(OPPOSITE_WAY, abs=1e-4)
+    monkeypatch.undo()
+    # asked the other way round, the section that switches it off is the answer
+    off = Composer(bag_of_words).compose(["how do I prevent hyphenation of words?"], sections)
+    assert off is not None and off.section.source_id == "hyphen-prevent"

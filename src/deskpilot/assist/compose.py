@@ -98,6 +98,31 @@ _INSTRUCTION = re.compile(
     rf"no es posible|no se puede|no puede)\b",
     re.IGNORECASE)
 
+# Which way a question or a heading acts (en, fr, de, es): switching something on or adding it, or switching it
+# off or removing it. A small embedder puts "turn hyphenation on" as close to "Preventing hyphenation" as to
+# "Automatic hyphenation": a section headed the opposite way of what the customer asks for is the neighbouring
+# task, not the answer. A text with both ways (or neither) has no way. Past forms say what happened, not what is
+# wanted ("I deleted the footnote's text but its number is still there"), and count for neither way.
+_OFF = re.compile(
+    r"\b(?:turn(?:s|ing)?|switch(?:es|ing)?|shut(?:s|ting)?)\b(?:\s+[\w'’-]+){0,3}?\s+off\b|"
+    r"\bget(?:ting)? rid of\b|"
+    r"\b(?:(?:disabl|deactivat|remov|delet|uninstall|unsubscrib|exclud)(?:e|es|ing|al|ion)?|prevent(?:s|ing)?|"
+    r"désactiv(?:er|ez|ation)|supprim(?:er|ez)|suppression|enlev(?:er|ez)|retir(?:er|ez)|désinstall(?:er|ez)|"
+    r"désabonn(?:er|ez)|empêch(?:er|ez)|débarrasser|"
+    r"deaktivier(?:en|ung)?|entfern(?:en|ung)?|lösch(?:en|ung)?|ausschalten|abschalten|ausblenden|verhinder(?:n|ung)|"
+    r"deinstallier(?:en|ung)?|abbestell(?:en|ung)?|"
+    r"desactiv(?:ar|o|e|a)|elimin(?:ar|o|e|a)|quitar|borrar|desinstal(?:ar|o|e|a)|evitar)\b", re.IGNORECASE)
+_ON = re.compile(
+    r"\b(?:turn(?:s|ing)?|switch(?:es|ing)?)\s+on\b|"  # "on" further away only where a phrase ends with it
+    r"\b(?:turn(?:s|ing)?|switch(?:es|ing)?)(?:\s+[\w'’-]+){1,3}?\s+on"
+    r"(?=\s*(?:[.?!,;:)]|$|(?:again|and|or|for|in|when|so|but|by)\b))|"
+    r"\b(?:add(?:s|ing)?|(?:enabl|activat)(?:e|es|ing|ion)?|insert(?:s|ing|ion)?|install(?:s|ing|ation)?|"
+    r"subscrib(?:e|es|ing)|"
+    r"activ(?:er|ez|ation)|ajout(?:er|ez)?|insér(?:er|ez)|install(?:er|ez)|"
+    r"aktivier(?:en|ung)?|hinzufüg(?:en|ung)?|einfüg(?:en|ung)?|einschalten|installier(?:en|ung)?|"
+    r"activ(?:ar|o)|añad(?:ir|o|a)|agreg(?:ar|o|ue)|insert(?:ar|o|e))\b", re.IGNORECASE)
+OPPOSITE_WAY = 0.1  # taken from the score of a section headed the opposite way of the question
+
 # Sentences about the page itself ("This article explains how to ...", en/fr/de/es): an overview of what the page
 # covers matches a question's words and answers nothing.
 ABOUT_THE_PAGE = re.compile(
@@ -342,6 +367,13 @@ def answers_the_way(questions: Sequence[str], units: Sequence[Unit]) -> bool:
     return any(u.number or (not u.heading and not _asks(u) and instructs(u.text)) for u in units)
 
 
+
+def way(text: str) -> int:
+    """Which way a text acts: 1 switching on or adding, -1 switching off or removing, 0 neither or both."""
+    on, off = bool(_ON.search(text)), bool(_OFF.search(text))
+    return int(on) - int(off)
+
+
 def _procedure(units: Sequence[Unit]) -> float:
     """How much a section reads as a procedure: 1 with numbered steps, BULLETS with only a bulleted list (often
     requirements, options or symptoms, sometimes steps), 0 without a list."""
@@ -439,8 +471,11 @@ class Composer:
         how_to = any(HOW_TO.search(q) for q in questions)
         said_words = _words(said)
         topic_scores = (topics @ asked.T).max(axis=1)
+        ways = {way(q) for q in questions} - {0}
+        asked_way = ways.pop() if len(ways) == 1 else 0
         unit_scores = (units @ asked.T).max(axis=1)
         scored: list[tuple[float, int, np.ndarray, np.ndarray]] = []  # (score, anchor, fit, cosines) by section
+        backwards: list[bool] = []  # the section's answer is headed the opposite way of the question
         start = 0
         for s, section in enumerate(sections):
             cosines = unit_scores[start:start + len(section.units)]
@@ -452,6 +487,12 @@ class Composer:
             fit[dropped] = 0.0
             topic = np.array([topic_scores[s] if owner is None else entry_scores[(s, owner)] for owner in owners[s]])
             total = (1 - TOPIC_WEIGHT) * fit + TOPIC_WEIGHT * topic
+            opposite = np.zeros(len(section.units), dtype=bool)
+            if asked_way:
+                headed = {owner: way(section.topic if owner is None else section.topic_of(
+                    section.units[owner].text.rstrip(": "))) for owner in set(owners[s])}
+                opposite = np.array([headed[owner] == -asked_way for owner in owners[s]])
+                total -= OPPOSITE_WAY * opposite
             if len(dropped) < len(section.units):
                 total[dropped] = -1.0
             anchor = int(np.argmax(total))
@@ -459,10 +500,12 @@ class Composer:
             if how_to:
                 score += PROCEDURE_BONUS * _procedure(section.units)
             scored.append((score, anchor, fit, cosines))
+            backwards.append(bool(opposite[anchor]))
         top = max(score for score, *_ in scored)
-        # Sections that score within TIE of the best are told apart by the search's ranking of their pages.
+        # Sections that score within TIE of the best are told apart by the search's ranking of their pages (one headed
+        # the opposite way of the question comes last).
         s = min((i for i, (score, *_) in enumerate(scored) if score >= top - TIE),
-                key=lambda i: (sections[i].rank, -scored[i][0], i))
+                key=lambda i: (backwards[i], sections[i].rank, -scored[i][0], i))
         score, anchor, fit, cosines = scored[s]
         section = sections[s]
         chosen = _without_leading_questions(section, _read_on(section.units, self._extract(section, anchor, fit, how_to),
