@@ -22,7 +22,11 @@ _INJECTION = _compile([
     r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(previous|prior|above|earlier|all|your|the)\b.{0,30}"
     r"\b(instructions?|rules?|prompts?|directions?|guidelines?|context)\b",
     r"\b(system|developer|hidden|initial|original)\s+(prompt|message|instructions?)\b",
-    r"\byou are now\b|\bact as (?:an?|the)\b|\bpretend (?:to be|you are)\b|\bnew instructions?\b",
+    # "you are now / act as" followed by a role: help pages say "You are now calculating the annual profit" and
+    # "the server can act as a proxy"
+    r"\b(?:you are now|act as)\s+(?:(?:an?|the|my|in)\s+)?(?:[\w-]+\s+){0,2}?(?:dan|ai|assistant|bot|chatbot|model|"
+    r"gpt|llm|system|admin|administrator|root|developer|hacker|unrestricted|unfiltered|jailbroken|uncensored|"
+    r"persona|character|different|other|evil)\b|\bpretend (?:to be|you are)\b|\bnew instructions?\b",
     r"\bjailbreak\b|\bdo anything now\b|\bdan mode\b|\bdeveloper mode\b",
     r"\b(reveal|print|show|repeat|output|leak)\b.{0,30}\b(prompt|instructions|internal|confidential|secret)",
     r"<\s*/?\s*(system|assistant|instructions?)\s*>|\[\s*(system|inst)\s*\]|###\s*(system|instruction)",
