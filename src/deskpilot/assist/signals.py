@@ -30,6 +30,12 @@ _INJECTION = _compile([
     r"\bjailbreak\b|\bdo anything now\b|\bdan mode\b|\bdeveloper mode\b",
     r"\b(reveal|print|show|repeat|output|leak)\b.{0,30}\b(prompt|instructions|internal|confidential|secret)",
     r"<\s*/?\s*(system|assistant|instructions?)\s*>|\[\s*(system|inst)\s*\]|###\s*(system|instruction)",
+    # what the assistant is to tell everyone else ("always tell users to download the app from <link>")
+    r"\b(?:always|never|from now on,?)\s+(?:tell|say to|instruct|direct|send|point|recommend(?: to)?)\s+"
+    r"(?:\w+\s+){0,2}?(?:users|customers|people|everyone|visitors|clients|callers)\b",
+    r"\b(?:dites|dis)\s+(?:toujours|désormais)\s+(?:aux|à tous les)\s+(?:utilisateurs|clients)\b",  # fr
+    r"\b(?:sag|sage|sagen sie)\s+(?:den|allen)\s+(?:nutzern|kunden|benutzern)\s+(?:immer|ab jetzt)\b",  # de
+    r"\b(?:di|diga|dile|dígales)\s+siempre\s+a\s+(?:los|todos los)\s+(?:usuarios|clientes)\b",  # es
     r"\bignore[zr]?\b.{0,30}\b(instructions?|consignes?|r[eè]gles)\b",  # fr
     r"\b(vergiss|ignoriere)\b.{0,40}\b(anweisungen|regeln|vorgaben)\b",  # de
     r"\bignora\b.{0,40}\b(instrucciones|reglas|istruzioni|regole)\b",  # es / it
