@@ -251,6 +251,23 @@ def test_a_merged_faq_entry_is_scored_under_its_own_heading() -> None:
     assert abs(found.score - own.score) < 1e-6
 
 
+
+def test_a_merged_section_whose_heading_asks_nothing_is_answered_alone() -> None:
+    """A short page section followed by small sections merged into it ("Turn off 2FA:", a heading that is no
+    question): the answer is the entry that fits, not the whole short section from its start."""
+    lines = ["Owners can require 2FA for everyone:", "1. Go to Admin > Security > Two-factor authentication.",
+             "2. Turn on Require two-factor authentication.",
+             "Turn off 2FA:", "Go to Settings > Security > Two-factor authentication and click Disable.",
+             "Use a recovery code:", "Enter one of your recovery codes instead of the six-digit code."]
+    merged = Section(section("Require 2FA for the workspace", [], title="Two-factor authentication",
+                             source="2fa").chunk, "Require 2FA for the workspace",
+                     split_units(lines, ["Turn off 2FA", "Use a recovery code"]))
+    found = Composer(bag_of_words).compose(["how do I turn off 2FA for my account?"], [merged])
+    assert found is not None
+    assert found.lines() == ["Go to Settings > Security > Two-factor authentication and click Disable."]
+    required = Composer(bag_of_words).compose(["how can owners require 2FA for everyone in the workspace?"], [merged])
+    assert required is not None and required.lines() == lines[:3]
+
 def test_an_answer_never_shows_another_entrys_question() -> None:
     """The best match was an FAQ entry's question ("Is there a parking garage near by?:"), its answer and the
     entry before it were taken: read in page order, the question between them is left out."""

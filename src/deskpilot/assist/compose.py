@@ -508,8 +508,15 @@ class Composer:
                 key=lambda i: (backwards[i], sections[i].rank, -scored[i][0], i))
         score, anchor, fit, cosines = scored[s]
         section = sections[s]
-        chosen = _without_leading_questions(section, _read_on(section.units, self._extract(section, anchor, fit, how_to),
-                                                              anchor, how_to))
+        chosen = _read_on(section.units, self._extract(section, anchor, fit, how_to), anchor, how_to)
+        # Small sections merged into one (ingest/chunking.py) are entries of their own: the answer is the anchor's
+        # entry, not its neighbours ("Turn off 2FA:" after the steps that require 2FA for everyone, in a section
+        # short enough to be shown whole).
+        # When the answer holds its anchor (not where a how-to question was sent on to the section's steps), it
+        # is the anchor's entry.
+        if anchor in chosen:
+            chosen = [i for i in chosen if owners[s][i] == owners[s][anchor]]
+        chosen = _without_leading_questions(section, chosen)
         chosen = [i for i in chosen if i == anchor or not ABOUT_THE_PAGE.search(section.units[i].text)]
         ranked = [(f"{c.source_id} — {c.heading}", round(scored[i][0], 4)) for i, c in enumerate(sections)]
         others = [other for i, (other, *_) in enumerate(scored) if i != s]
