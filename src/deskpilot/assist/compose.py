@@ -367,7 +367,6 @@ def answers_the_way(questions: Sequence[str], units: Sequence[Unit]) -> bool:
     return any(u.number or (not u.heading and not _asks(u) and instructs(u.text)) for u in units)
 
 
-
 def way(text: str) -> int:
     """Which way a text acts: 1 switching on or adding, -1 switching off or removing, 0 neither or both."""
     on, off = bool(_ON.search(text)), bool(_OFF.search(text))
@@ -509,11 +508,10 @@ class Composer:
         score, anchor, fit, cosines = scored[s]
         section = sections[s]
         chosen = _read_on(section.units, self._extract(section, anchor, fit, how_to), anchor, how_to)
-        # Small sections merged into one (ingest/chunking.py) are entries of their own: the answer is the anchor's
-        # entry, not its neighbours ("Turn off 2FA:" after the steps that require 2FA for everyone, in a section
-        # short enough to be shown whole).
-        # When the answer holds its anchor (not where a how-to question was sent on to the section's steps), it
-        # is the anchor's entry.
+        # Small sections merged into one (ingest/chunking.py) are entries of their own: an answer that holds its
+        # anchor is the anchor's entry, not its neighbours ("Turn off 2FA:" after the steps that require 2FA for
+        # everyone, in a section short enough to be shown whole). A how-to question sent on from its anchor to the
+        # section's steps keeps them.
         if anchor in chosen:
             chosen = [i for i in chosen if owners[s][i] == owners[s][anchor]]
         chosen = _without_leading_questions(section, chosen)
