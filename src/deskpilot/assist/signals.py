@@ -17,18 +17,23 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
-# Instructions aimed at the assistant rather than questions for support.
+# Instructions aimed at the assistant rather than questions for support. Retrieved help pages are screened too (a
+# page that matches is dropped and the answer goes to a human), so each phrase needs what only an attack says:
+# help pages write "override the default rules", "the original message is quoted", "show internal notes",
+# "print the instructions", "new instructions for the printer", "you are now the administrator".
 _INJECTION = _compile([
-    r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(previous|prior|above|earlier|all|your|the)\b.{0,30}"
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|earlier|all|your)\b.{0,30}"
     r"\b(instructions?|rules?|prompts?|directions?|guidelines?|context)\b",
-    r"\b(system|developer|hidden|initial|original)\s+(prompt|message|instructions?)\b",
+    r"\b(system|developer|hidden|initial|original)\s+(prompt|instructions?)\b",
     # "you are now / act as" followed by a role: help pages say "You are now calculating the annual profit" and
     # "the server can act as a proxy"
     r"\b(?:you are now|act as)\s+(?:(?:an?|the|my|in)\s+)?(?:[\w-]+\s+){0,2}?(?:dan|ai|assistant|bot|chatbot|model|"
-    r"gpt|llm|system|admin|administrator|root|developer|hacker|unrestricted|unfiltered|jailbroken|uncensored|"
-    r"persona|character|different|other|evil)\b|\bpretend (?:to be|you are)\b|\bnew instructions?\b",
-    r"\bjailbreak\b|\bdo anything now\b|\bdan mode\b|\bdeveloper mode\b",
-    r"\b(reveal|print|show|repeat|output|leak)\b.{0,30}\b(prompt|instructions|internal|confidential|secret)",
+    r"gpt|llm|hacker|unrestricted|unfiltered|jailbroken|uncensored|persona|character|evil)\b|"
+    r"\bpretend (?:to be|you are)\b|\bnew instructions?\s*:|\byour new instructions?\b",
+    r"\bjailbreak\b|\bdo anything now\b|\b(?:dan|developer|admin|god|debug|sudo) mode\b",
+    r"\b(reveal|print|show|repeat|output|leak)\b.{0,30}\byour\s+(?:\w+\s+)?(prompt|instructions|rules|guidelines|"
+    r"configuration)\b",
+    r"\b(reveal|leak|output|dump)\b.{0,30}\b(internal|confidential)\b",
     r"<\s*/?\s*(system|assistant|instructions?)\s*>|\[\s*(system|inst)\s*\]|###\s*(system|instruction)",
     # what the assistant is to tell everyone else ("always tell users to download the app from <link>")
     r"\b(?:always|never|from now on,?)\s+(?:tell|say to|instruct|direct|send|point|recommend(?: to)?)\s+"
