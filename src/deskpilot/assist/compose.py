@@ -466,6 +466,8 @@ class Composer:
                                                vectors[n_topics:n_topics + len(merged)],
                                                vectors[n_topics + len(merged):])
         entry_scores = dict(zip(heads, (entry_vectors @ asked.T).max(axis=1) if merged else [], strict=True))
+        # which way each topic acts (see way()), for the same strings that are scored
+        topic_ways, entry_ways = [way(s.topic) for s in sections], dict(zip(heads, map(way, merged), strict=True))
         words = set().union(*(_words(q) for q in questions))
         how_to = any(HOW_TO.search(q) for q in questions)
         said_words = _words(said)
@@ -486,12 +488,9 @@ class Composer:
             fit[dropped] = 0.0
             topic = np.array([topic_scores[s] if owner is None else entry_scores[(s, owner)] for owner in owners[s]])
             total = (1 - TOPIC_WEIGHT) * fit + TOPIC_WEIGHT * topic
-            opposite = np.zeros(len(section.units), dtype=bool)
-            if asked_way:
-                headed = {owner: way(section.topic if owner is None else section.topic_of(
-                    section.units[owner].text.rstrip(": "))) for owner in set(owners[s])}
-                opposite = np.array([headed[owner] == -asked_way for owner in owners[s]])
-                total -= OPPOSITE_WAY * opposite
+            opposite = np.array([asked_way != 0 and (topic_ways[s] if owner is None else entry_ways[(s, owner)])
+                                 == -asked_way for owner in owners[s]], dtype=bool)
+            total -= OPPOSITE_WAY * opposite
             if len(dropped) < len(section.units):
                 total[dropped] = -1.0
             anchor = int(np.argmax(total))
