@@ -264,7 +264,7 @@ class Container:
         if routing.classifier == "multilingual":
             examples = ExampleClassifier(load_examples(folder / "routing_examples.yaml"),
                                          shared_encoder().encode, routing.example_min_similarity,
-                                         routing.example_margin)
+                                         routing.example_margin, self.settings.model_files / "cache")
         return EscalationDetector(Lexicon.load(folder / "routing_lexicon.yaml"), examples, routing.repeat_similarity)
 
     @cached_property

@@ -1,28 +1,18 @@
-"""`deskpilot ingest` and `deskpilot search` as a KB editor runs them (real subprocesses)."""
+"""`deskpilot ingest` and `deskpilot search` as a KB editor runs them (in a process of their own where what a process
+does is the point: exit codes, one-line errors, JSON alone on stdout; else in the test process, see tests/cli.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import KB, REPO
+from tests.cli import deskpilot
+from tests.conftest import KB
 
 pytestmark = pytest.mark.integration
-
-
-def deskpilot(args: list[str], data: Path, models: Path, cwd: Path,
-              extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESKPILOT_DATA_DIR": str(data), "DESKPILOT_MODELS_DIR": str(models),
-           "DESKPILOT_INGEST__TERMS_FILE": str(REPO / "ingest" / "terms.yaml"),
-           "DESKPILOT_ASSISTANT__PROMPTS_DIR": str(REPO / "prompts"), **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "deskpilot.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
 
 
 def test_ingest_paths_json_contract_and_exit_codes(tmp_path: Path, models_dir: Path) -> None:
@@ -32,7 +22,8 @@ def test_ingest_paths_json_contract_and_exit_codes(tmp_path: Path, models_dir: P
         shutil.copy(KB / "articles" / name, articles / name)
     data = tmp_path / "data"
 
-    ok = deskpilot(["ingest", "articles", "--kind", "article", "--audience", "public", "--json"], data, models_dir, tmp_path)
+    ok = deskpilot(["ingest", "articles", "--kind", "article", "--audience", "public", "--json"], data, models_dir, tmp_path,
+                   process=True)
     assert ok.returncode == 0, ok.stderr
     report = json.loads(ok.stdout)
     assert set(report) == {"added", "updated", "unchanged", "deleted", "failed", "chunks_embedded", "seconds"}
@@ -57,7 +48,7 @@ def test_ingest_paths_json_contract_and_exit_codes(tmp_path: Path, models_dir: P
 
 
 def test_ingest_reports_configuration_errors_in_one_line(tmp_path: Path, models_dir: Path) -> None:
-    missing = deskpilot(["ingest"], tmp_path / "data", models_dir, tmp_path)  # no ingest/sources.yaml here
+    missing = deskpilot(["ingest"], tmp_path / "data", models_dir, tmp_path, process=True)  # no ingest/sources.yaml
     assert missing.returncode == 2
     assert "sources file" in missing.stderr and "Traceback" not in missing.stderr
     wrong = deskpilot(["ingest", "x", "--kind", "video"], tmp_path / "data", models_dir, tmp_path)
@@ -68,7 +59,8 @@ def test_missing_model_files_say_what_to_run(tmp_path: Path) -> None:
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(KB / "articles" / "webhooks.md", articles)
-    result = deskpilot(["ingest", "articles", "--json"], tmp_path / "data", tmp_path / "no-models", tmp_path)
+    result = deskpilot(["ingest", "articles", "--json"], tmp_path / "data", tmp_path / "no-models", tmp_path,
+                       process=True)
     assert result.returncode == 2
     assert "deskpilot models install" in result.stderr and "Traceback" not in result.stderr
 
@@ -80,7 +72,8 @@ def test_ask_json_contract_with_the_fake_llm(tmp_path: Path, models_dir: Path) -
     data = tmp_path / "data"
     assert deskpilot(["ingest", "articles", "--json"], data, models_dir, tmp_path).returncode == 0
     env_fake = {"DESKPILOT_LLM__PROVIDER": "fake"}
-    result = deskpilot(["ask", "How long is a password reset link valid?", "--json"], data, models_dir, tmp_path, env_fake)
+    result = deskpilot(["ask", "How long is a password reset link valid?", "--json"], data, models_dir, tmp_path, env_fake,
+                       process=True)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert set(answer) == {"answer", "citations", "confidence", "decision", "reasons", "language"}

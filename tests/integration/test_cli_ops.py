@@ -1,5 +1,5 @@
 """`deskpilot analytics`, `deskpilot review` and `deskpilot gaps` as a support manager and a KB editor run them
-(real subprocesses on a database with recorded conversations)."""
+(on a database with recorded conversations; run as in tests/cli.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from deskpilot.api.app import create_app
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
+from tests.cli import deskpilot
 from tests.conftest import KB, make_settings
-from tests.integration.test_cli_ingest import deskpilot
 
 pytestmark = pytest.mark.integration
 

