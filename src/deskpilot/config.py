@@ -132,6 +132,21 @@ class RoutingSettings(BaseModel):
         "section (its best sentence by meaning and words, its title and heading) the section does not answer the "
         "question, and the conversation goes to a human with links (no_relevant_source).")
     max_negativity: ZeroToOne = Field(0.6, description="Escalate at or above this negativity (0..1).")
+    answer_check: Literal["model", "off"] = Field(
+        "off", description="`model`: composed answers whose confidence is within answer_check_band of "
+        "min_confidence (in doubt either way) go to the language model first (prompts/answer_check.yaml: does the "
+        "answer tell the customer what they asked?), and are shown when it says yes with log-odds of at least "
+        "answer_check_min_odds, else the conversation goes to a human (no_relevant_source). `off` (default): the "
+        "confidence alone decides. With the local 1.5B model the check answered 7 more LibreOffice questions right "
+        "but 1 fewer on the sample kb, 2 more unanswerable ones, and held back 3 right DSTC10 answers with 4 wrong "
+        "ones (README, Answer quality): turn it on for a stronger model on a server once `deskpilot eval` says so.")
+    answer_check_band: float = Field(
+        0.1, ge=0, le=1, description="Half-width of the confidence band around min_confidence that is checked "
+        "(0.1: about a third of the suites' questions were checked).")
+    answer_check_min_odds: float = Field(
+        0.8, ge=-20, le=20, description="Natural log-odds of Yes over No that the check needs (0: even). With the "
+        "local model, on 137 read answers and drafts of the kb and LibreOffice suites, 0.8 kept the share of right "
+        "answers among those shown and answered more questions; 0.4 answered many more, with more wrong.")
     classifier: Literal["multilingual", "off"] = Field(
         "multilingual", description="The escalation detector's example layer: `multilingual` compares each sentence "
         "with the example messages of prompts/routing_examples.yaml (a multilingual sentence encoder shipped with "

@@ -99,3 +99,15 @@ def test_answers_from_several_threads_with_embeddings_in_between_stay_correct(as
         results = list(pool.map(ask, [*questions, *questions]))
     for question, answer in results:
         assert questions[question] in answer, (question, answer)
+
+
+def test_the_local_models_answer_check_tells_an_answer_from_another_task(assistant_container: Container) -> None:
+    """The check read from the model's next-token scores (routing.answer_check): the help centre's own answer is
+    more of a yes than another task's steps, and asking again with the same system prompt gives the same odds."""
+    prompt = assistant_container.prompts.get("answer_check")
+    question = "How long is a password reset link valid?"
+    right = prompt.render(question=question, answer="A reset link is valid for 60 minutes and can be used only once.")
+    other = prompt.render(question=question, answer="To invite a teammate, open Settings > Team and click Invite.")
+    llm = assistant_container.llm
+    odds = [llm.yes_odds(*right), llm.yes_odds(*other), llm.yes_odds(*right)]
+    assert odds[0] > odds[1] and odds[2] == pytest.approx(odds[0], abs=0.05)

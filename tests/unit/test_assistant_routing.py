@@ -6,12 +6,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deskpilot.container import Container
 from deskpilot.ingest.sources import SourceSpec
-from deskpilot.providers.llm import LLMClient
+from deskpilot.providers.llm import ExtractiveFakeChat, LLMClient
 from tests.conftest import KB
 from tests.fakes import BrokenChat, fake_container, fake_llm
 
@@ -63,6 +64,44 @@ def test_a_model_reply_the_sources_do_not_back_is_low_support(assistant: Contain
     assert (answer.decision, answer.reasons) == ("escalate", ["low_support"])
     assert answer.removed_claims == ["Every reset link comes with a free month of the Business plan."]
     assert "free month" not in answer.answer
+
+
+def test_an_answer_in_doubt_is_shown_only_when_the_model_says_it_answers(assistant: Container) -> None:
+    question = "How long is a password reset link valid?"
+    plain = assistant.assistant.answer(question)
+    assert plain.signals is not None and plain.signals.check is None  # clear of the threshold: no check asked
+    routing = assistant.routing
+    asked: list[str] = []
+
+    class Checked(ExtractiveFakeChat):
+        def yes_odds(self, messages: Any) -> float:
+            asked.append(str(messages[-1].content))
+            return super().yes_odds(messages)
+
+    try:
+        for below, odds, decision in ((True, 2.0, "answer"), (True, 0.2, "escalate"), (False, -1.0, "escalate"),
+                                      (False, 1.0, "answer")):
+            # the same answer with the threshold just above (below=True) or just under its confidence
+            near = plain.confidence + (0.05 if below else -0.05)
+            assistant.override(routing=routing.model_copy(update={"min_confidence": near, "answer_check": "model"}),
+                               llm=fake_llm(model=Checked(odds=[odds])))
+            assistant.forget("assistant")
+            answer = assistant.assistant.answer(question)
+            assert answer.decision == decision and answer.signals is not None and answer.signals.check == odds
+            assert answer.reasons == ([] if decision == "answer" else ["no_relevant_source"])
+            assert ("valid for 60 minutes" in answer.answer) == (decision == "answer")
+            assert "check_ms" in answer.timings
+        # the model is shown the question and the answer's own lines
+        assert question in asked[0] and "valid for 60 minutes" in asked[0]
+        # a model that fails: the confidence alone decides, as without the check
+        assistant.override(routing=routing.model_copy(update={"min_confidence": plain.confidence - 0.05,
+                                                              "answer_check": "model"}),
+                           llm=fake_llm(model=BrokenChat()))
+        assistant.forget("assistant")
+        assert assistant.assistant.answer(question).decision == "answer"
+    finally:
+        assistant.override(routing=routing)
+        assistant.forget("assistant")
 
 
 def test_a_sensitive_message_goes_to_a_human_even_with_a_relevant_source(assistant: Container) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import httpx
+import numpy as np
 import openai
 import pytest
 from pydantic import BaseModel, Field, StringConstraints
@@ -88,3 +89,27 @@ def test_a_server_is_held_to_json_as_its_settings_say(json_output: str, expected
     assert (sent or {}).get("type") == expected
     if expected == "json_schema":
         assert sent["json_schema"]["schema"] == {"type": "object"}
+
+
+def test_yes_no_odds_from_a_servers_first_token_log_probabilities() -> None:
+    from deskpilot.providers.llm import _odds_of
+
+    assert _odds_of({"Yes": -0.2, "No": -1.8, "The": -4.0}, "Yes") == pytest.approx(1.6)
+    assert _odds_of({"yes": -1.0, " Yes": -1.0, "No": -1.0}, "yes") == pytest.approx(np.log(2))  # spellings add up
+    assert _odds_of({"Yes": -0.1, "Sure": -3.0}, "Yes") == pytest.approx(-0.1 - (-3.0 - 1.0))  # "No" under the list
+    assert _odds_of({"No": -0.05, "Maybe": -5.0}, "No") < -5
+    # a server that sends no log-probabilities: its words
+    assert (_odds_of({}, "Yes."), _odds_of({}, " no"), _odds_of({}, "It depends")) == (3.0, -3.0, 0.0)
+
+
+def test_the_fake_model_scripts_its_yes_no_odds_and_failures_are_llm_errors() -> None:
+    fake = fake_llm(model=ExtractiveFakeChat(odds=[-1.5]))
+    assert fake.yes_odds("system", "Is it? Reply Yes or No.") == -1.5
+    assert fake.yes_odds("system", "Is it?") == 2.0  # nothing scripted left: yes
+
+    class Broken(ExtractiveFakeChat):
+        def yes_odds(self, messages: Any) -> float:
+            raise RuntimeError("context exceeded")
+
+    with pytest.raises(LLMError, match="context exceeded"):
+        fake_llm(model=Broken()).yes_odds("system", "user")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deskpilot.assist.routing import REASONS, Signals, confidence, route
+from deskpilot.assist.routing import REASONS, Signals, confidence, in_doubt, route
 from deskpilot.config import RoutingSettings, load_routing
 from deskpilot.errors import ConfigError
 
@@ -108,3 +108,41 @@ def test_a_section_that_only_ties_with_another_is_less_certain_than_one_that_cle
     generated = Signals(top_relevance=0.6, support=0.8, coverage=1.0, claims_kept=2)
     assert confidence(generated, thresholds) == pytest.approx(
         0.35 * (0.6 - thresholds.min_relevance) / (0.8 - thresholds.min_relevance) + 0.45 * 0.8 + 0.2, abs=1e-3)
+
+
+def _near(check: float | None, below: bool) -> tuple[Signals, RoutingSettings]:
+    """A composed answer whose confidence is just below (or above) the threshold, with the model's check."""
+    signals = Signals(top_relevance=0.6, support=1.0, coverage=1.0, claims_kept=2, fit=0.6, margin=0.05, check=check)
+    score = confidence(signals, T)
+    return signals, T.model_copy(update={"min_confidence": score + (0.05 if below else -0.05), "answer_check": "model"})
+
+
+def test_in_doubt_the_models_check_decides_either_way() -> None:
+    for below in (True, False):
+        signals, thresholds = _near(None, below)
+        assert in_doubt("Open Settings and click Reset.", signals, thresholds)
+        assert route("Open Settings and click Reset.", signals, thresholds).kind == ("escalate" if below else "answer")
+        yes, no = Signals(**{**signals.__dict__, "check": 2.0}), Signals(**{**signals.__dict__, "check": -1.0})
+        assert route("Open Settings and click Reset.", yes, thresholds).kind == "answer"
+        assert route("Open Settings and click Reset.", no, thresholds).reasons == ["no_relevant_source"]
+        # the configured odds are what a yes needs
+        strict = thresholds.model_copy(update={"answer_check_min_odds": 3.0})
+        assert route("Open Settings and click Reset.", yes, strict).reasons == ["no_relevant_source"]
+
+
+def test_the_check_is_off_unless_configured() -> None:
+    signals, thresholds = _near(None, below=True)
+    assert RoutingSettings().answer_check == "off"
+    assert not in_doubt("An answer.", signals, thresholds.model_copy(update={"answer_check": "off"}))
+
+
+def test_far_from_the_threshold_or_for_another_reason_the_check_is_not_asked_and_not_read() -> None:
+    signals, thresholds = _near(-5.0, below=False)
+    clear = thresholds.model_copy(update={"min_confidence": confidence(signals, T) - 0.3})
+    assert not in_doubt("An answer.", signals, clear)
+    assert route("An answer.", signals, clear).kind == "answer"  # a clear answer: a stray check does not matter
+    for change in ({"coverage": 0.4}, {"not_found": True}, {"human_requested": True}, {"claims_kept": 0}):
+        assert not in_doubt("An answer.", Signals(**{**signals.__dict__, **change}), thresholds)
+    assert not in_doubt("", signals, thresholds)
+    assert not in_doubt("An answer.", signals, thresholds.model_copy(update={"answer_check": "off"}))
+    assert not in_doubt("An answer.", signals, thresholds.model_copy(update={"answer_check_band": 0.0}))

@@ -20,7 +20,7 @@ from deskpilot.assist.compose import Composer, Composition, Section, answers_the
 from deskpilot.assist.escalation import HUMAN, NEGATIVE, SENSITIVE, EscalationDetector, Trigger
 from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
 from deskpilot.assist.prompts import PromptLibrary
-from deskpilot.assist.routing import Decision, Signals, route
+from deskpilot.assist.routing import Decision, Signals, in_doubt, route
 from deskpilot.assist.signals import detect_injection, read_signals
 from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettings
 from deskpilot.errors import DeskpilotError, InvalidInputError, LLMError
@@ -375,8 +375,12 @@ class Assistant:
                              "coverage": composed.coverage, "claims_kept": len(composed.lines) if translated_ok else 0,
                              "fit": composition.score, "margin": composition.margin, "not_found": not way})
         text = composed.text
-        decision = route(text, signals, self._routing)
         timings = {"compose_ms": composed.compose_ms}
+        if in_doubt(text, signals, self._routing):
+            t0 = time.perf_counter()
+            signals = dataclasses.replace(signals, check=self._check(translation or standalone, composed.lines))
+            timings["check_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        decision = route(text, signals, self._routing)
         assert composed.citation is not None
         if decision.kind == "escalate":
             answer = finish(decision, self._handoff_text(language, False, relevant), links, **asked,
@@ -391,6 +395,19 @@ class Assistant:
         answer.timings.update(timings)
         answer.signals = signals  # what routing decided on: the composition's fit, support and coverage
         return answer
+
+    def _check(self, question: str, lines: Sequence[str]) -> float | None:
+        """The model's log-odds that the answer's (verified, source-language) lines tell the customer what they
+        asked; None when the model fails (the confidence alone decides then)."""
+        text = "\n".join(lines)
+        system, user = self._prompts.get("answer_check").render(question=question, answer=text[:1500])
+        try:
+            odds = self._llm().yes_odds(system, user)
+        except LLMError as exc:
+            logger.warning("the answer check failed, the confidence alone decides: %s", exc)
+            return None
+        logger.info("answer check: log-odds %.2f that the answer answers %r", odds, question[:80])
+        return round(odds, 3)
 
     def _composed(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str,
                   language: str, said: str = "", subject: Sequence[str] = ()) -> Composed:

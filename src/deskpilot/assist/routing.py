@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,6 +34,7 @@ class Signals:
     llm_failed: bool = False
     fit: float = 1.0  # composed answers: how well the chosen section answers the question (1.0: not measured)
     margin: float | None = None  # composed answers: how much better the section scores than the next best one
+    check: float | None = None  # composed answers in doubt: the model's log-odds that the answer answers (None: not asked)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,17 @@ def confidence(signals: Signals, thresholds: RoutingSettings) -> float:
     return round(min(1.0, max(0.0, value)), 4)
 
 
+def in_doubt(answer: str, signals: Signals, thresholds: RoutingSettings) -> bool:
+    """Only the confidence decides, and it is within answer_check_band of min_confidence: the answer is worth the
+    model's check (routing.answer_check), whichever way the confidence alone would go."""
+    if thresholds.answer_check == "off" or not answer.strip():
+        return False
+    plain = route(answer, dataclasses.replace(signals, check=None), thresholds)
+    return plain.reasons in ([], ["low_support"]) and signals.claims_kept > 0 \
+        and signals.coverage >= thresholds.min_coverage \
+        and abs(plain.confidence - thresholds.min_confidence) < thresholds.answer_check_band
+
+
 def route(answer: str, signals: Signals, thresholds: RoutingSettings) -> Decision:
     """Decide whether the answer goes to the customer or the conversation goes to a human.
 
@@ -88,8 +101,12 @@ def route(answer: str, signals: Signals, thresholds: RoutingSettings) -> Decisio
                              or signals.fit < thresholds.min_fit):
         reasons.append("no_relevant_source")
     score = confidence(signals, thresholds)
+    # An answer in doubt that the model checked: its yes or no decides instead of the confidence (in_doubt).
+    checked = signals.check is not None and abs(score - thresholds.min_confidence) < thresholds.answer_check_band
+    if not reasons and checked and signals.check is not None and signals.check < thresholds.answer_check_min_odds:
+        reasons.append("no_relevant_source")
     if not reasons and (not answer.strip() or signals.claims_kept == 0 or signals.coverage < thresholds.min_coverage
-                        or score < thresholds.min_confidence):
+                        or (score < thresholds.min_confidence and not checked)):
         reasons.append("low_support")
     ordered = [r for r in REASONS if r in reasons]
     return Decision("escalate" if ordered else "answer", ordered, score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Protocol
 
@@ -52,7 +53,9 @@ class LocalTarget:
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         fill_from_answer(result, answer)
         if answer.decision == "escalate" and answer.signals is not None:
-            result.escalate_floor = route(answer.draft, answer.signals, self._floor).kind == "escalate"
+            # at any threshold, the confidence alone (the model's check is asked near the configured threshold)
+            result.escalate_floor = route(answer.draft, dataclasses.replace(answer.signals, check=None),
+                                          self._floor).kind == "escalate"
         else:
             result.escalate_floor = answer.decision == "escalate"
 
@@ -111,6 +114,8 @@ def fill_from_answer(result: ItemResult, answer: Answer) -> None:
     result.triggers = [t.as_json() for t in answer.triggers]
     if answer.signals is not None and answer.signals.claims_kept:
         result.scores["citation_support"] = answer.signals.support
+    if answer.signals is not None and answer.signals.check is not None:
+        result.scores["answer_check"] = answer.signals.check  # the model's log-odds that the answer answers
 
 
 class HttpTarget:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import httpx
+import numpy as np
 import openai
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -157,6 +158,52 @@ class LlamaCppChat(BaseChatModel):
             stopped.set()
 
 
+    def yes_odds(self, messages: list[BaseMessage]) -> float:
+        """How much more likely the model's reply starts with "Yes" than with "No" (natural log-odds of its first
+        token), read from one forward pass over the prompt: no token is generated."""
+        result: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+        def score() -> None:
+            try:
+                import llama_cpp
+                import numpy as np
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                llama = self._model()
+                template = llama.metadata.get("tokenizer.chat_template")
+                if not template:
+                    raise ConfigError(f"{self.model_path} has no chat template")
+                special = [llama.detokenize([t], special=True).decode("utf-8", "replace")
+                           for t in (llama.token_bos(), llama.token_eos())]
+                chat: list[Any] = [{"role": _role(m), "content": str(m.content)} for m in messages]
+                prompt = Jinja2ChatFormatter(template, eos_token=special[1], bos_token=special[0])(messages=chat).prompt
+                tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+                if len(tokens) >= llama.n_ctx():
+                    raise LLMError(f"the check prompt is {len(tokens)} tokens, the context {llama.n_ctx()}")
+                # The whole prompt in one pass, never continued from what the context holds: the same prompt read in
+                # other batches gave log-odds 0.15 apart (quantized kernels differ by batch size), enough to turn a
+                # decision near the threshold.
+                llama.reset()
+                llama.eval(tokens)
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama._ctx.ctx, -1),
+                                               shape=(llama.n_vocab(),))
+
+                def first_tokens(words: Sequence[str]) -> list[int]:
+                    return sorted({llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words})
+
+                yes = np.logaddexp.reduce(logits[first_tokens(("Yes", " Yes", "yes", " yes", "YES"))])
+                no = np.logaddexp.reduce(logits[first_tokens(("No", " No", "no", " no", "NO"))])
+                result.put(("odds", float(yes - no)))
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                result.put(("error", exc))
+
+        self._model_thread().submit(score)
+        kind, value = result.get()
+        if kind == "error":
+            raise value
+        return float(value)
+
+
 _SOURCE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -168,6 +215,7 @@ class ExtractiveFakeChat(BaseChatModel):
     """
 
     scripted: list[str] = Field(default_factory=list)
+    odds: list[float] = Field(default_factory=list)  # scripted yes/no log-odds; none left: 2.0 (yes)
     delay: float = 0.0
     json_output: JsonOutput | None = "grammar"
 
@@ -188,6 +236,10 @@ class ExtractiveFakeChat(BaseChatModel):
         lines = [line.strip("- ").strip() for line in body.strip().splitlines()[2:] if line.strip()]
         first = re.split(r"(?<=[.!?])\s", " ".join(lines) or body.strip())[0]
         return f"{first} [{number}]"
+
+    def yes_odds(self, messages: list[BaseMessage]) -> float:
+        """The next scripted log-odds (2.0, a clear yes, when none is left)."""
+        return self.odds.pop(0) if self.odds else 2.0
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -219,6 +271,20 @@ def _value_of(schema: dict[str, Any], text: str) -> Any:
     if kind in ("integer", "number"):
         return schema.get("minimum", 0)
     return " ".join(text.split())[:80] or "n/a"
+
+
+def _odds_of(top: dict[str, float], reply: str) -> float:
+    """Yes/no log-odds from a first token's top log-probabilities ({token: logprob}); from the reply's words when
+    the server sent none. A side missing from the list is taken as less likely than the least likely token listed."""
+    if not top:
+        word = reply.strip().lower()
+        return 3.0 if word.startswith("yes") else -3.0 if word.startswith("no") else 0.0
+    floor = min(top.values()) - 1.0
+    sides = []
+    for words in (("yes",), ("no",)):
+        found = [p for token, p in top.items() if token.strip().lower() in words]
+        sides.append(float(np.logaddexp.reduce(found)) if found else floor)
+    return sides[0] - sides[1]
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -311,6 +377,44 @@ class LLMClient:
         except Exception as exc:
             raise LLMError(f"the language model failed: {type(exc).__name__}: {exc}") from exc
         return "".join(parts).strip()
+
+    def yes_odds(self, system: str, user: str) -> float:
+        """The model's natural log-odds of answering "Yes" rather than "No" to a yes/no question (positive: yes).
+
+        The local model reads them from its next-token scores; a server from the log-probabilities of the first
+        reply token (`logprobs`, which OpenAI, vLLM and llama.cpp's server return); a server that returns none
+        answers in words, read as +3 (yes), -3 (no) or 0.
+
+        Raises:
+            LLMTimeout: no reply within settings.timeout seconds.
+            LLMError: the provider failed.
+        """
+        messages: list[BaseMessage] = [SystemMessage(content=system), HumanMessage(content=user)]
+        started = time.monotonic()
+        try:
+            scorer = getattr(self.model, "yes_odds", None)
+            if scorer is not None:
+                odds = float(scorer(messages))
+            else:
+                try:
+                    reply = self.model.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(messages)
+                except openai.APIStatusError as exc:  # a server that refuses logprobs (llama.cpp without logits_all)
+                    logger.info("no log-probabilities from the server (%s): the yes/no is read from the reply", exc)
+                    reply = self.model.bind(max_tokens=2).invoke(messages)
+                first = ((reply.response_metadata.get("logprobs") or {}).get("content") or [{}])[0]
+                odds = _odds_of({c["token"]: c["logprob"] for c in first.get("top_logprobs") or []},
+                                str(reply.content))
+        except LLMError:
+            raise
+        except ConfigError as exc:
+            raise LLMError(str(exc)) from exc
+        except _TIMEOUTS as exc:
+            raise LLMTimeout(f"the language model timed out: {exc}") from exc
+        except Exception as exc:
+            raise LLMError(f"the language model failed: {type(exc).__name__}: {exc}") from exc
+        if time.monotonic() - started > self._settings.timeout:
+            raise LLMTimeout(f"the language model did not finish within {self._settings.timeout:g} s")
+        return odds
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any], max_tokens: int | None = None) -> dict[str, Any]:
         """A JSON object from the model, constrained by schema where the provider supports it.
