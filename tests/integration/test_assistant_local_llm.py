@@ -111,3 +111,16 @@ def test_the_local_models_answer_check_tells_an_answer_from_another_task(assista
     llm = assistant_container.llm
     odds = [llm.yes_odds(*right), llm.yes_odds(*other), llm.yes_odds(*right)]
     assert odds[0] > odds[1] and odds[2] == pytest.approx(odds[0], abs=0.05)
+
+
+def test_the_local_model_replies_the_same_whatever_came_before(assistant_container: Container) -> None:
+    """A reply depends on its prompt alone, not on the calls before it (the context and the sampler's seed): an
+    evaluation of part of a suite gives the answers of the whole run, and a customer the answer QA saw."""
+    llm = assistant_container.llm
+    system = "Translate the user's text into French. Reply with the translation only."
+    text = ("To export your data, open Settings > Workspace > Export and click Export now. "
+            "The link is valid for 24 hours.")
+    first = llm.complete(system, text, max_tokens=60)
+    llm.complete(system, "Only the workspace Owner can request a refund. E-mail support with the invoice number.",
+                 max_tokens=60)
+    assert llm.complete(system, text, max_tokens=60) == first and first
