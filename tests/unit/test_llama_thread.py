@@ -17,7 +17,7 @@ from langchain_core.messages import HumanMessage
 
 from deskpilot.config import LLMSettings
 from deskpilot.errors import LLMError
-from deskpilot.providers.llm import LlamaCppChat, LLMClient
+from deskpilot.providers.llm import SEED, LlamaCppChat, LLMClient
 
 
 class ScriptedLlama:
@@ -31,9 +31,15 @@ class ScriptedLlama:
         self.produced = 0
         self.active = 0
         self.max_active = 0
+        self.resets = 0
+
+    def reset(self) -> None:
+        """llama-cpp-python's: forget the context (each generation reads its prompt whole)."""
+        self.resets += 1
 
     def create_chat_completion(self, stream: bool, **params: Any) -> Iterator[dict[str, Any]]:
-        assert stream
+        assert stream and params["seed"] == SEED  # the same seed for every call
+        assert self.resets == len(self.threads) + 1  # the context forgotten before each generation
         self.threads.append(threading.current_thread().name)
         self.active += 1
         self.max_active = max(self.max_active, self.active)
