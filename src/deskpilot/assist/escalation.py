@@ -188,20 +188,19 @@ class ExampleClassifier:
                 # The same examples embedded by the same encoder (its model's name; an unnamed one: the object) are
                 # embedded once per process.
                 owner = getattr(self._encode, "__self__", self._encode)
-                encoder = getattr(owner, "name", "") or str(id(owner))
-                key = hashlib.sha256("\x00".join([*labels, *texts]).encode()).hexdigest() + f":{encoder}"
+                name = str(getattr(owner, "name", ""))
+                key = hashlib.sha256("\x00".join([*labels, *texts]).encode()).hexdigest() + f":{name or id(owner)}"
                 with _POOLS_LOCK:
                     if key not in _POOLS:
-                        _POOLS[key] = self._stored(labels, texts, owner)
+                        _POOLS[key] = self._stored(labels, texts, name)
                     self._matrix = _POOLS[key]
                 self._labels = labels
             return self._matrix, self._labels
 
-    def _stored(self, labels: list[str], texts: list[str], owner: object) -> np.ndarray:
+    def _stored(self, labels: list[str], texts: list[str], name: str) -> np.ndarray:
         """The examples' vectors: read from the cache folder when an earlier process embedded the same examples
-        with the same encoder, else embedded and written there (a cache that cannot be read or written is
-        only slower)."""
-        name = getattr(owner, "name", "")
+        with the same encoder (its model's name; an unnamed one is never cached), else embedded and written there
+        (a cache that cannot be read or written is only slower)."""
         if self._cache is None or not name:
             return self.vectors(texts)
         digest = hashlib.sha256("\x00".join([name, *labels, *texts]).encode()).hexdigest()[:32]

@@ -30,6 +30,7 @@ from deskpilot.errors import ConfigError, LLMError, LLMOutputError, LLMTimeout
 from deskpilot.providers.model_files import llama_has_amx
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 # How a chat model can be held to JSON: llama.cpp's grammar from a schema, a server's json_schema or json_object
 # response format, or not at all (the reply is parsed as it comes).
 JsonOutput = Literal["grammar", "schema", "object", "none"]
@@ -65,6 +66,22 @@ class _ModelThread:
     def submit(self, job: Callable[[], None]) -> None:
         """Queue job to run on the model thread."""
         self._jobs.put(job)
+
+    def call(self, job: Callable[[], T]) -> T:
+        """Run job on the model thread and return its result (or raise its exception) in the caller's thread."""
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+
+        def run() -> None:
+            try:
+                done.put((True, job()))
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                done.put((False, exc))
+
+        self.submit(run)
+        ok, value = done.get()
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
 
 class LlamaCppChat(BaseChatModel):
@@ -170,47 +187,36 @@ class LlamaCppChat(BaseChatModel):
     def yes_odds(self, messages: list[BaseMessage]) -> float:
         """How much more likely the model's reply starts with "Yes" than with "No" (natural log-odds of its first
         token), read from one forward pass over the prompt: no token is generated."""
-        result: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        def score() -> float:
+            import llama_cpp
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        def score() -> None:
-            try:
-                import llama_cpp
-                import numpy as np
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            llama = self._model()
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ConfigError(f"{self.model_path} has no chat template")
+            special = [llama.detokenize([t], special=True).decode("utf-8", "replace")
+                       for t in (llama.token_bos(), llama.token_eos())]
+            chat: list[Any] = [{"role": _role(m), "content": str(m.content)} for m in messages]
+            prompt = Jinja2ChatFormatter(template, eos_token=special[1], bos_token=special[0])(messages=chat).prompt
+            tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) >= llama.n_ctx():
+                raise LLMError(f"the check prompt is {len(tokens)} tokens, the context {llama.n_ctx()}")
+            # The whole prompt in one pass, never continued from what the context holds: the same prompt read in
+            # other batches gave log-odds 0.15 apart (quantized kernels differ by batch size), enough to turn a
+            # decision near the threshold.
+            llama.reset()
+            llama.eval(tokens)
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama._ctx.ctx, -1), shape=(llama.n_vocab(),))
 
-                llama = self._model()
-                template = llama.metadata.get("tokenizer.chat_template")
-                if not template:
-                    raise ConfigError(f"{self.model_path} has no chat template")
-                special = [llama.detokenize([t], special=True).decode("utf-8", "replace")
-                           for t in (llama.token_bos(), llama.token_eos())]
-                chat: list[Any] = [{"role": _role(m), "content": str(m.content)} for m in messages]
-                prompt = Jinja2ChatFormatter(template, eos_token=special[1], bos_token=special[0])(messages=chat).prompt
-                tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-                if len(tokens) >= llama.n_ctx():
-                    raise LLMError(f"the check prompt is {len(tokens)} tokens, the context {llama.n_ctx()}")
-                # The whole prompt in one pass, never continued from what the context holds: the same prompt read in
-                # other batches gave log-odds 0.15 apart (quantized kernels differ by batch size), enough to turn a
-                # decision near the threshold.
-                llama.reset()
-                llama.eval(tokens)
-                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama._ctx.ctx, -1),
-                                               shape=(llama.n_vocab(),))
+            def first_tokens(words: Sequence[str]) -> list[int]:
+                return sorted({llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words})
 
-                def first_tokens(words: Sequence[str]) -> list[int]:
-                    return sorted({llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words})
+            yes = np.logaddexp.reduce(logits[first_tokens(("Yes", " Yes", "yes", " yes", "YES"))])
+            no = np.logaddexp.reduce(logits[first_tokens(("No", " No", "no", " no", "NO"))])
+            return float(yes - no)
 
-                yes = np.logaddexp.reduce(logits[first_tokens(("Yes", " Yes", "yes", " yes", "YES"))])
-                no = np.logaddexp.reduce(logits[first_tokens(("No", " No", "no", " no", "NO"))])
-                result.put(("odds", float(yes - no)))
-            except BaseException as exc:  # handed to the caller's thread, which raises it
-                result.put(("error", exc))
-
-        self._model_thread().submit(score)
-        kind, value = result.get()
-        if kind == "error":
-            raise value
-        return float(value)
+        return self._model_thread().call(score)
 
 
 _SOURCE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z)", re.MULTILINE | re.DOTALL)
@@ -337,6 +343,16 @@ def build_chat_model(settings: LLMSettings, local_model_path: Path) -> BaseChatM
     raise ConfigError(f"unknown LLM provider {settings.provider!r}")
 
 
+def _llm_error(exc: Exception) -> LLMError:
+    """A provider's exception as Deskpilot's: a timeout (the openai client's and httpx's own timeout types, and the
+    socket's) as LLMTimeout, anything else as LLMError naming its type."""
+    if isinstance(exc, ConfigError):
+        return LLMError(str(exc))
+    if isinstance(exc, _TIMEOUTS):
+        return LLMTimeout(f"the language model timed out: {exc}")
+    return LLMError(f"the language model failed: {type(exc).__name__}: {exc}")
+
+
 class LLMClient:
     """What services call: chat completion with streaming, JSON output, timeouts and one error type."""
 
@@ -379,12 +395,8 @@ class LLMClient:
                     raise LLMTimeout(f"the language model did not finish within {self._settings.timeout:g} s")
         except LLMError:
             raise
-        except ConfigError as exc:
-            raise LLMError(str(exc)) from exc
-        except _TIMEOUTS as exc:  # the openai client's and httpx's own timeout types (and the socket's)
-            raise LLMTimeout(f"the language model timed out: {exc}") from exc
         except Exception as exc:
-            raise LLMError(f"the language model failed: {type(exc).__name__}: {exc}") from exc
+            raise _llm_error(exc) from exc
         return "".join(parts).strip()
 
     def yes_odds(self, system: str, user: str) -> float:
@@ -415,12 +427,8 @@ class LLMClient:
                                 str(reply.content))
         except LLMError:
             raise
-        except ConfigError as exc:
-            raise LLMError(str(exc)) from exc
-        except _TIMEOUTS as exc:
-            raise LLMTimeout(f"the language model timed out: {exc}") from exc
         except Exception as exc:
-            raise LLMError(f"the language model failed: {type(exc).__name__}: {exc}") from exc
+            raise _llm_error(exc) from exc
         if time.monotonic() - started > self._settings.timeout:
             raise LLMTimeout(f"the language model did not finish within {self._settings.timeout:g} s")
         return odds
