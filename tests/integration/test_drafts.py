@@ -87,3 +87,21 @@ def test_a_french_ticket_gets_a_french_frame(services: Container) -> None:
     draft = services.tickets.draft(ticket)
     assert draft.language == "fr"
     assert draft.reply.startswith("Bonjour,") and "Cordialement," in draft.reply
+
+
+def test_a_ticket_that_asks_two_things_gets_both_answers_and_a_pointer_for_a_question_of_another_page(
+        services: Container) -> None:
+    body = ("Hi, I forgot my password and can't sign in. How do I get a new one? How long is the reset link valid "
+            "before it expires? And how do I invite a new teammate to our workspace by e-mail?")
+    ticket = TicketText(thread_text("Forgot my password", body, []), "t-5", "Forgot my password")
+    validity, invite = ticket.asks()[-2:]
+    for ask in (validity, invite):
+        composed, _ = services.assistant.compose_reply([ask], "en")
+        assert_clear(composed.fit, services.routing.min_fit, f"the fit of the section for {ask!r}")
+    draft = services.tickets.draft(ticket)
+    assert draft.grounded and [c.source_id for c in draft.citations] == ["reset-password"]
+    reply = " ".join(draft.reply.split())
+    assert "Send reset link" in reply and "valid for 60 minutes" in reply  # the steps, then the link's validity
+    assert reply.index("Send reset link") < reply.index("valid for 60 minutes")
+    assert "Admin > Members" not in reply  # the invitation steps are another page's: named to the agent instead
+    assert any(invite in w and "Invite teammates" in w for w in draft.warnings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from deskpilot.assist.answer import Assistant, Citation, format_sources
+from deskpilot.assist.answer import Assistant, Citation, Composed, format_sources
 from deskpilot.assist.citations import CitationChecker
 from deskpilot.assist.language import is_handoff_text, language_name
 from deskpilot.assist.prompts import PromptLibrary
@@ -30,12 +31,14 @@ from deskpilot.text.thread import TURN_RE, thread_text
 
 logger = logging.getLogger(__name__)
 MAX_TICKET_CHARS = 200_000
+MAX_DRAFT_PARTS = 3  # sections in one draft reply, at most (one per thing the ticket asks)
 MAX_SUMMARY_PARTS = 8  # model calls for the parts of one long ticket, at most
 NOTE_SHARE = 0.85  # a note for the agent scores at least this share of the best one
 # What a summary may only repeat, never make up: links, e-mail addresses and numbers (amounts, dates, seats,
 # order and error numbers). A number counts as its digits, so "$1,200" matches "1200" and "12/05" "12.05".
 _DIGITS_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+_ASK_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 SUMMARY_TOKENS = 500  # the most a summary's JSON may take
 CHECKED_FIELDS = ("problem", "tried", "status")  # facts of the ticket; next_action is the model's suggestion
 
@@ -72,6 +75,17 @@ class TicketText:
         if len(messages) > 1 and messages[-1] != messages[0]:
             out.append(messages[-1][:limit])
         return out
+
+    def asks(self, most: int = 5) -> list[str]:
+        """The subject and the questions the customer asks, each alone (sentences that end with a question mark,
+        of the first and the latest message; at least four words, no link): a long message's story weighs on how
+        it matches a help section, while each question names what is asked ("Is there a limit to how long the app
+        can stay offline?")."""
+        messages = self.customer_messages()
+        asked = [s.strip(" \t\"'¿¡") for m in dict.fromkeys([*messages[:1], *messages[-1:]])
+                 for s in _ASK_SPLIT_RE.split(m) if s.rstrip().endswith("?")]
+        asked = [a for a in [self.subject, *asked] if len(a.split()) >= 4 and not LINK_RE.search(a)]
+        return list(dict.fromkeys(asked))[:most]
 
 
 def load_ticket(ref: str, store: ChunkStore) -> TicketText:
@@ -245,12 +259,22 @@ class TicketServices:
         phrases = self._prompts.phrases("draft_phrases")
         greeting, closing = phrases.get("greeting", language), phrases.get("closing", language)
         fits = composed.composition is not None and composed.fit >= self._routing.min_fit
-        if fits and composed.text and composed.citation is not None:
-            citation = composed.citation
-            link = citation.url if citation.url.startswith(("https://", "http://")) else ""
-            more = f"{phrases.get('more', language)} {citation.title}" + (f" ({link})" if link else "")
-            reply = "\n\n".join([greeting, phrases.get("intro", language), f"{composed.text} [1]", more, closing])
-            return Draft(reply, [citation], [], language, warnings, grounded=True)
+        parts = self._parts(ticket, language, [composed] if fits and composed.text else [], warnings)
+        if parts:
+            citations: list[Citation] = []
+            body = []
+            for part in parts:
+                assert part.citation is not None
+                number = next((c.number for c in citations if c.source_id == part.citation.source_id), None)
+                if number is None:
+                    number = len(citations) + 1
+                    citations.append(dataclasses.replace(part.citation, number=number))
+                body.append(f"{part.text} [{number}]")
+            more = [f"{c.title}" + (f" ({c.url})" if c.url.startswith(("https://", "http://")) else "")
+                    for c in citations]
+            reply = "\n\n".join([greeting, phrases.get("intro", language), *body,
+                                  f"{phrases.get('more', language)} {'; '.join(more)}", closing])
+            return Draft(reply, citations, [], language, warnings, grounded=True)
         if fits and not composed.text:
             warnings.append(f"the help centre's answer could not be translated faithfully into {language_name(language)}")
         best = composed.composition.candidates[0][0] if composed.composition and composed.composition.candidates else \
@@ -264,6 +288,32 @@ class TicketServices:
         links = [Citation.of(n, c) for n, c in enumerate(
             {c.source_id: c for c in relevant if c.metadata.get("kind") == "article"}.values(), 1)][:3]
         return Draft(reply, links, [], language, warnings, grounded=False)
+
+    def _parts(self, ticket: TicketText, language: str, parts: list[Composed], warnings: list[str]) -> list[Composed]:
+        """What the help centre says to each thing the ticket asks: the whole message's answer (parts), then the
+        answer to the subject and to each question asked alone, when it fits and says something the draft does not
+        say yet; at most MAX_DRAFT_PARTS sections. A ticket often asks two things ("Can she fix the submitted
+        week? … who gets the reminder?"), and one section answers one of them.
+
+        Every part after the first comes from a page the draft already cites: a ticket's further questions are
+        about its topic, and on the draft suites the further parts found on another page were nearly all beside it
+        (Okta setup steps for "is there a Microsoft Teams app?", SSO enforcement for "the cheapest plan with SSO").
+        A page's translations count as the page. Such a page is named to the agent in `warnings` instead."""
+        for ask in ticket.asks():
+            if len(parts) >= MAX_DRAFT_PARTS:
+                break
+            other, _ = self._assistant.compose_reply([ask], language)
+            if other.composition is None or other.fit < self._routing.min_fit or not other.text \
+                    or other.citation is None:
+                continue
+            if parts and _page(other) not in {_page(part) for part in parts}:
+                warnings.append(f"the ticket also asks \"{ask}\": \"{other.citation.title}\" may answer it (another "
+                                "page, not put in the reply)")
+                continue
+            if any(set(other.lines) & set(part.lines) for part in parts):
+                continue  # the same lines, or some of them: said already
+            parts.append(other)
+        return parts
 
     def _generated(self, ticket: TicketText, language: str, warnings: list[str]) -> Draft:
         """The model's draft (`assistant.compose=generate`), each sentence checked against the sources; a
@@ -453,6 +503,14 @@ class TicketServices:
         if current:
             parts.append("\n".join(current))
         return parts
+
+
+def _page(part: Composed) -> str:
+    """The page a composed part comes from: its translation group (a page and its translations are one page), else
+    its source id."""
+    assert part.composition is not None
+    chunk = part.composition.section.chunk
+    return str(chunk.metadata.get("translation") or "") or chunk.source_id
 
 
 def _digits(text: str) -> set[str]:
