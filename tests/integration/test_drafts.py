@@ -10,6 +10,7 @@ import pytest
 
 from deskpilot.assist.tickets import TicketText
 from deskpilot.container import Container
+from deskpilot.errors import LLMError
 from deskpilot.text.thread import thread_text
 from tests.conftest import KB, sample_service
 from tests.margins import assert_clear
@@ -105,3 +106,24 @@ def test_a_ticket_that_asks_two_things_gets_both_answers_and_a_pointer_for_a_que
     assert reply.index("Send reset link") < reply.index("valid for 60 minutes")
     assert "Admin > Members" not in reply  # the invitation steps are another page's: named to the agent instead
     assert any(invite in w and "Invite teammates" in w for w in draft.warnings)
+
+
+def test_a_model_that_fails_on_a_further_question_leaves_the_draft_of_the_first(services: Container,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    body = ("Hi, I forgot my password and can't sign in. How do I get a new one? How long is the reset link valid "
+            "before it expires?")
+    ticket = TicketText(thread_text("Forgot my password", body, []), "t-6", "Forgot my password")
+    compose = services.assistant.compose_reply
+    calls: list[object] = []
+
+    def dies_after_the_first(questions, language):  # type: ignore[no-untyped-def]
+        calls.append(questions)
+        if len(calls) > 1:  # a non-English ticket's further question is translated for the search: the model died
+            raise LLMError("the language model did not finish within 120 s")
+        return compose(questions, language)
+
+    monkeypatch.setattr(services.assistant, "compose_reply", dies_after_the_first)
+    draft = services.tickets.draft(ticket)
+    assert len(calls) == 2 and draft.grounded
+    assert "Send reset link" in draft.reply and "valid for 60 minutes" not in draft.reply
+    assert any("further questions were not looked up" in w for w in draft.warnings)

@@ -20,7 +20,7 @@ from deskpilot.assist.language import is_handoff_text, language_name
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.signals import detect_injection, detect_sensitive, negativity
 from deskpilot.config import AssistantSettings, RoutingSettings
-from deskpilot.errors import InvalidInputError, NotFoundError
+from deskpilot.errors import InvalidInputError, LLMError, NotFoundError
 from deskpilot.index.store import ChunkStore
 from deskpilot.ingest.tickets import parse_ticket
 from deskpilot.providers.llm import LLMClient
@@ -302,7 +302,11 @@ class TicketServices:
         for ask in ticket.asks():
             if len(parts) >= MAX_DRAFT_PARTS:
                 break
-            other, _ = self._assistant.compose_reply([ask], language)
+            try:
+                other, _ = self._assistant.compose_reply([ask], language)
+            except LLMError as exc:  # the model died while translating: the parts found so far still make a draft
+                warnings.append(f"the ticket's further questions were not looked up (the language model failed: {exc})")
+                break
             if other.composition is None or other.fit < self._routing.min_fit or not other.text \
                     or other.citation is None:
                 continue
