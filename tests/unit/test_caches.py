@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from deskpilot import db as db_module
 from deskpilot import keys as keys_module
 from deskpilot.db import make_engine, make_sessionmaker
-from deskpilot.errors import InvalidInputError
+from deskpilot.errors import InvalidInputError, StorageError
 from deskpilot.ingest import records as records_module
 from deskpilot.ingest.records import IngestRecord
 from deskpilot.keys import KeyStore
@@ -86,6 +88,38 @@ def test_index_generation_is_seen_at_once_here_and_within_the_ttl_from_other_pro
     assert reader.generation() == 1
     monkeypatch.setattr(records_module, "GENERATION_TTL_S", 0.0)
     assert reader.generation() == 7
+
+
+class FlakySessions:
+    """Sessions of a database server that refuses the next `failures` connections (restarting)."""
+
+    def __init__(self, sessions) -> None:  # type: ignore[no-untyped-def]
+        self._sessions = sessions
+        self.failures = 0
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        if self.failures > 0:
+            self.failures -= 1
+            raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+        return self._sessions()
+
+
+def test_the_index_generation_outlives_a_database_restart(
+        sessions, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(records_module, "GENERATION_TTL_S", 0.0)
+    monkeypatch.setattr(db_module, "RETRY_DELAYS", (0.0, 0.0))
+    flaky = FlakySessions(sessions)
+    reader = IngestRecord(flaky)
+    flaky.failures = 1
+    assert reader.generation() == 0  # nothing read yet: the read is retried
+    IngestRecord(sessions).bump_generation()
+    flaky.failures = 1
+    assert reader.generation() == 0  # the server restarting: searches go on with the number last read...
+    assert "database unavailable" in caplog.text
+    assert reader.generation() == 1  # ...and it is read again once the server is back
+    flaky.failures = 10
+    with pytest.raises(StorageError):
+        IngestRecord(flaky).generation()  # never read, and the database stays away: a clear error
 
 
 def test_two_workers_ensuring_the_same_key_at_once_both_start(

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Integer, String, Text, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from deskpilot.db import Base, Json, UtcDateTime, iso, now
+from deskpilot.db import Base, Json, UtcDateTime, iso, now, retry_transient, unavailable
 from deskpilot.errors import ConflictError
 
 # How long a read of the index generation is trusted. A change made in this process is seen at once (every
@@ -179,17 +179,31 @@ class IngestRecord:
     def generation(self) -> int:
         """A number that changes whenever the index content changes (readers rebuild caches on it).
 
-        Read from the database at most once per GENERATION_TTL_S unless this process changed the index.
+        Read from the database at most once per GENERATION_TTL_S unless this process changed the index. While the
+        database is briefly away (a server restarting), the number last read is used and read again on the next
+        call; with none read yet, the read is retried (`retry_transient`).
+
+        Raises:
+            StorageError: the database stayed unavailable and no number was read before.
         """
         cached, now = self._generation, time.monotonic()
         if cached is not None and cached[2] == _local_bumps and now - cached[1] < GENERATION_TTL_S:
             return cached[0]
         bumps = _local_bumps
-        with self.session() as session:
-            row = session.get(MetaValue, "generation")
-            value = int(row.value) if row is not None else 0
+        try:
+            value = self._read_generation()
+        except (OperationalError, InterfaceError) as exc:
+            if cached is not None:
+                unavailable(exc)  # logged; searches go on with the index as last known
+                return cached[0]
+            value = retry_transient(self._read_generation)()
         self._generation = (value, now, bumps)
         return value
+
+    def _read_generation(self) -> int:
+        with self.session() as session:
+            row = session.get(MetaValue, "generation")
+            return int(row.value) if row is not None else 0
 
     def bump_generation(self) -> None:
         """Record that the index content changed."""
