@@ -79,3 +79,13 @@ def test_a_translation_that_drops_a_number_is_not_used(tmp_path: Path) -> None:
     summary = container.tickets.summarize(FRENCH_TICKET)
     assert summary.problem == json.loads(FRENCH_SUMMARY)["problem"]  # kept as written rather than mistranslated
     assert summary.tried == ENGLISH[1]
+
+
+def test_a_looping_field_keeps_its_first_distinct_sentences() -> None:
+    loop = ("If the guest is a full Member, the agent should check the settings. If the guest is not a full Member, "
+            "the agent should ask. ") * 6 + "The agent should also check the rates."
+    summary = verify_summary(_summary(problem="Charged $1440 for 12 seats. Charged $1440 for 12 seats.",
+                                      next_action=loop), TICKET)
+    assert summary.problem == "Charged $1440 for 12 seats."
+    assert summary.next_action == ("If the guest is a full Member, the agent should check the settings. If the guest "
+                                   "is not a full Member, the agent should ask. The agent should also check the rates.")

@@ -40,6 +40,7 @@ _DIGITS_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 _ASK_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 SUMMARY_TOKENS = 500  # the most a summary's JSON may take
+NEXT_ACTION_SENTENCES = 3  # the most sentences of advice a summary keeps
 CHECKED_FIELDS = ("problem", "tried", "status")  # facts of the ticket; next_action is the model's suggestion
 
 
@@ -521,18 +522,30 @@ def _digits(text: str) -> set[str]:
     return {re.sub(r"\D", "", n) for n in _DIGITS_RE.findall(text)}
 
 
+def _sentences(text: str, most: int | None = None) -> str:
+    """The text's distinct sentences (the first `most` of them)."""
+    kept: dict[str, str] = {}
+    for sentence in _SENTENCE_END_RE.split(text.strip()):
+        kept.setdefault(" ".join(sentence.lower().split()), sentence)
+    return " ".join(list(kept.values())[:most])
+
+
 def verify_summary(summary: Summary, ticket: str) -> Summary:
     """The summary with every sentence of its problem, tried and status that states a link, an e-mail address
     or a number the ticket does not hold removed and listed in `unverified`: a summary follows the answers'
     rule (say only what the source says) where a small model most often breaks it, made-up amounts, dates,
-    counts and addresses. A field left empty says so. next_action is advice to the agent, not a fact."""
+    counts and addresses. A field left empty says so. next_action is advice to the agent, not a fact.
+
+    Every field says each sentence once, and next_action keeps at most NEXT_ACTION_SENTENCES: a small model can
+    loop ("If he is a full Member, the agent should check … If he is not a full Member, the agent should contact …"
+    for 40 lines)."""
     ticket_links = {link.lower() for link in links(ticket)}
     numbers = _digits(LINK_RE.sub(" ", ticket))
-    fields: dict[str, str] = {}
+    fields: dict[str, str] = {"next_action": _sentences(summary.next_action, NEXT_ACTION_SENTENCES)}
     unverified = list(summary.unverified)
     for name in CHECKED_FIELDS:
         kept = []
-        for sentence in _SENTENCE_END_RE.split(getattr(summary, name).strip()):
+        for sentence in _SENTENCE_END_RE.split(_sentences(getattr(summary, name))):
             stated_links = {link.lower() for link in links(sentence)}
             stated_numbers = _digits(LINK_RE.sub(" ", sentence))
             if stated_links - ticket_links or stated_numbers - numbers:
