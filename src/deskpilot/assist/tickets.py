@@ -260,7 +260,7 @@ class TicketServices:
         phrases = self._prompts.phrases("draft_phrases")
         greeting, closing = phrases.get("greeting", language), phrases.get("closing", language)
         fits = composed.composition is not None and composed.fit >= self._routing.min_fit
-        parts = self._parts(ticket, language, [composed] if fits and composed.text else [], warnings)
+        parts = self._parts(ticket, language, composed if fits and composed.text else None, warnings)
         if parts:
             citations: list[Citation] = []
             body = []
@@ -290,8 +290,9 @@ class TicketServices:
             {c.source_id: c for c in relevant if c.metadata.get("kind") == "article"}.values(), 1)][:3]
         return Draft(reply, links, [], language, warnings, grounded=False)
 
-    def _parts(self, ticket: TicketText, language: str, parts: list[Composed], warnings: list[str]) -> list[Composed]:
-        """What the help centre says to each thing the ticket asks: the whole message's answer (parts), then the
+    def _parts(self, ticket: TicketText, language: str, first: Composed | None,
+               warnings: list[str]) -> list[Composed]:
+        """What the help centre says to each thing the ticket asks: the whole message's answer (`first`), then the
         answer to the subject and to each question asked alone, when it fits and says something the draft does not
         say yet; at most MAX_DRAFT_PARTS sections. A ticket often asks two things ("Can she fix the submitted
         week? … who gets the reminder?"), and one section answers one of them.
@@ -300,6 +301,7 @@ class TicketServices:
         about its topic, and on the draft suites the further parts found on another page were nearly all beside it
         (Okta setup steps for "is there a Microsoft Teams app?", SSO enforcement for "the cheapest plan with SSO").
         A page's translations count as the page. Such a page is named to the agent in `warnings` instead."""
+        parts = [first] if first is not None else []
         for ask in ticket.asks():
             if len(parts) >= MAX_DRAFT_PARTS:
                 break
