@@ -152,6 +152,32 @@ def test_numbered_steps_stay_numbered_and_bullets_stay_bullets(tmp_path: Path, m
     assert sections[-1].text == "3. Open File.\n4. Save.\n- A tip."
 
 
+def test_steps_and_bullets_with_paragraphs_of_their_own_stay_steps_and_bullets(tmp_path: Path, models_dir: Path) -> None:
+    configure_unstructured(models_dir)
+    # Markdown: a paragraph indented under a step makes the list loose (each item's text in a <p>)
+    path = tmp_path / "merge.md"
+    path.write_text("---\ntitle: Merge\n---\n\n## To merge\n\n1. Choose **Tools - Mail Merge Wizard**.\n\n"
+                    "    You see the wizard:\n\n2. Select a template.\n\n    You see the New dialog.\n\n"
+                    "3. Select Letter.\n\n4. Click Finish.\n")
+    sections = load_article(path, path.read_bytes(), "merge", "merge.md", "public").sections
+    assert sections[0].text == ("1. Choose Tools - Mail Merge Wizard.\nYou see the wizard:\n2. Select a template.\n"
+                                "You see the New dialog.\n3. Select Letter.\n4. Click Finish.")
+    page = tmp_path / "merge.html"
+    page.write_text("<html><body><h1>Merge</h1><h2>To merge</h2><ol><li><p>Choose Tools.</p><p>You see the wizard."
+                    "</p></li><li><p>Select a template.</p></li><li>Click Finish.</li></ol></body></html>")
+    sections = load_article(page, page.read_bytes(), "merge", "merge.html", "public").sections
+    assert sections[-1].text == "1. Choose Tools.\nYou see the wizard.\n2. Select a template.\n3. Click Finish."
+    # bullets with paragraphs of their own stay bullets
+    path.write_text("---\ntitle: Modes\n---\n\n## Modes\n\nChoose one:\n\n- **Fast** mode.\n\n    Uses less memory.\n\n"
+                    "- Slow mode.\n\n    Uses more.\n\n- Plain mode.\n")
+    sections = load_article(path, path.read_bytes(), "modes", "modes.md", "public").sections
+    assert sections[0].text == "Choose one:\n- Fast mode.\nUses less memory.\n- Slow mode.\nUses more.\n- Plain mode."
+    page.write_text("<html><body><h1>Modes</h1><h2>Modes</h2><p>Choose one:</p><ul><li><p>Fast mode.</p><p>Uses less."
+                    "</p></li><li>Plain.</li></ul></body></html>")
+    sections = load_article(page, page.read_bytes(), "modes", "modes.html", "public").sections
+    assert sections[-1].text == "Choose one:\n- Fast mode.\nUses less.\n- Plain."
+
+
 def test_a_page_and_its_translations_share_a_translation_group() -> None:
     from_front_matter = translation_group("fr/reinitialiser", "https://help.example/fr/articles/reinitialiser", "reset")
     assert from_front_matter == translation_group("reset", "https://help.example/articles/reset") == "reset"

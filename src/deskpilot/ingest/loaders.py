@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,11 +187,33 @@ def ordered_items(html: str, steps: set[str] | None = None) -> dict[str, list[in
                 continue
             own = [li.text or ""] + [part for child in li if child.tag not in ("ol", "ul")
                                      for part in (child.text_content(), child.tail or "")]
-            text = " ".join("".join(own).split())
-            if text and (steps is None or text in steps):
+            texts = [" ".join("".join(own).split())]
+            # A step with paragraphs of its own (`<li><p>Choose Tools - Mail Merge Wizard.</p><p>You see the
+            # dialog.</p></li>`, Markdown's indented paragraphs under an item): unstructured gives its first
+            # paragraph as a paragraph of its own, which is the step.
+            if not (li.text or "").strip() and len(li) and li[0].tag == "p":
+                texts.append(" ".join(li[0].text_content().split()))
+            texts = [text for text in dict.fromkeys(texts) if text and (steps is None or text in steps)]
+            if not texts:
+                continue  # not a numbered line of the Markdown: a nested bullet list that landed in the <ol>
+            for text in texts:
                 numbers.setdefault(text, []).append(number)
-                number += 1
+            number += 1
     return numbers
+
+
+def loose_bullets(html: str) -> Counter[str]:
+    """The first paragraphs of the HTML's bulleted items that hold paragraphs of their own (`<ul><li><p>Option</p>
+    <p>What it does.</p></li>`; Markdown's paragraph indented under a bullet): unstructured gives them as paragraphs,
+    and they are list items. Each text (whitespace collapsed) with how many times it is one."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return Counter()
+    return Counter(" ".join(li[0].text_content().split()) for ul in root.iter("ul") for li in ul
+                   if li.tag == "li" and not (li.text or "").strip() and len(li) and li[0].tag == "p")
 
 
 _MARKDOWN_STEP_RE = re.compile(r"(?m)^ {0,3}\d{1,9}[.)][ \t]+(\S.*)$")
@@ -212,13 +235,16 @@ def markdown_steps(body: str) -> set[str]:
 
 
 def sections_from_elements(elements: list[Any], skip_first_title: bool,
-                           ordered: dict[str, list[int]] | None = None) -> tuple[str, list[Section]]:
+                           ordered: dict[str, list[int]] | None = None,
+                           bullets: Counter[str] | None = None) -> tuple[str, list[Section]]:
     """Group unstructured elements into sections under their headings; returns (first title, sections).
 
     List items are written as "- item", or "3. item" for a numbered list's items (those in `ordered`, see
-    `ordered_items`, or whose text already starts with its number, as Word's numbered paragraphs do).
+    `ordered_items`, or whose text already starts with its number, as Word's numbered paragraphs do); `bullets`
+    (see `loose_bullets`): paragraphs that are bulleted items.
     """
     ordered = {text: list(numbers) for text, numbers in (ordered or {}).items()}
+    bullets = Counter(bullets or {})
     title = ""
     heading_stack: list[tuple[int, str]] = []
     sections: list[Section] = []
@@ -243,11 +269,12 @@ def sections_from_elements(elements: list[Any], skip_first_title: bool,
             heading_stack = [(d, h) for d, h in heading_stack if d < depth]
             heading_stack.append((depth, text))
             continue
-        if category == "ListItem":
-            numbers = ordered.get(" ".join(text.split()))
-            if numbers:
-                text = f"{numbers.pop(0)}. {text}"
-            elif not _NUMBERED_RE.match(text):
+        numbers = ordered.get(" ".join(text.split()))
+        if numbers and category != "Table":  # a step, also one whose first paragraph unstructured gives as a paragraph
+            text = f"{numbers.pop(0)}. {text}"
+        elif category == "ListItem" or (category != "Table" and bullets[" ".join(text.split())] > 0):
+            bullets[" ".join(text.split())] -= category != "ListItem"
+            if not _NUMBERED_RE.match(text):
                 text = f"- {text}"
         elif category == "Table":
             text = " | ".join(part.strip() for part in text.split("\n") if part.strip())
@@ -279,7 +306,7 @@ def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section
     # What unstructured's partition_md does (its default extensions), rendered once: its lists are read here too.
     html = markdown.markdown(body, extensions=["tables", "fenced_code"])
     first_title, sections = sections_from_elements(partition_html(text=html, languages=[""]), not meta.get("title"),
-                                                   ordered_items(html, markdown_steps(body)))
+                                                   ordered_items(html, markdown_steps(body)), loose_bullets(html))
     meta.setdefault("title", first_title)
     return meta, sections
 
@@ -296,7 +323,7 @@ def _load_html(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     if canonical:
         meta["url"] = canonical.group(1)
     first_title, sections = sections_from_elements(partition_html(text=text, languages=[""]), True,
-                                                   ordered_items(text))
+                                                   ordered_items(text), loose_bullets(text))
     if first_title and (not meta.get("title") or len(first_title) < len(meta["title"])):
         meta["title"] = first_title
     return meta, sections
