@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,13 @@ class BrokenModel(BaseChatModel):
 PAGE_NUMBERS = ("---\ntitle: Page numbers in reports\n---\n\n# Page numbers in reports\n\nIn Orbitly reports, a page "
                 "number is a field that sits in the footer of every page of the report.\n")
 
+# A page that opens by restating its topic and gives the steps under its first heading.
+WATERMARKS = ("---\ntitle: Watermarks on exported PDFs\n---\n\n# Watermarks on exported PDFs\n\nA watermark on your "
+              "exported PDFs is a faint line of text printed behind every page.\n\n## Set it up\n\n"
+              "1. Go to Admin > Branding > PDF export settings for the whole workspace.\n2. Type the text of the "
+              "watermark, choose its colour and how transparent it should be.\n3. Click Save. The next PDF that anyone "
+              "in the workspace exports carries the watermark on every page.\n")
+
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Container:
@@ -56,7 +64,7 @@ def fake(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Containe
     return sample_service(tmp_path_factory.mktemp("fake"), models_dir,
                           ("reset-password.md", "refund-policy.docx", "webhooks.md", "export-your-data.md"),
                           internal=True, tickets=True, extra={"poisoned.md": poisoned, "page-numbers.md": PAGE_NUMBERS,
-                                                              **hotels})
+                                                              "watermarks.md": WATERMARKS, **hotels})
 
 
 @pytest.fixture
@@ -245,6 +253,27 @@ def test_how_to_do_something_answered_by_an_introduction_goes_to_a_human(fake: C
     assert answer.decision == "escalate" and answer.reasons == ["no_relevant_source"]
     assert "page number is a field" not in answer.answer
     assert any(c.source_id == "page-numbers" for c in answer.citations)  # the link, for the customer and the agent
+
+
+def test_how_to_do_something_answered_by_an_introduction_reads_on_into_the_steps_under_it(
+        fake: Container, counting: CountingFake, caplog: pytest.LogCaptureFixture) -> None:
+    """A page that restates its topic first and gives the steps under its first heading: the customer who asked how
+    gets the steps, as a reader of the page would, not the introduction and not a hand-off."""
+    question = "how do i put a watermark on my exported PDFs?"
+    answer = fake.assistant.answer(question)
+    assert answer.citations and answer.citations[0].source_id == "watermarks"
+    assert [line[:3] for line in answer.draft.splitlines()] == ["1. ", "2. ", "3. "]  # the steps, whole
+    assert not answer.signals.not_found
+    # had the introduction been the section chosen (it restates the question), the answer reads on into the steps
+    page = fake.retriever.source_chunks(["watermarks"])
+    introduction = [s for s in fake.assistant._composer.shortlist([question], page, 5) if "›" not in s.heading]
+    chosen = fake.assistant._composer.compose([question], introduction)
+    assert chosen is not None and chosen.lines() == ["A watermark on your exported PDFs is a faint line of text "
+                                                     "printed behind every page."]
+    with caplog.at_level(logging.INFO, logger="deskpilot.assist.answer"):
+        read_on = fake.assistant._read_on(chosen, [question], "customer", "")
+    assert [line[:3] for line in read_on.lines()] == ["1. ", "2. ", "3. "] and "read on into" in caplog.text
+    assert read_on.score == chosen.score  # the fit stays the chosen section's
 
 
 def test_a_huge_ticket_costs_a_bounded_number_of_model_calls(fake: Container, counting: CountingFake) -> None:

@@ -20,6 +20,7 @@ from deskpilot.assist.compose import (
     answers_the_way,
     instructs,
     join_chunks,
+    next_section,
     split_units,
     way,
 )
@@ -410,3 +411,30 @@ def test_a_section_headed_the_opposite_way_of_the_question_loses_to_the_one_aske
     # asked the other way round, the section that switches it off is the answer
     off = Composer(bag_of_words).compose(["how do I prevent hyphenation of words?"], sections)
     assert off is not None and off.section.source_id == "hyphen-prevent"
+
+
+def test_the_section_read_on_into_is_the_next_one_under_the_chosen_one() -> None:
+    def chunk(heading: str, body: str, index: int) -> RetrievedChunk:
+        return RetrievedChunk(f"refs#{index}", body, {"source_id": "refs", "title": "Referencing Other Sheets",
+                                                      "section": heading, "chunk_index": index}, 0.0)
+
+    chunks = [chunk("Referencing Other Sheets", "In a sheet cell you can show a reference to a cell in another sheet.", 0),
+              chunk("Referencing Other Sheets › In the Same Document", "1. Enter =Sheet2.A1", 1),
+              chunk("Referencing Other Sheets › In the Same Document", "2. Press Enter.", 2),
+              chunk("Referencing Other Sheets › In Another Document", "1. Choose File - Open.", 3),
+              chunk("Referencing Other Sheets › In Another Document › Links", "Links are URLs.", 4)]
+
+    def at(index: int) -> Section:
+        return Section(chunks[index], str(chunks[index].metadata["section"]), split_units([chunks[index].body]))
+
+    introduction = next_section(at(0), chunks)  # the page's introduction: its first section follows
+    assert introduction is not None and introduction.heading == "Referencing Other Sheets › In the Same Document"
+    assert [(u.number, u.text) for u in introduction.units] == [(1, "Enter =Sheet2.A1"), (2, "Press Enter.")]  # whole
+    assert next_section(at(1), chunks) is None  # a sibling is another task, not the rest of this one
+    subsection = next_section(at(3), chunks)
+    assert subsection is not None and subsection.heading.endswith("› Links")  # its own subsection follows
+    assert next_section(at(4), chunks) is None  # the last section
+    untitled = [dataclasses.replace(c, metadata={**c.metadata, "section": ""}) if i == 0 else c
+                for i, c in enumerate(chunks)]  # a page without a title heading: the text before its first heading
+    first = next_section(Section(untitled[0], "", split_units([untitled[0].body])), untitled)
+    assert first is not None and first.heading.endswith("In the Same Document")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskpilot.assist.citations import CheckResult, CitationChecker
-from deskpilot.assist.compose import Composer, Composition, Section, answers_the_way
+from deskpilot.assist.compose import Composer, Composition, Section, answers_the_way, next_section
 from deskpilot.assist.escalation import HUMAN, NEGATIVE, SENSITIVE, EscalationDetector, Trigger
 from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
 from deskpilot.assist.prompts import PromptLibrary
@@ -460,6 +460,7 @@ class Assistant:
             composition = self._translated_page(composition, queries, language, role, said) or composition
         if composition is None:
             return Composed(None, [], "", 0.0, 0.0, language, None, 0.0)
+        composition = self._read_on(composition, queries, role, said)
         lines = composition.lines()
         section = composition.section
         whole = RetrievedChunk(section.chunk.chunk_id, f"{section.topic}\n\n{section.text}", section.chunk.metadata,
@@ -476,6 +477,22 @@ class Assistant:
         citation = Citation.of(1, section.chunk)
         return Composed(composition, verified, text, check.support, len(verified) / len(lines) if lines else 0.0,
                         source_language, citation, round((time.perf_counter() - started) * 1000, 1))
+
+    def _read_on(self, composition: Composition, queries: Sequence[str], role: str, said: str) -> Composition:
+        """A way asked for and a section that says nothing to do (a page's introduction, a subsection's lead-in): the
+        answer is the steps of the subsection that follows it on the page, when they are steps; how well the chosen
+        section fits the question stays its fit (the choice of page and place is the same)."""
+        assert self._composer is not None
+        if answers_the_way(queries, composition.units):
+            return composition
+        following = next_section(composition.section, self._retriever.source_chunks([composition.section.source_id], role))
+        steps = self._composer.compose(queries, [following], said) if following is not None else None
+        if steps is None or not answers_the_way(queries, steps.units):
+            return composition
+        logger.info("%s — %s says nothing to do: read on into %s", composition.section.source_id,
+                    composition.section.heading, following.heading if following else "")
+        return dataclasses.replace(steps, score=composition.score, margin=composition.margin,
+                                   candidates=composition.candidates)
 
     def _translated_page(self, composition: Composition, queries: Sequence[str], language: str, role: str,
                          said: str) -> Composition | None:
