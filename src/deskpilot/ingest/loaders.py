@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,20 +201,6 @@ def ordered_items(html: str, steps: set[str] | None = None) -> dict[str, list[in
     return numbers
 
 
-def loose_bullets(html: str) -> Counter[str]:
-    """The first paragraphs of the HTML's bulleted items that hold paragraphs of their own (`<ul><li><p>Option</p>
-    <p>What it does.</p></li>`; Markdown's paragraph indented under a bullet): unstructured gives them as paragraphs,
-    and they are list items. Each text (whitespace collapsed) with how many times it is one."""
-    import lxml.html
-
-    try:
-        root = lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return Counter()
-    return Counter(" ".join(li[0].text_content().split()) for ul in root.iter("ul") for li in ul
-                   if li.tag == "li" and not (li.text or "").strip() and len(li) and li[0].tag == "p")
-
-
 _MARKDOWN_STEP_RE = re.compile(r"(?m)^ {0,3}\d{1,9}[.)][ \t]+(\S.*)$")
 
 
@@ -235,16 +220,13 @@ def markdown_steps(body: str) -> set[str]:
 
 
 def sections_from_elements(elements: list[Any], skip_first_title: bool,
-                           ordered: dict[str, list[int]] | None = None,
-                           bullets: Counter[str] | None = None) -> tuple[str, list[Section]]:
+                           ordered: dict[str, list[int]] | None = None) -> tuple[str, list[Section]]:
     """Group unstructured elements into sections under their headings; returns (first title, sections).
 
     List items are written as "- item", or "3. item" for a numbered list's items (those in `ordered`, see
-    `ordered_items`, or whose text already starts with its number, as Word's numbered paragraphs do); `bullets`
-    (see `loose_bullets`): paragraphs that are bulleted items.
+    `ordered_items`, or whose text already starts with its number, as Word's numbered paragraphs do).
     """
     ordered = {text: list(numbers) for text, numbers in (ordered or {}).items()}
-    bullets = Counter(bullets or {})
     title = ""
     heading_stack: list[tuple[int, str]] = []
     sections: list[Section] = []
@@ -272,8 +254,7 @@ def sections_from_elements(elements: list[Any], skip_first_title: bool,
         numbers = ordered.get(" ".join(text.split()))
         if numbers and category != "Table":  # a step, also one whose first paragraph unstructured gives as a paragraph
             text = f"{numbers.pop(0)}. {text}"
-        elif category == "ListItem" or (category != "Table" and bullets[" ".join(text.split())] > 0):
-            bullets[" ".join(text.split())] -= category != "ListItem"
+        elif category == "ListItem":
             if not _NUMBERED_RE.match(text):
                 text = f"- {text}"
         elif category == "Table":
@@ -306,7 +287,7 @@ def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section
     # What unstructured's partition_md does (its default extensions), rendered once: its lists are read here too.
     html = markdown.markdown(body, extensions=["tables", "fenced_code"])
     first_title, sections = sections_from_elements(partition_html(text=html, languages=[""]), not meta.get("title"),
-                                                   ordered_items(html, markdown_steps(body)), loose_bullets(html))
+                                                   ordered_items(html, markdown_steps(body)))
     meta.setdefault("title", first_title)
     return meta, sections
 
@@ -323,7 +304,7 @@ def _load_html(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     if canonical:
         meta["url"] = canonical.group(1)
     first_title, sections = sections_from_elements(partition_html(text=text, languages=[""]), True,
-                                                   ordered_items(text), loose_bullets(text))
+                                                   ordered_items(text))
     if first_title and (not meta.get("title") or len(first_title) < len(meta["title"])):
         meta["title"] = first_title
     return meta, sections
