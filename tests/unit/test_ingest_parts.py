@@ -152,21 +152,25 @@ def test_numbered_steps_stay_numbered_and_bullets_stay_bullets(tmp_path: Path, m
     assert sections[-1].text == "3. Open File.\n4. Save.\n- A tip."
 
 
+def texts_of(tmp_path: Path, name: str, content: str) -> list[str]:
+    """The sections' texts of an article file with this content."""
+    path = tmp_path / name
+    path.write_text(content)
+    return [s.text for s in load_article(path, path.read_bytes(), path.stem, name, "public").sections]
+
+
 def test_steps_with_paragraphs_of_their_own_keep_their_numbers(tmp_path: Path, models_dir: Path) -> None:
     configure_unstructured(models_dir)
     # Markdown: a paragraph indented under a step makes the list loose (each item's text in a <p>)
-    path = tmp_path / "merge.md"
-    path.write_text("---\ntitle: Merge\n---\n\n## To merge\n\n1. Choose **Tools - Mail Merge Wizard**.\n\n"
-                    "    You see the wizard:\n\n2. Select a template.\n\n    You see the New dialog.\n\n"
-                    "3. Select Letter.\n\n4. Click Finish.\n")
-    sections = load_article(path, path.read_bytes(), "merge", "merge.md", "public").sections
-    assert sections[0].text == ("1. Choose Tools - Mail Merge Wizard.\nYou see the wizard:\n2. Select a template.\n"
-                                "You see the New dialog.\n3. Select Letter.\n4. Click Finish.")
-    page = tmp_path / "merge.html"
-    page.write_text("<html><body><h1>Merge</h1><h2>To merge</h2><ol><li><p>Choose Tools.</p><p>You see the wizard."
-                    "</p></li><li><p>Select a template.</p></li><li>Click Finish.</li></ol></body></html>")
-    sections = load_article(page, page.read_bytes(), "merge", "merge.html", "public").sections
-    assert sections[-1].text == "1. Choose Tools.\nYou see the wizard.\n2. Select a template.\n3. Click Finish."
+    assert texts_of(tmp_path, "merge.md", "---\ntitle: Merge\n---\n\n## To merge\n\n1. Choose **Tools - Mail Merge "
+                    "Wizard**.\n\n    You see the wizard:\n\n2. Select a template.\n\n    You see the New dialog.\n\n"
+                    "3. Select Letter.\n\n4. Click Finish.\n") == [
+        "1. Choose Tools - Mail Merge Wizard.\nYou see the wizard:\n2. Select a template.\nYou see the New dialog.\n"
+        "3. Select Letter.\n4. Click Finish."]
+    html = ("<html><body><h1>Merge</h1><h2>To merge</h2><ol><li><p>Choose Tools.</p><p>You see the wizard.</p></li>"
+            "<li><p>Select a template.</p></li><li>Click Finish.</li></ol></body></html>")
+    assert texts_of(tmp_path, "merge.html", html)[-1] == ("1. Choose Tools.\nYou see the wizard.\n2. Select a template.\n"
+                                                          "3. Click Finish.")
 
 
 def test_a_page_and_its_translations_share_a_translation_group() -> None:
