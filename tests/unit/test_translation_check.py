@@ -66,3 +66,16 @@ def test_no_answer_is_shown_when_english_words_stay_in_it(tmp_path: Path) -> Non
     left_in = "- Les tâches avec une échéance apparaissent comme des événements all-day."
     container = fake_container(tmp_path, llm=fake_llm(left_in, left_in, left_in))
     assert container.assistant.translate_verified(["- Tasks with a due date appear as all-day events."], "fr") == ""
+
+
+def test_a_tip_left_in_english_is_left_out_not_the_answer(tmp_path: Path) -> None:
+    lines = ["Documents saved with a password cannot be opened without the password.",
+             "Tip: Read Encrypting Documents with OpenPGP to learn more."]
+    spanish = "Los documentos guardados con una contraseña no se pueden abrir sin la contraseña."
+    tip = "Tip: Lea Encrypting Documents with OpenPGP para saber más."  # the English page's title kept
+    container = fake_container(tmp_path, llm=fake_llm(f"{spanish}\n{tip}", spanish, tip, tip))
+    assert container.assistant.translate_verified(lines, "es") == spanish
+    # the answer itself is never left out: with only its tip translated, nothing is shown
+    left_in = "Los documentos saved with a password no se pueden abrir sin the password."
+    container = fake_container(tmp_path / "2", llm=fake_llm(left_in, left_in, "Consejo: lea la página.", left_in))
+    assert container.assistant.translate_verified(lines, "es") == ""

@@ -104,6 +104,9 @@ class Composed:
         return self.composition.score if self.composition is not None else 0.0
 
 
+# A tip, note or warning line of a help page (en, fr, de, es): an aside to the answer.
+_ASIDE_RE = re.compile(r"^\s*(?:tip|note|hint|warning|caution|important|astuce|remarque|conseil|attention|hinweis|tipp|"
+                       r"achtung|warnung|consejo|nota|sugerencia|advertencia|importante)\s*:", re.IGNORECASE)
 _UNIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -572,8 +575,16 @@ class Assistant:
             left = untranslated_words(part, line, language)
             if left:  # once more, told which words it left in English
                 parts[n] = self._translate(line, language, strict=True, left=left)
-        if all(faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)):
+        faithful = [faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)]
+        if all(faithful):
             return "\n".join(parts)
+        # A tip or a note that keeps English words (the title of a page that exists only in English, "Tip:") is left
+        # out rather than the whole answer: what it adds is an aside, never a step or what the answer says.
+        if all(ok or _ASIDE_RE.match(line) for line, ok in zip(lines, faithful, strict=True)) \
+                and any(ok and not _ASIDE_RE.match(line) for line, ok in zip(lines, faithful, strict=True)):
+            logger.info("%d aside(s) left out of the %s translation: no faithful translation", faithful.count(False),
+                        language)
+            return "\n".join(part for part, ok in zip(parts, faithful, strict=True) if ok)
         logger.info("no faithful %s translation of the composed answer", language)
         return ""
 
