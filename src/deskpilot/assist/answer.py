@@ -489,11 +489,13 @@ class Assistant:
         if answers_the_way(queries, composition.units):
             return composition
         following = next_section(composition.section, self._retriever.source_chunks([composition.section.source_id], role))
-        steps = self._composer.compose(queries, [following], said) if following is not None else None
+        if following is None:
+            return composition
+        steps = self._composer.compose(queries, [following], said)
         if steps is None or not answers_the_way(queries, steps.units):
             return composition
         logger.info("%s — %s says nothing to do: read on into %s", composition.section.source_id,
-                    composition.section.heading, following.heading if following else "")
+                    composition.section.heading, following.heading)
         return dataclasses.replace(steps, score=composition.score, margin=composition.margin,
                                    candidates=composition.candidates)
 
@@ -580,8 +582,9 @@ class Assistant:
             return "\n".join(parts)
         # A tip or a note that keeps English words (the title of a page that exists only in English, "Tip:") is left
         # out rather than the whole answer: what it adds is an aside, never a step or what the answer says.
-        if all(ok or _ASIDE_RE.match(line) for line, ok in zip(lines, faithful, strict=True)) \
-                and any(ok and not _ASIDE_RE.match(line) for line, ok in zip(lines, faithful, strict=True)):
+        asides = [_ASIDE_RE.match(line) is not None for line in lines]
+        if all(ok or aside for ok, aside in zip(faithful, asides, strict=True)) \
+                and any(ok and not aside for ok, aside in zip(faithful, asides, strict=True)):
             logger.info("%d aside(s) left out of the %s translation: no faithful translation", faithful.count(False),
                         language)
             return "\n".join(part for part, ok in zip(parts, faithful, strict=True) if ok)

@@ -419,16 +419,17 @@ def next_section(section: Section, chunks: Sequence[RetrievedChunk]) -> Section 
     None otherwise. A page often opens with a sentence that restates what it is about ("In a sheet cell you can show
     a reference to a cell in another sheet.") and gives the steps under the next heading ("To Reference a Cell in
     the Same Document"): a reader who asked how reads on into it."""
-    keys = [key for key in _by_section(chunks) if key[0] == section.source_id]
+    groups = _by_section(chunks)
+    keys = [key for key in groups if key[0] == section.source_id]
     here = (section.source_id, section.heading)
-    if here not in keys or keys.index(here) + 1 >= len(keys):
+    position = keys.index(here) if here in keys else len(keys)
+    if position + 1 >= len(keys):
         return None
-    following = keys[keys.index(here) + 1]
-    introduction = keys.index(here) == 0 and " › " not in section.heading
+    following = keys[position + 1]
+    introduction = position == 0 and " › " not in section.heading
     if not (introduction or following[1].startswith(f"{section.heading} › ")):
         return None
-    members = _by_section(chunks)[following]
-    return _section(members[0], following[1], members)
+    return _section(groups[following][0], following[1], groups[following])
 
 
 class Composer:
