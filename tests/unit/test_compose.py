@@ -438,3 +438,30 @@ def test_the_section_read_on_into_is_the_next_one_under_the_chosen_one() -> None
                 for i, c in enumerate(chunks)]  # a page without a title heading: the text before its first heading
     first = next_section(Section(untitled[0], "", split_units([untitled[0].body])), untitled)
     assert first is not None and first.heading.endswith("In the Same Document")
+
+
+def test_a_long_table_is_looked_up_by_its_row_and_a_short_one_shown_whole() -> None:
+    codes = [f"- Code: ERR_SYNC_{n}; Meaning: {meaning} on your phone or tablet; What to do: {action} If it happens "
+             "again, send us the app's diagnostics." for n, meaning, action in [
+        (401, "Your session has expired", "Sign in again."), (403, "You no longer have access", "Ask an Admin."),
+        (409, "Conflict: the item was changed on another device", "Copy your text from the comment."),
+        (413, "An attachment is too large", "Upload it from the web app."), (429, "Too many requests", "Wait."),
+        (500, "Server error", "Try again later.")]]
+    errors = section("Sync error codes", ["The app shows these codes:", *codes], title="Fix sync problems",
+                     source="sync")
+    assert compose.table_blocks(errors.units) == {0}
+    assert sum(len(line.split()) for line in codes) > compose.SHORT_SECTION_WORDS  # not shown whole for being short
+    found = Composer(bag_of_words).compose(["the app shows ERR_SYNC_409 conflict, what do I do?"], [errors, PRICES])
+    assert found is not None and found.section is errors
+    assert found.lines() == ["The app shows these codes:", codes[2]]  # the row asked, after the lead-in
+    plans = section("Prices", ["Our plans:", "- Plan: Team; Monthly: $12 per user", "- Plan: Business; Monthly: $24 "
+                               "per user", "- Plan: Enterprise; Monthly: custom"] + [
+                        "Prices exclude VAT. Yearly billing saves about 17% compared with paying monthly, and "
+                        "every plan can be cancelled at any time from the billing page in the admin area."] * 2,
+                    title="Plans and pricing", source="plans")
+    shown = Composer(bag_of_words).compose(["how much is the Business plan per user?"], [plans, WHOLE])
+    assert shown is not None and shown.section is plans
+    assert shown.lines()[:4] == ["Our plans:", "- Plan: Team; Monthly: $12 per user",
+                                 "- Plan: Business; Monthly: $24 per user", "- Plan: Enterprise; Monthly: custom"]
+    # a bulleted list whose items name different things is a list, not a table
+    assert compose.table_blocks(split_units(["- Optional: sign in either way.", "- Required: SSO only."])) == set()

@@ -173,6 +173,27 @@ def test_steps_with_paragraphs_of_their_own_keep_their_numbers(tmp_path: Path, m
                                                           "3. Click Finish.")
 
 
+def test_a_table_is_a_row_a_line_each_cell_named_by_its_header(tmp_path: Path, models_dir: Path) -> None:
+    configure_unstructured(models_dir)
+    assert texts_of(tmp_path, "prices.md", "---\ntitle: Prices\n---\n\n## Prices\n\nWhat each plan costs:\n\n"
+                    "| Plan | Billed monthly | Billed yearly |\n|---|---|---|\n| Team | $12 per user | $10 per user |\n"
+                    "| Enterprise | Custom | |\n") == [
+        "What each plan costs:\n- Plan: Team; Billed monthly: $12 per user; Billed yearly: $10 per user\n"
+        "- Plan: Enterprise; Billed monthly: Custom"]
+    # a first row of sentences is data, not a header (a converted two-column table of what to do and how)
+    assert texts_of(tmp_path, "protect.md", "---\ntitle: Protect\n---\n\n## Passwords\n\n| Turning on protection | "
+                    "Choose File - Save As. Mark Save with password. |\n|---|---|\n| Turning off protection | Clear "
+                    "Save with password. |\n") == [
+        "- Turning on protection — Choose File - Save As. Mark Save with password.\n"
+        "- Turning off protection — Clear Save with password."]
+    # without a header row the cells are joined; a cell's sentences stay whole
+    html = ("<html><body><h1>Keys</h1><h2>Shortcuts</h2><table><tr><td>Ctrl+Shift+Space</td><td>Inserts a "
+            "non-breaking space. It keeps <b>10 kg</b> together.</td></tr><tr><td>Ctrl+Minus</td><td>A soft hyphen."
+            "</td></tr></table></body></html>")
+    assert texts_of(tmp_path, "keys.html", html)[-1] == (
+        "- Ctrl+Shift+Space — Inserts a non-breaking space. It keeps 10 kg together.\n- Ctrl+Minus — A soft hyphen.")
+
+
 def test_a_page_and_its_translations_share_a_translation_group() -> None:
     from_front_matter = translation_group("fr/reinitialiser", "https://help.example/fr/articles/reinitialiser", "reset")
     assert from_front_matter == translation_group("reset", "https://help.example/articles/reset") == "reset"

@@ -40,6 +40,11 @@ MAX_WORDS = 130  # a fact answer stops growing past this many words (lists are k
 CONTEXT_WORDS = 140  # an answer is read on from its anchor's paragraph up to about this many words...
 FACT_WORDS = 100  # ...or this many when it is a fact, not steps (a paragraph)
 MAX_ITEMS = 15  # ...and a list past this many items
+# A table (ingestion writes its rows as list items, cells named by their headers) of more than this many rows is
+# looked up, not read: the row the question matches (an error code, a parameter) with the table's lead-in. A shorter
+# table (a price list) is shown whole.
+TABLE_ROWS = 5
+_LABEL_RE = re.compile(r"^([^:;]{1,40}): ")
 TOPIC_WEIGHT = 0.35  # share of a section's score that comes from its title and heading
 # The section score is a rough estimate (a small embedder, word overlap): sections this close are a tie, and the
 # search's ranking of their pages (dense and keyword search over whole chunks) decides. On the English questions
@@ -301,12 +306,17 @@ def _read_on(units: Sequence[Unit], chosen: list[int], anchor: int, how_to: bool
     words 39: 100 keeps a fact's answer to about a paragraph.)"""
     taken = set(chosen)
     words = CONTEXT_WORDS if how_to or any(units[i].item for i in chosen) else FACT_WORDS
+    tables = table_blocks(units)
+    looked_up = {units[i].block for i in chosen if units[i].item and units[i].block in tables}
     first = min(i for i, u in enumerate(units) if u.block == units[anchor].block)
     size = sum(len(units[i].text.split()) for i in taken)
     i = min(first, min(taken))
     while i < len(units) and size < words:
         unit = units[i]
         if i not in taken:
+            if unit.item and unit.block in looked_up:  # a table's other rows: the answer is the row asked
+                i += 1
+                continue
             if _asks(unit):  # another entry's question: the answer ends before it (and never shows one)
                 if i > anchor:
                     break
@@ -379,10 +389,23 @@ def way(text: str) -> int:
 
 def _procedure(units: Sequence[Unit]) -> float:
     """How much a section reads as a procedure: 1 with numbered steps, BULLETS with only a bulleted list (often
-    requirements, options or symptoms, sometimes steps), 0 without a list."""
+    requirements, options or symptoms, sometimes steps), 0 without a list (a table's rows are not a list)."""
     if sum(u.number > 0 for u in units) >= 2:
         return 1.0
-    return BULLETS if sum(u.item for u in units) >= 2 else 0.0
+    tables = table_blocks(units)
+    return BULLETS if sum(u.item and u.block not in tables for u in units) >= 2 else 0.0
+
+
+def table_blocks(units: Sequence[Unit]) -> set[int]:
+    """The blocks that are a table's rows: ingestion writes a row as a list item whose cells are named by their
+    column headers ("- Code: SSO-103; Meaning: …"), so every item of the block opens with the same "Header: "."""
+    labels: dict[int, set[str | None]] = {}
+    for unit in units:
+        if unit.item and not unit.number:
+            match = _LABEL_RE.match(unit.text)
+            labels.setdefault(unit.block, set()).add(match.group(1) if match else None)
+    return {block for block, found in labels.items() if len(found) == 1 and None not in found
+            and sum(u.item and u.block == block for u in units) >= 2}
 
 
 def _words(text: str) -> set[str]:
@@ -574,7 +597,11 @@ class Composer:
             return members if len(items) <= MAX_ITEMS else [i for i in members if i <= items[MAX_ITEMS - 1]]
 
         members = block(units[anchor].block)
-        if any(units[i].item for i in members):
+        rows = [i for i in members if units[i].item]
+        if units[anchor].item and len(rows) > TABLE_ROWS and units[anchor].block in table_blocks(units):
+            # a long table: the row asked, after the table's lead-in
+            return [i for i in members if not units[i].item and i < rows[0]] + [anchor]
+        if rows:
             return capped(members)
         lists = sorted({u.block for u in units if u.item})
         # a how-to question wants steps: numbered lists first, when the section has them

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html.parser
 import io
 import logging
 import os
@@ -258,10 +259,94 @@ def sections_from_elements(elements: list[Any], skip_first_title: bool,
             if not _NUMBERED_RE.match(text):
                 text = f"- {text}"
         elif category == "Table":
+            rows = table_rows(getattr(element.metadata, "text_as_html", None) or "")
+            if rows:
+                current.extend(rows)
+                continue
             text = " | ".join(part.strip() for part in text.split("\n") if part.strip())
         current.append(text)
     flush()
     return title, sections
+
+
+class _TableParser(html.parser.HTMLParser):
+    """The rows of an HTML table: each a list of (cell text, header cell)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, bool]]] = []
+        self._cell: list[str] | None = None
+        self._header = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._end_cell()
+            if not self.rows:
+                self.rows.append([])
+            self._cell, self._header = [], tag == "th"
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th", "tr", "table"):
+            self._end_cell()
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def _end_cell(self) -> None:
+        if self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            self.rows[-1].append((_SPACE_BEFORE_MARK_RE.sub(r"\1", text), self._header))
+            self._cell = None
+
+
+MAX_LABEL_WORDS = 6
+_SPACE_BEFORE_MARK_RE = re.compile(r"\s+([.,;:!?)])")
+
+
+def _is_label(text: str) -> bool:
+    """A header cell names a column: a few words, not a sentence (a Markdown table always has a header row, and a
+    converted two-column table of "what to do | how" puts its first row of data there)."""
+    return len(text.split()) <= MAX_LABEL_WORDS and not re.search(r"[.!?]$", text)
+
+
+def table_rows(table_html: str) -> list[str]:
+    """A table as lines, a row each, every cell named by its column's header: "Plan: Team; Billed monthly: $12 per
+    user/month; Billed yearly: $10 per user/month". Flattened to one line of cells ("Plan Billed monthly Billed
+    yearly Free $0 $0 Team $12 …"), a table says nothing a customer (or the composer, or a translation) can read:
+    which price is the yearly one for Team. A row is one answer unit, its cells' sentences kept whole. Without a
+    header row (its cells all <th>, each a label of a few words, see _is_label), a row's cells are joined with " — ". []
+    when the HTML holds no cells."""
+    parser = _TableParser()
+    try:
+        parser.feed(table_html)
+        parser.close()
+    except Exception:  # malformed markup: the caller keeps the flattened text
+        return []
+    rows = [row for row in parser.rows if any(text for text, _ in row)]
+    if not rows:
+        return []
+    header: list[str] = []
+    if len(rows) > 1 and all(is_header and _is_label(text) for text, is_header in rows[0]):
+        header, rows = [text for text, _ in rows[0]], rows[1:]
+    lines = []
+    for row in rows:
+        line = ""
+        for n, (text, _) in enumerate(row):
+            if not text:
+                continue
+            label = header[n] if n < len(header) and header[n] and header[n] != text else ""
+            cell = f"{label}: {text}" if label else text
+            if line:
+                line += " " if re.search(r"[.!?]$", line) else ("; " if header else " — ")
+            line += cell
+        if line:
+            lines.append(f"- {line}")
+    return lines
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:

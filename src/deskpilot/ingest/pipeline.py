@@ -29,7 +29,7 @@ from deskpilot.ingest.vendors import load_vendor_export
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "6"  # 6: steps with paragraphs of their own keep their numbers (ingest/loaders.py)
+PIPELINE_VERSION = "7"  # 7: a table row a line, its cells named by their headers (ingest/loaders.py)
 
 
 class ProgressSink(Protocol):
