@@ -465,3 +465,41 @@ def test_a_long_table_is_looked_up_by_its_row_and_a_short_one_shown_whole() -> N
                                  "- Plan: Business; Monthly: $24 per user", "- Plan: Enterprise; Monthly: custom"]
     # a bulleted list whose items name different things is a list, not a table
     assert compose.table_blocks(split_units(["- Optional: sign in either way.", "- Required: SSO only."])) == set()
+
+
+def test_a_list_item_of_several_sentences_or_cells_is_as_close_as_its_closest_one() -> None:
+    row = ("- Code: ERR_SYNC_409; Meaning: Conflict between two devices; What to do: Orbitly keeps the newest version "
+           "of the task and saves yours as a comment. Copy anything you need from it before you close the app.")
+    codes = section("Sync error codes", [row, "- Code: ERR_SYNC_500; Meaning: Server error; What to do: Wait."],
+                    title="Fix sync problems", source="sync")
+    question = "what is a conflict between two devices?"
+    found = Composer(bag_of_words).compose([question], [codes])
+    assert found is not None and found.anchor == 0
+
+    def cosine(a: str, b: str) -> float:
+        x, y = np.asarray(bag_of_words([a, b]), dtype=np.float32)
+        return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+    cell = cosine(question, "Meaning: Conflict between two devices")
+    assert found.anchor_score == pytest.approx(cell, abs=1e-5)
+    assert cell > cosine(question, row.removeprefix("- "))  # the whole row's vector is diluted by the other cells
+
+
+def test_a_heading_or_sentence_about_the_alternative_the_question_does_not_pick_loses(monkeypatch) -> None:
+    """Headings that differ by one word each ("Monthly plans", "Yearly plans") name two alternatives: a question that
+    names one is not answered by a heading or sentence about the other."""
+    assert compose.contraries({"monthly", "refund"}, ["Monthly plans", "Yearly plans", "FAQ"]) == ({"yearly"},
+                                                                                                    {"monthly"})
+    assert compose.contraries({"refund"}, ["Monthly plans", "Yearly plans"]) == (set(), set())  # neither named
+    monthly = section("Monthly plans", ["Monthly payments are not refunded: you keep your paid features until the end "
+                                        "of the month."], title="Refund policy", source="refunds")
+    yearly = section("Yearly plans", ["A yearly plan is refunded in full within 14 days."], title="Refund policy",
+                     source="refunds")
+    faq = section("FAQ", ["Can I get a refund for this month on a yearly plan?", "Only within 14 days of the renewal."],
+                  title="Refund policy", source="refunds")
+    asked = ["we're on monthly, can I get a refund for this month?"]
+    found = Composer(bag_of_words).compose(asked, [faq, monthly, yearly])
+    assert found is not None and found.section.heading == "Monthly plans"
+    monkeypatch.setattr(compose, "CONTRARY", 0.0)  # without the rule, the FAQ entry about yearly plans answers
+    blind = Composer(bag_of_words).compose(asked, [faq, monthly, yearly])
+    assert blind is not None and blind.section.heading == "FAQ"
