@@ -46,7 +46,7 @@ MAX_ITEMS = 15  # ...and a list past this many items
 # table (a price list) is shown whole.
 TABLE_ROWS = 5
 _LABEL_RE = re.compile(r"^([^:;]{1,40}): ")
-_PIECE_RE = re.compile(r"(?<=[.!?])\s+|;\s+")  # a list item's sentences and a table row's cells
+_PIECE_RE = re.compile(r"(?<=[.!?])\s+|;\s+")  # a table row's cells and sentences
 TOPIC_WEIGHT = 0.35  # share of a section's score that comes from its title and heading
 # The section score is a rough estimate (a small embedder, word overlap): sections this close are a tie, and the
 # search's ranking of their pages (dense and keyword search over whole chunks) decides. On the English questions
@@ -418,9 +418,8 @@ def contraries(asked: set[str], headings: Sequence[str]) -> tuple[set[str], set[
 
 
 def _pieces(unit: Unit) -> list[str]:
-    """What of a unit is scored against the question: the unit, and for a list item of several sentences or cells
-    (a table's row, a step with its explanation) each of them as well."""
-    parts = [part for part in _PIECE_RE.split(unit.text) if part.strip()] if unit.item else []
+    """What of a table's row is scored against the question: the row, and each of its cells and sentences."""
+    parts = [part for part in _PIECE_RE.split(unit.text) if part.strip()]
     return [unit.text, *parts] if len(parts) > 1 else [unit.text]
 
 
@@ -537,13 +536,15 @@ class Composer:
         sections = [s for s in sections if s.units]
         if not sections:
             return None
-        # A list item of several sentences or cells (a table's row, a step with its explanation) is as close to the
-        # question as its closest one: a whole row's vector is diluted by the cells the question does not ask about.
-        # (English questions, composer alone: key-point coverage 0.489 -> 0.510 on the sample kb, 0.635 -> 0.639 on
-        # LibreOffice; answers holding every key point 12 -> 12 and 40 -> 41; the sync-error row asked back above
-        # min_fit, the maintenance notice's "what to expect" section chosen for "is orbitly going down on june 13?".)
-        pieces = [(n, piece) for n, u in enumerate(u for s in sections for u in s.units)
-                  for piece in _pieces(u)]
+        # A table's row is as close to the question as its closest cell or sentence: a whole row's vector is diluted
+        # by the cells the question does not ask about ("ERR_SYNC_409 … what do I do?" fell under min_fit once the
+        # row held its three cells). (The same for every list item of several sentences, a step with its
+        # explanation, chose better sections on the sample kb but narrowed the margins between LibreOffice's
+        # sections, and routing held back 3 right answers there: kept to tables.)
+        rows = [table_blocks(s.units) for s in sections]
+        pieces = [(n, piece) for n, (s, u) in enumerate((s, u) for s, section in enumerate(sections)
+                                                        for u in section.units)
+                  for piece in (_pieces(u) if u.item and u.block in rows[s] else [u.text])]
         texts = [piece for _, piece in pieces]
         # A small section merged into the one before it keeps its own heading as a topic ("Fish House — Do they
         # deliver?"), as it would have had unmerged: a FAQ page's entries are otherwise all scored under the first
