@@ -194,6 +194,15 @@ def test_a_table_is_a_row_a_line_each_cell_named_by_its_header(tmp_path: Path, m
         "- Ctrl+Shift+Space — Inserts a non-breaking space. It keeps 10 kg together.\n- Ctrl+Minus — A soft hyphen.")
 
 
+def test_a_markdown_list_right_under_a_paragraph_line_is_a_list(tmp_path: Path, models_dir: Path) -> None:
+    configure_unstructured(models_dir)
+    assert texts_of(tmp_path, "2fa.md", "---\ntitle: 2FA\n---\n\n## Lost your phone?\n\n**No recovery codes?**\n"
+                    "- **Members**: ask an Admin to reset your 2FA.\n- **Owners**: contact support.\n\nTo reset:\n"
+                    "1. Open Admin.\n2. Click Reset.\n\nWe charge\n2. per seat.\n\n```\nlog\n- not an item\n```\n") == [
+        "No recovery codes?\n- Members: ask an Admin to reset your 2FA.\n- Owners: contact support.\nTo reset:\n"
+        "1. Open Admin.\n2. Click Reset.\nWe charge 2. per seat.\nlog\n- not an item"]
+
+
 def test_a_page_and_its_translations_share_a_translation_group() -> None:
     from_front_matter = translation_group("fr/reinitialiser", "https://help.example/fr/articles/reinitialiser", "reset")
     assert from_front_matter == translation_group("reset", "https://help.example/articles/reset") == "reset"

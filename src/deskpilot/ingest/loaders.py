@@ -362,6 +362,35 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return meta, text[match.end():]
 
 
+_LIST_START_RE = re.compile(r"^(?:[-*+]|1[.)])[ \t]+\S")
+_FENCE_RE = re.compile(r"^ {0,3}(?:```|~~~)")
+
+
+def lists_interrupt_paragraphs(body: str) -> str:
+    """The Markdown with a blank line before a list that starts right under a paragraph's line ("**No recovery
+    codes?**" then "- Members and Admins: …"). CommonMark, and so GitHub and most help-centre editors, read such a
+    list as a list; Python-Markdown needs the blank line and reads it as the paragraph's text, every item run into
+    one line ("No recovery codes? - Members and Admins … - Workspace Owners …"). As in CommonMark, a numbered list
+    interrupts a paragraph only when it starts at 1; code fences, tables, headings and indented lines are left as
+    they are."""
+    lines = body.split("\n")
+    out: list[str] = []
+    fenced = False
+    for line in lines:
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+        previous = out[-1] if out else ""
+        if not fenced and _LIST_START_RE.match(line) and previous.strip() and not previous[:1].isspace() \
+                and not _LIST_START_RE.match(previous) and not _ITEM_LINE_RE.match(previous) \
+                and not previous.lstrip().startswith(("|", "#", ">", "```", "~~~")):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
+
+
+_ITEM_LINE_RE = re.compile(r"^(?:[-*+]|\d{1,9}[.)])[ \t]+")
+
+
 def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section]]:
     import markdown
     from unstructured.partition.html import partition_html
@@ -369,6 +398,7 @@ def _load_markdown(data: bytes, name: str) -> tuple[dict[str, Any], list[Section
     meta, body = split_front_matter(decode_text(data, name))
     if not body.strip():
         raise IngestionError("no text found after the front matter")
+    body = lists_interrupt_paragraphs(body)
     # What unstructured's partition_md does (its default extensions), rendered once: its lists are read here too.
     html = markdown.markdown(body, extensions=["tables", "fenced_code"])
     first_title, sections = sections_from_elements(partition_html(text=html, languages=[""]), not meta.get("title"),

@@ -29,7 +29,7 @@ from deskpilot.ingest.vendors import load_vendor_export
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "7"  # 7: a table row a line, its cells named by their headers (ingest/loaders.py)
+PIPELINE_VERSION = "8"  # 8: a Markdown list right under a paragraph line is a list (ingest/loaders.py)
 
 
 class ProgressSink(Protocol):
