@@ -133,7 +133,7 @@ _ON = re.compile(
     r"aktivier(?:en|ung)?|hinzufüg(?:en|ung)?|einfüg(?:en|ung)?|einschalten|installier(?:en|ung)?|"
     r"activ(?:ar|o)|añad(?:ir|o|a)|agreg(?:ar|o|ue)|insert(?:ar|o|e))\b", re.IGNORECASE)
 OPPOSITE_WAY = 0.1  # taken from the score of a section headed the opposite way of the question
-CONTRARY = OPPOSITE_WAY  # ...and from a heading or sentence about the alternative the question does not pick (contraries)
+CONTRARY = OPPOSITE_WAY  # ...and from a heading or sentence about the alternative not asked for (contraries)
 
 # Sentences about the page itself ("This article explains how to ...", en/fr/de/es): an overview of what the page
 # covers matches a question's words and answers nothing.

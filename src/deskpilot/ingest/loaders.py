@@ -381,7 +381,7 @@ def lists_interrupt_paragraphs(body: str) -> str:
             fenced = not fenced
         previous = out[-1] if out else ""
         if not fenced and _LIST_START_RE.match(line) and previous.strip() and not previous[:1].isspace() \
-                and not _LIST_START_RE.match(previous) and not _ITEM_LINE_RE.match(previous) \
+                and not _ITEM_LINE_RE.match(previous) \
                 and not previous.lstrip().startswith(("|", "#", ">", "```", "~~~")):
             out.append("")
         out.append(line)
