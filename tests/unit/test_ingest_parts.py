@@ -152,6 +152,11 @@ def test_numbered_steps_stay_numbered_and_bullets_stay_bullets(tmp_path: Path, m
     assert sections[-1].text == "3. Open File.\n4. Save.\n- A tip."
 
 
+def markdown_page(title: str, heading: str, body: str) -> str:
+    """A Markdown article: front matter with its title, then one section."""
+    return f"---\ntitle: {title}\n---\n\n## {heading}\n\n{body}"
+
+
 def texts_of(tmp_path: Path, name: str, content: str) -> list[str]:
     """The sections' texts of an article file with this content."""
     path = tmp_path / name
@@ -162,9 +167,9 @@ def texts_of(tmp_path: Path, name: str, content: str) -> list[str]:
 def test_steps_with_paragraphs_of_their_own_keep_their_numbers(tmp_path: Path, models_dir: Path) -> None:
     configure_unstructured(models_dir)
     # Markdown: a paragraph indented under a step makes the list loose (each item's text in a <p>)
-    assert texts_of(tmp_path, "merge.md", "---\ntitle: Merge\n---\n\n## To merge\n\n1. Choose **Tools - Mail Merge "
+    assert texts_of(tmp_path, "merge.md", markdown_page("Merge", "To merge", "1. Choose **Tools - Mail Merge "
                     "Wizard**.\n\n    You see the wizard:\n\n2. Select a template.\n\n    You see the New dialog.\n\n"
-                    "3. Select Letter.\n\n4. Click Finish.\n") == [
+                    "3. Select Letter.\n\n4. Click Finish.\n")) == [
         "1. Choose Tools - Mail Merge Wizard.\nYou see the wizard:\n2. Select a template.\nYou see the New dialog.\n"
         "3. Select Letter.\n4. Click Finish."]
     html = ("<html><body><h1>Merge</h1><h2>To merge</h2><ol><li><p>Choose Tools.</p><p>You see the wizard.</p></li>"
@@ -175,15 +180,15 @@ def test_steps_with_paragraphs_of_their_own_keep_their_numbers(tmp_path: Path, m
 
 def test_a_table_is_a_row_a_line_each_cell_named_by_its_header(tmp_path: Path, models_dir: Path) -> None:
     configure_unstructured(models_dir)
-    assert texts_of(tmp_path, "prices.md", "---\ntitle: Prices\n---\n\n## Prices\n\nWhat each plan costs:\n\n"
+    assert texts_of(tmp_path, "prices.md", markdown_page("Prices", "Prices", "What each plan costs:\n\n"
                     "| Plan | Billed monthly | Billed yearly |\n|---|---|---|\n| Team | $12 per user | $10 per user |\n"
-                    "| Enterprise | Custom | |\n") == [
+                    "| Enterprise | Custom | |\n")) == [
         "What each plan costs:\n- Plan: Team; Billed monthly: $12 per user; Billed yearly: $10 per user\n"
         "- Plan: Enterprise; Billed monthly: Custom"]
     # a first row of sentences is data, not a header (a converted two-column table of what to do and how)
-    assert texts_of(tmp_path, "protect.md", "---\ntitle: Protect\n---\n\n## Passwords\n\n| Turning on protection | "
+    assert texts_of(tmp_path, "protect.md", markdown_page("Protect", "Passwords", "| Turning on protection | "
                     "Choose File - Save As. Mark Save with password. |\n|---|---|\n| Turning off protection | Clear "
-                    "Save with password. |\n") == [
+                    "Save with password. |\n")) == [
         "- Turning on protection — Choose File - Save As. Mark Save with password.\n"
         "- Turning off protection — Clear Save with password."]
     # without a header row the cells are joined; a cell's sentences stay whole
@@ -196,9 +201,9 @@ def test_a_table_is_a_row_a_line_each_cell_named_by_its_header(tmp_path: Path, m
 
 def test_a_markdown_list_right_under_a_paragraph_line_is_a_list(tmp_path: Path, models_dir: Path) -> None:
     configure_unstructured(models_dir)
-    assert texts_of(tmp_path, "2fa.md", "---\ntitle: 2FA\n---\n\n## Lost your phone?\n\n**No recovery codes?**\n"
+    assert texts_of(tmp_path, "2fa.md", markdown_page("2FA", "Lost your phone?", "**No recovery codes?**\n"
                     "- **Members**: ask an Admin to reset your 2FA.\n- **Owners**: contact support.\n\nTo reset:\n"
-                    "1. Open Admin.\n2. Click Reset.\n\nWe charge\n2. per seat.\n\n```\nlog\n- not an item\n```\n") == [
+                    "1. Open Admin.\n2. Click Reset.\n\nWe charge\n2. per seat.\n\n```\nlog\n- not an item\n```\n")) == [
         "No recovery codes?\n- Members: ask an Admin to reset your 2FA.\n- Owners: contact support.\nTo reset:\n"
         "1. Open Admin.\n2. Click Reset.\nWe charge 2. per seat.\nlog\n- not an item"]
 
