@@ -20,3 +20,10 @@ ANSWER_ROLES: tuple[str, ...] = get_args(AnswerRole)
 def can_see_internal(role: str) -> bool:
     """Only staff roles see internal sources; anything unknown is treated as a customer."""
     return role in STAFF_ROLES
+
+# A solved ticket's sections, as ingestion stores them (ingest/tickets.py): what the customer reported, the public
+# conversation ("Customer: …" / "Agent: …" lines), how it was resolved, and the agents' internal notes.
+TICKET_PROBLEM, TICKET_CONVERSATION, TICKET_RESOLUTION, TICKET_NOTES = (
+    "Problem", "Conversation", "Resolution", "Internal notes")
+AGENT_PREFIXES = ("Agent:", "Agent note:")  # how an agent's message of a ticket's conversation or notes opens
+CUSTOMER_PREFIX = "Customer:"  # ...and a customer's

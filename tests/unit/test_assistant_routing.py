@@ -3,6 +3,7 @@ scripted model): each decision comes with the reason routing gives for it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +172,33 @@ def test_asked_in_another_language_the_chosen_pages_own_translation_answers(tmp_
     assert answer.decision == "answer" and [c.source_id for c in answer.citations] == ["fr/reinitialiser"]
     assert answer.answer.startswith("Le lien de réinitialisation est valable 60 minutes")
     assert answer.model == "extractive"  # the page's own words: nothing translated by the model
+
+
+def _solved_ticket(tmp_path: Path, resolution: str) -> Container:
+    """The fakes with one solved ticket: the customer's report, their reply and an agent's two-line answer."""
+    export = tmp_path / "tickets.json"
+    export.write_text(json.dumps([{
+        "id": 7, "subject": "Every offline timer is saved twice", "status": "solved", "resolution": resolution,
+        "description": "Since the update to 4.12.0 every timer I track offline ends up as two identical time entries.",
+        "comments": [
+            {"author_role": "customer", "public": True, "body": "It happens every day since the update, on two phones."},
+            {"author_role": "agent", "public": True,
+             "body": "Thanks for the details.\nUpdate the app to version 4.12.1, which stops the duplicated entries."}]}]),
+        encoding="utf-8")
+    container = fake_container(tmp_path)
+    assert container.ingestor.run([SourceSpec(path=export, kind="ticket")]).failed == []
+    return container
+
+
+@pytest.mark.parametrize(("resolution", "expected"), [
+    ("Bug in Android app 4.12.0 synced offline timers twice; fixed in app version 4.12.1.", "fixed in app version 4.12.1"),
+    ("", "Update the app to version 4.12.1"),  # no resolution: the agent's reply, past its first line
+])
+def test_a_solved_ticket_answers_staff_with_how_it_was_solved_never_the_customers_words(
+        tmp_path: Path, resolution: str, expected: str) -> None:
+    container = _solved_ticket(tmp_path, resolution)
+    answer = container.assistant.answer("Every timer tracked offline ends up as two identical time entries since "
+                                        "4.12.0. Known issue?", role="agent")
+    assert answer.citations and answer.citations[0].source_id == "ticket-7"
+    assert expected in answer.answer
+    assert "Since the update" not in answer.answer and "every day" not in answer.answer

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deskpilot.assist.citations import CheckResult, CitationChecker
-from deskpilot.assist.compose import Composer, Composition, Section, answers_the_way, next_section
+from deskpilot.assist.compose import Composer, Composition, Section, Unit, answers_the_way, next_section
 from deskpilot.assist.escalation import HUMAN, NEGATIVE, SENSITIVE, EscalationDetector, Trigger
 from deskpilot.assist.language import handoff_message, language_name, question_language, see_also
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.routing import Decision, Signals, in_doubt, route
 from deskpilot.assist.signals import detect_injection, read_signals
 from deskpilot.config import AssistantSettings, RetrievalSettings, RoutingSettings
+from deskpilot.domain import AGENT_PREFIXES, CUSTOMER_PREFIX, TICKET_NOTES, TICKET_RESOLUTION
 from deskpilot.errors import DeskpilotError, InvalidInputError, LLMError
 from deskpilot.providers.llm import LLMClient
 from deskpilot.retrieval.search import HybridRetriever, RetrievedChunk
@@ -177,6 +178,27 @@ def _heading_of(composition: Composition, names: Sequence[str]) -> str:
         if unit.text.endswith(":") and unit.text[:-1] in names:
             heading = unit.text[:-1]
     return heading
+
+
+def _solved_parts(section: Section) -> tuple[Section | None, Section | None]:
+    """What of a solved ticket's section says how it was solved: its resolution, and what its agents wrote (their
+    messages of the conversation, whole, and their internal notes). Small sections merged into it ("Resolution:" and
+    what follows it) count as their own; the customer's report and messages are neither. None for a part it lacks."""
+    resolution: list[Unit] = []
+    agents: list[Unit] = []
+    under, speaker = section.heading, ""
+    for unit in sorted(section.units, key=lambda u: u.line):
+        if unit.heading:
+            under, speaker = unit.text.rstrip(": "), ""
+            continue
+        if unit.text.startswith(AGENT_PREFIXES) or unit.text.startswith(CUSTOMER_PREFIX):
+            speaker = "agent" if unit.text.startswith(AGENT_PREFIXES) else "customer"
+        if under == TICKET_RESOLUTION:
+            resolution.append(unit)
+        elif under == TICKET_NOTES or speaker == "agent":
+            agents.append(unit)
+    return (dataclasses.replace(section, units=resolution) if resolution else None,
+            dataclasses.replace(section, units=agents) if agents else None)
 
 
 def _is_source_text(line: str, source: str) -> bool:
@@ -446,6 +468,8 @@ class Assistant:
             logger.info("composed from %s, which the answer names, while the conversation is about %s: not shown",
                         composition.section.source_id, subject)
             composition = None
+        if composition is not None and composition.section.chunk.metadata.get("kind") == "ticket":
+            composition = self._solution(composition, queries, role, said)
         if composition is not None:
             native = [s for s in sections if s.chunk.metadata.get("language", "en") == language]
             if native and composition.section.chunk.metadata.get("language", "en") != language:
@@ -497,6 +521,23 @@ class Assistant:
         logger.info("%s — %s says nothing to do: read on into %s", composition.section.source_id,
                     composition.section.heading, following.heading)
         return dataclasses.replace(steps, score=composition.score, margin=composition.margin,
+                                   candidates=composition.candidates)
+
+    def _solution(self, composition: Composition, queries: Sequence[str], role: str, said: str) -> Composition | None:
+        """A solved ticket (staff answers) answers with how it was solved: its resolution, else its agents' replies
+        and notes, never the customer's own words. What matched the question is often the customer's report ("every
+        timer I track offline ends up as two entries" is closer to their story than to any answer), so how well the
+        ticket fits stays the answer's score; None when the ticket holds nothing its agents wrote."""
+        assert self._composer is not None
+        chunks = self._retriever.source_chunks([composition.section.source_id], role)
+        split = [_solved_parts(section) for section in self._composer.shortlist(queries, chunks, len(chunks))]
+        # its resolution when it has one (the fix, in a line or two), else what its agents wrote
+        parts = [r for r, _ in split if r is not None] or [a for _, a in split if a is not None]
+        solution = self._composer.compose(queries, parts, said) if parts else None
+        if solution is None:
+            logger.info("%s: nothing its agents wrote answers, not shown", composition.section.source_id)
+            return None
+        return dataclasses.replace(solution, score=composition.score, margin=composition.margin,
                                    candidates=composition.candidates)
 
     def _translated_page(self, composition: Composition, queries: Sequence[str], language: str, role: str,

@@ -20,6 +20,7 @@ from deskpilot.assist.language import is_handoff_text, language_name
 from deskpilot.assist.prompts import PromptLibrary
 from deskpilot.assist.signals import detect_injection, detect_sensitive, negativity
 from deskpilot.config import AssistantSettings, RoutingSettings
+from deskpilot.domain import TICKET_RESOLUTION
 from deskpilot.errors import InvalidInputError, LLMError, NotFoundError
 from deskpilot.index.store import ChunkStore
 from deskpilot.ingest.tickets import parse_ticket
@@ -386,8 +387,8 @@ class TicketServices:
         hits.sort(key=lambda h: int(h.metadata.get("chunk_index", 0)))
         for hit in hits:
             body = hit.text.split("\n\n", 1)[-1]
-            if hit.metadata.get("section") != "Resolution":
-                parts = re.split(r"(?m)^Resolution:\s*$", body, maxsplit=1)
+            if hit.metadata.get("section") != TICKET_RESOLUTION:
+                parts = re.split(rf"(?m)^{TICKET_RESOLUTION}:\s*$", body, maxsplit=1)
                 if len(parts) < 2:
                     continue
                 body = parts[1]

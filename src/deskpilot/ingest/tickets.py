@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from deskpilot.domain import AGENT_PREFIXES, CUSTOMER_PREFIX, TICKET_CONVERSATION, TICKET_NOTES, TICKET_PROBLEM, TICKET_RESOLUTION
 from deskpilot.errors import IngestionError, UnsupportedFormatError
 from deskpilot.index.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import decode_text
@@ -280,19 +281,19 @@ def ticket_documents(tickets: list[tuple[int, Ticket]], rel_path: str, audience:
 
 def ticket_document(ticket: Ticket, rel_path: str, audience: Audience) -> SourceDocument:
     """The SourceDocument for one ticket: problem, conversation, resolution, internal notes."""
-    sections = [Section("Problem", ticket.description)]
+    sections = [Section(TICKET_PROBLEM, ticket.description)]
     public = [c for c in ticket.comments if c.public]
     # The first customer message usually repeats the description.
     if public and public[0].author_role == "customer" and public[0].body.strip() == ticket.description.strip():
         public = public[1:]
     if public:
-        sections.append(Section("Conversation", "\n".join(
-            f"{'Agent' if c.author_role == 'agent' else 'Customer'}: {quote_labels(c.body)}" for c in public)))
+        sections.append(Section(TICKET_CONVERSATION, "\n".join(
+            f"{AGENT_PREFIXES[0] if c.author_role == 'agent' else CUSTOMER_PREFIX} {quote_labels(c.body)}" for c in public)))
     if ticket.resolution:
-        sections.append(Section("Resolution", ticket.resolution))
+        sections.append(Section(TICKET_RESOLUTION, ticket.resolution))
     internal = [c for c in ticket.comments if not c.public]
     if internal:
-        sections.append(Section("Internal notes", "\n".join(f"Agent note: {quote_labels(c.body)}" for c in internal),
+        sections.append(Section(TICKET_NOTES, "\n".join(f"{AGENT_PREFIXES[1]} {quote_labels(c.body)}" for c in internal),
                                 "internal"))
     extra = {"status": ticket.status, "category": ticket.category, "priority": ticket.priority,
              "tags": ",".join(ticket.tags), "created_at": ticket.created_at}
