@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deskpilot.assist.answer import faithful_translation
+from deskpilot.assist.answer import RESAMPLE_TEMPERATURES, faithful_translation
 from deskpilot.text.language import untranslated_words
 from tests.fakes import fake_container, fake_llm
 
@@ -64,8 +64,17 @@ def test_a_line_left_partly_in_english_is_translated_again_told_which_words(tmp_
 
 def test_no_answer_is_shown_when_english_words_stay_in_it(tmp_path: Path) -> None:
     left_in = "- Les tâches avec une échéance apparaissent comme des événements all-day."
-    container = fake_container(tmp_path, llm=fake_llm(left_in, left_in, left_in))
+    container = fake_container(tmp_path, llm=fake_llm(*[left_in] * (3 + len(RESAMPLE_TEMPERATURES))))
     assert container.assistant.translate_verified(["- Tasks with a due date appear as all-day events."], "fr") == ""
+
+
+def test_a_line_the_greedy_translation_keeps_in_english_is_sampled_again(tmp_path: Path) -> None:
+    line = "- Plan: Enterprise; Billed monthly: Custom; Billed yearly: Custom"
+    kept = "- Plan: Entreprise; Facturé mensuellement: Custom; Facturé annuellement: Custom"
+    sampled = "- Plan: Entreprise; Facture mensuelle: Personnalisée; Facture annuelle: Personnalisée"
+    # the whole answer, the line alone, the line told which words it left, then sampled: once more kept, then right
+    container = fake_container(tmp_path, llm=fake_llm(kept, kept, kept, kept, sampled))
+    assert container.assistant.translate_verified([line], "fr") == sampled
 
 
 def test_a_tip_left_in_english_is_left_out_not_the_answer(tmp_path: Path) -> None:

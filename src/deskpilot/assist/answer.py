@@ -232,6 +232,12 @@ def faithful_translation(source: str, translated: str, language: str) -> bool:
             and not untranslated_words(translated, source, language))
 
 
+# A translated line that fails the checks twice (greedy, then told which English words it left) is sampled at these
+# temperatures in turn; at most this many lines of an answer (each try is a model call).
+RESAMPLE_TEMPERATURES = (0.5, 0.9)
+RESAMPLED_LINES = 2
+
+
 class Assistant:
     """The customer-facing answer service."""
 
@@ -618,6 +624,17 @@ class Assistant:
             left = untranslated_words(part, line, language)
             if left:  # once more, told which words it left in English
                 parts[n] = self._translate(line, language, strict=True, left=left)
+        # Greedy decoding copies the same English word however the model is asked ("Billed monthly: Custom" stayed
+        # "Custom" twice): a line still not faithful is sampled again, a little and then more freely (seeded, so the
+        # same line gets the same tries), and the first that passes the checks is kept. Only a few lines an answer:
+        # where most lines fail, the translation is not close.
+        failing = [n for n, (line, part) in enumerate(zip(lines, parts, strict=True))
+                   if not faithful_translation(line, part, language)]
+        for n in failing[:RESAMPLED_LINES]:
+            for temperature in RESAMPLE_TEMPERATURES:
+                parts[n] = self._translate(lines[n], language, strict=True, temperature=temperature)
+                if faithful_translation(lines[n], parts[n], language):
+                    break
         faithful = [faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)]
         if all(faithful):
             return "\n".join(parts)
@@ -722,17 +739,20 @@ class Assistant:
                     alone[0].source_id if alone else None, topics)
         return new
 
-    def _translate(self, text: str, target: str, strict: bool = False, left: Sequence[str] = ()) -> str:
+    def _translate(self, text: str, target: str, strict: bool = False, left: Sequence[str] = (),
+                   temperature: float = 0.0) -> str:
         """text in the target language; "" when the model fails (strict: LLMError raised instead). `left`: the
-        English words an earlier translation of it left as they were (the model is told to translate them)."""
+        English words an earlier translation of it left as they were (the model is told to translate them);
+        `temperature`: above 0 to sample another translation than the greedy one."""
         try:
             if left:
                 system, user = self._prompts.get("translate_again").render(
                     text=text, target=language_name(target), words=", ".join(dict.fromkeys(left)))
             else:
                 system, user = self._prompts.get("translate").render(text=text, target=language_name(target))
-            # greedy: a translation is not a place for variety, and the same answer is translated the same way
-            return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2), temperature=0.0).strip()
+            # greedy first: a translation is not a place for variety, and the same answer is translated the same way
+            return self._llm().complete(system, user, max_tokens=max(64, self._count(text) * 2),
+                                        temperature=temperature).strip()
         except LLMError as exc:
             if strict:
                 raise
