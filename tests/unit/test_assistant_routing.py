@@ -202,3 +202,19 @@ def test_a_solved_ticket_answers_staff_with_how_it_was_solved_never_the_customer
     assert answer.citations and answer.citations[0].source_id == "ticket-7"
     assert expected in answer.answer
     assert "Since the update" not in answer.answer and "every day" not in answer.answer
+
+
+def test_staff_get_the_internal_runbook_before_the_public_article_when_sections_tie(assistant: Container) -> None:
+    """Sections within compose.TIE of the best are told apart by their page's rank: for staff an internal runbook's
+    sections rank before a public article's, even when the search found the article first (the procedure staff
+    follow, not the policy customers are told); for customers the search's order stands."""
+    question = "Webhook deliveries are failing for many customers: is this an incident, and what severity?"
+    service = assistant.assistant
+    found = service._retriever.source_chunks(["webhooks", "incident-escalation"], "agent")  # the article first
+    sections = service._sections([question], found, "agent")
+    internal = [s.rank for s in sections if s.source_id == "incident-escalation"]
+    public = [s.rank for s in sections if s.source_id == "webhooks"]
+    assert internal and public and max(internal) < min(public)
+    order = ["webhooks", "reset-password"]
+    public_only = service._sections([question], service._retriever.source_chunks(order, "customer"), "customer")
+    assert public_only and all(s.rank == order.index(s.source_id) for s in public_only)

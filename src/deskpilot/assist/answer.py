@@ -605,7 +605,11 @@ class Assistant:
         sources = list(dict.fromkeys(sources))[: self._settings.sources]
         sections = self._composer.shortlist(queries, self._retriever.source_chunks(sources, role), self._settings.sections)
         for section in sections:
-            section.rank = sources.index(section.source_id)
+            # Staff asking how to handle a case ("can I just process the refund or do I need approval?") want the
+            # procedure staff follow: in a near tie (compose.TIE, where the search's ranking decides), an internal
+            # runbook comes before the public article that tells customers the policy.
+            runbook = section.chunk.metadata.get("audience") == "internal" and section.chunk.metadata.get("kind") == "article"
+            section.rank = sources.index(section.source_id) + (len(sources) if role != "customer" and not runbook else 0)
         return sections
 
     def translate_verified(self, lines: Sequence[str], language: str) -> str:
