@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from deskpilot.assist.answer import RESAMPLE_TEMPERATURES
 from deskpilot.assist.tickets import Summary, TicketText, verify_summary
 from tests.fakes import fake_container, fake_llm
 
@@ -75,7 +76,9 @@ def test_a_ticket_in_another_language_is_summarised_in_the_agents_language(tmp_p
 
 def test_a_translation_that_drops_a_number_is_not_used(tmp_path: Path) -> None:
     unfaithful = "The CSV export of the Atlas project fails with an error."  # the date and the 504 are gone
-    container = fake_container(tmp_path, llm=fake_llm(FRENCH_SUMMARY, unfaithful, unfaithful, *ENGLISH[1:]))
+    # the whole field, then its line alone, then sampled again (RESAMPLE_TEMPERATURES): unfaithful every time
+    tries = [unfaithful] * (2 + len(RESAMPLE_TEMPERATURES))
+    container = fake_container(tmp_path, llm=fake_llm(FRENCH_SUMMARY, *tries, *ENGLISH[1:]))
     summary = container.tickets.summarize(FRENCH_TICKET)
     assert summary.problem == json.loads(FRENCH_SUMMARY)["problem"]  # kept as written rather than mistranslated
     assert summary.tried == ENGLISH[1]
