@@ -25,7 +25,7 @@ from deskpilot.assist.compose import (
     way,
 )
 from deskpilot.retrieval.search import RetrievedChunk
-from deskpilot.text.words import tokenize
+from deskpilot.text.words import compounds, tokenize
 
 
 def bag_of_words(texts: list[str]) -> list[list[float]]:
@@ -503,3 +503,17 @@ def test_a_heading_or_sentence_about_the_alternative_the_question_does_not_pick_
     monkeypatch.setattr(compose, "CONTRARY", 0.0)  # without the rule, the FAQ entry about yearly plans answers
     blind = Composer(bag_of_words).compose(asked, [faq, monthly, yearly])
     assert blind is not None and blind.section.heading == "FAQ"
+
+
+def test_words_written_apart_match_the_same_words_written_as_one() -> None:
+    """ "master card" / "Mastercard", "log in" / "login", "wi fi" / "Wi-Fi": a customer's words count as held by a
+    sentence that writes them as one word, and the other way round."""
+    assert compounds("do they take master card")["mastercard"] == ("master", "card")
+    assert compounds("how do I log in")["login"] == ("log",)  # "in" is a stopword: no token of its own
+    assert compounds("free Wi-Fi")["wifi"] == ("wi-fi",)
+    asked = "do they take master card?"
+    words = set(tokenize(asked))
+    assert compose._overlap(words, "We accept Visa and Mastercard.") == 0.0  # word for word
+    assert compose._overlap(words, "We accept Visa and Mastercard.", compounds(asked)) == pytest.approx(2 / 3)
+    login = set(tokenize("where is the login page"))
+    assert compose._overlap(login, "Log in with your e-mail.", compounds("where is the login page")) == 0.5

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deskpilot.retrieval.search import RetrievedChunk
-from deskpilot.text.words import tokenize
+from deskpilot.text.words import compounds, tokenize
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-ZÀ-ÖØ-Þ0-9¿¡])")
 _ITEM_RE = re.compile(r"^(?:[-*•]|(\d+)[.)])\s+")
@@ -445,8 +445,17 @@ def _already_said(text: str, said: set[str]) -> bool:
     return len(words) >= 3 and len(words & said) >= SAID * len(words)
 
 
-def _overlap(question: set[str], text: str) -> float:
-    return len(question & _words(text)) / len(question) if question else 0.0
+def _overlap(question: set[str], text: str, joined: dict[str, tuple[str, ...]] | None = None) -> float:
+    """The share of the question's words the text holds. `joined`: the question's compounds(): words it writes apart
+    that the text writes as one ("log in" / "login", "master card" / "Mastercard"), and the other way round."""
+    if not question:
+        return 0.0
+    found = _words(text)
+    held = question & found
+    if joined is not None:
+        held |= {part for whole, parts in joined.items() if whole in found for part in parts} & question
+        held |= question & set(compounds(text))
+    return len(held) / len(question)
 
 
 def _by_section(chunks: Sequence[RetrievedChunk]) -> dict[tuple[str, str], list[RetrievedChunk]]:
@@ -561,6 +570,7 @@ class Composer:
         # which way each topic acts (see way()), for the same strings that are scored
         topic_ways, entry_ways = [way(s.topic) for s in sections], dict(zip(heads, map(way, merged), strict=True))
         words = set().union(*(_words(q) for q in questions))
+        joined = {whole: parts for q in questions for whole, parts in compounds(q).items()}
         how_to = any(HOW_TO.search(q) for q in questions)
         said_words = _words(said)
         topic_scores = (topics @ asked.T).max(axis=1)
@@ -578,7 +588,7 @@ class Composer:
         for s, section in enumerate(sections):
             cosines = unit_scores[start:start + len(section.units)]
             start += len(section.units)
-            lexical = np.array([_overlap(words, u.text) for u in section.units])
+            lexical = np.array([_overlap(words, u.text, joined) for u in section.units])
             fit = 0.75 * cosines + 0.25 * lexical
             dropped = [i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)
                        or (said_words and _already_said(u.text, said_words))]

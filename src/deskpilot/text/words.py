@@ -4,6 +4,7 @@ citation check, the composer and the key-point scorer compare. Pure functions, n
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -56,3 +57,19 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 def _tokenize(text: str) -> list[str]:
     return [stem(t) for t in _WORD_RE.findall(fold(text)) if t not in STOPWORDS]
+
+
+@functools.lru_cache(maxsize=16384)
+def compounds(text: str) -> dict[str, tuple[str, ...]]:
+    """The words of text that others write as one word, as tokenize() would write that one word, each with its own
+    tokens: two words in a row ("log in" -> login, "wi fi" -> wifi, "master card" -> mastercard; a stopword such as
+    "in" has no token) and a hyphenated word ("e-mail" -> email, "check-in" -> checkin)."""
+    raw = _WORD_RE.findall(fold(text))
+    found: dict[str, tuple[str, ...]] = {}
+    for first, second in itertools.pairwise(raw):
+        if first.isalpha() and second.isalpha():
+            found[stem(first + second)] = tuple(stem(w) for w in (first, second) if w not in STOPWORDS)
+    for word in raw:
+        if "-" in word and word.replace("-", "").isalpha():
+            found[stem(word.replace("-", ""))] = (stem(word),)
+    return found
