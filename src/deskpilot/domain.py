@@ -25,5 +25,5 @@ def can_see_internal(role: str) -> bool:
 # conversation ("Customer: …" / "Agent: …" lines), how it was resolved, and the agents' internal notes.
 TICKET_PROBLEM, TICKET_CONVERSATION, TICKET_RESOLUTION, TICKET_NOTES = (
     "Problem", "Conversation", "Resolution", "Internal notes")
-AGENT_PREFIXES = ("Agent:", "Agent note:")  # how an agent's message of a ticket's conversation or notes opens
-CUSTOMER_PREFIX = "Customer:"  # ...and a customer's
+AGENT_PREFIX, NOTE_PREFIX, CUSTOMER_PREFIX = "Agent:", "Agent note:", "Customer:"  # how a ticket's messages open
+AGENT_PREFIXES = (AGENT_PREFIX, NOTE_PREFIX)  # an agent's: a message of the conversation or an internal note

@@ -187,7 +187,7 @@ def _solved_parts(section: Section) -> tuple[Section | None, Section | None]:
     resolution: list[Unit] = []
     agents: list[Unit] = []
     under, speaker = section.heading, ""
-    for unit in sorted(section.units, key=lambda u: u.line):
+    for unit in section.units:  # in source order
         if unit.heading:
             under, speaker = unit.text.rstrip(": "), ""
             continue
@@ -632,14 +632,13 @@ class Assistant:
         # "Custom" twice): a line still not faithful is sampled again, a little and then more freely (seeded, so the
         # same line gets the same tries), and the first that passes the checks is kept. Only a few lines an answer:
         # where most lines fail, the translation is not close.
-        failing = [n for n, (line, part) in enumerate(zip(lines, parts, strict=True))
-                   if not faithful_translation(line, part, language)]
-        for n in failing[:RESAMPLED_LINES]:
+        faithful = [faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)]
+        for n in [n for n, ok in enumerate(faithful) if not ok][:RESAMPLED_LINES]:
             for temperature in RESAMPLE_TEMPERATURES:
                 parts[n] = self._translate(lines[n], language, strict=True, temperature=temperature)
-                if faithful_translation(lines[n], parts[n], language):
+                faithful[n] = faithful_translation(lines[n], parts[n], language)
+                if faithful[n]:
                     break
-        faithful = [faithful_translation(line, part, language) for line, part in zip(lines, parts, strict=True)]
         if all(faithful):
             return "\n".join(parts)
         # A tip or a note that keeps English words (the title of a page that exists only in English, "Tip:") is left

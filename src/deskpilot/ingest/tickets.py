@@ -15,7 +15,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from deskpilot.domain import AGENT_PREFIXES, CUSTOMER_PREFIX, TICKET_CONVERSATION, TICKET_NOTES, TICKET_PROBLEM, TICKET_RESOLUTION
+from deskpilot.domain import (
+    AGENT_PREFIX,
+    CUSTOMER_PREFIX,
+    NOTE_PREFIX,
+    TICKET_CONVERSATION,
+    TICKET_NOTES,
+    TICKET_PROBLEM,
+    TICKET_RESOLUTION,
+)
 from deskpilot.errors import IngestionError, UnsupportedFormatError
 from deskpilot.index.documents import Audience, Failure, Section, SourceDocument
 from deskpilot.ingest.loaders import decode_text
@@ -288,12 +296,12 @@ def ticket_document(ticket: Ticket, rel_path: str, audience: Audience) -> Source
         public = public[1:]
     if public:
         sections.append(Section(TICKET_CONVERSATION, "\n".join(
-            f"{AGENT_PREFIXES[0] if c.author_role == 'agent' else CUSTOMER_PREFIX} {quote_labels(c.body)}" for c in public)))
+            f"{AGENT_PREFIX if c.author_role == 'agent' else CUSTOMER_PREFIX} {quote_labels(c.body)}" for c in public)))
     if ticket.resolution:
         sections.append(Section(TICKET_RESOLUTION, ticket.resolution))
     internal = [c for c in ticket.comments if not c.public]
     if internal:
-        sections.append(Section(TICKET_NOTES, "\n".join(f"{AGENT_PREFIXES[1]} {quote_labels(c.body)}" for c in internal),
+        sections.append(Section(TICKET_NOTES, "\n".join(f"{NOTE_PREFIX} {quote_labels(c.body)}" for c in internal),
                                 "internal"))
     extra = {"status": ticket.status, "category": ticket.category, "priority": ticket.priority,
              "tags": ",".join(ticket.tags), "created_at": ticket.created_at}
