@@ -85,6 +85,8 @@ def test_negativity_orders_neutral_annoyed_and_furious() -> None:
     ("How long is a password reset link valid?", "en"), ("Combien de temps le lien est-il valable ?", "fr"),
     ("Wie lange ist der Link gültig?", "de"), ("¿Cuánto tiempo es válido el enlace?", "es"),
     ("Hoe lang is de link geldig?", "nl"), ("reset link", "en"),
+    # a spoken turn cut short: "do" and "ou" are Portuguese words too, "they" is only English
+    ("ok do they offer take ou", "en"), ("Ils acceptent les cartes ?", "fr"),
 ])
 def test_language_of_short_questions(text: str, code: str) -> None:
     assert detect_language(text) == code

@@ -17,7 +17,8 @@ _ready = False
 # Very frequent function words: a short question has few words, but almost always some of these.
 _FUNCTION_WORDS = {
     "en": "the a an is are was do does did how what why when where which who can could i my you your it to of in on "
-          "for with and or not this that have has be will would should there my me we our",
+          "for with and or not this that have has be will would should there my me we our they them their he "
+          "she his her us if any at by from about",
     "fr": "le la les un une des est sont je j tu il elle nous vous mon ma mes votre vos comment pourquoi quand où "
           "quel quelle quels est-ce que qu qui ne pas du de au aux avec pour dans sur et ou ce cette ces c",
     "de": "der die das ein eine ist sind ich du er sie wir ihr mein meine ihr ihre wie warum wann wo welche wer "
