@@ -243,6 +243,34 @@ def test_a_follow_up_is_not_answered_about_another_page_than_the_one_named(fake:
     assert garden.draft.startswith("Garden Court Inn has a heated outdoor swimming pool")
 
 
+def test_a_follow_up_fits_the_page_it_is_about_by_what_it_asks_not_by_the_page_name(fake: Container,
+                                                                                     counting: CountingFake) -> None:
+    """Rewritten with the hotel's name ("where is the Harbor View Hotel located?"), a question that the hotel's page
+    does not answer fits every entry by the name alone: compared without the name it fits none, and the
+    conversation goes to a human instead of being told the check-in time."""
+    history = [{"role": "user", "content": "we need a quiet place to stay near the water"},
+               {"role": "assistant", "content": "I'd recommend the harbor view hotel, it has great reviews."}]
+    counting.scripted = ["Where is the Harbor View Hotel located?"]
+    answer = fake.assistant.answer("ok and what's the zip code there", history)
+    assert answer.decision == "escalate" and answer.reasons == ["no_relevant_source"]
+    assert "Check-in" not in answer.answer and "Pets" not in answer.answer
+    counting.scripted = ["What time is check-in at the Harbor View Hotel?"]
+    asked = fake.assistant.answer("and what time can we check in", history)
+    assert asked.draft.startswith("Check-in at Harbor View Hotel starts at 3 pm")
+
+
+def test_the_page_a_conversation_is_about_is_read_when_the_search_did_not_bring_it(fake: Container) -> None:
+    """A spoken "do they offer take ou" finds the same entry of many businesses before the one talked about: that
+    one's sections are read from its page, ranked after those the search found."""
+    assistant = fake.assistant
+    found = assistant._sections(["is there a swimming pool"], [], "customer")
+    assert found == []
+    read = assistant._subject_sections(["is there a swimming pool"], found, ["garden"], "customer")
+    assert read and {s.source_id for s in read} == {"garden"}
+    assert any("heated outdoor swimming pool" in s.text for s in read)
+    assert assistant._subject_sections(["is there a swimming pool"], read, ["garden"], "customer") == read
+
+
 def test_how_to_do_something_answered_by_an_introduction_goes_to_a_human(fake: Container,
                                                                         counting: CountingFake) -> None:
     """The only page about report page numbers defines them and says nothing to do: "how do I ...?" is not answered

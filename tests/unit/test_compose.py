@@ -235,6 +235,8 @@ def test_a_merged_faq_heading_without_its_question_mark_still_ends_the_entry_bef
     parking = Composer(bag_of_words).compose(["is there valet parking"], [faq])
     assert parking is not None and parking.lines()[0].startswith("This facility provides valet parking")
     assert "Pay at the counter." in " ".join(parking.lines())  # a subsection's heading does not end it
+    assert "Steps to follow:" in parking.lines()  # shown as its own part, not as the page's path to it
+    assert not any(" › " in line for line in parking.lines())
 
 
 def test_a_merged_faq_entry_is_scored_under_its_own_heading() -> None:
@@ -517,3 +519,23 @@ def test_words_written_apart_match_the_same_words_written_as_one() -> None:
     assert compose._overlap(words, "We accept Visa and Mastercard.", compounds(asked)) == pytest.approx(2 / 3)
     login = set(tokenize("where is the login page"))
     assert compose._overlap(login, "Log in with your e-mail.", compounds("where is the login page")) == 0.5
+
+
+def test_a_page_the_conversation_is_about_is_compared_without_its_names() -> None:
+    """ "do they allow dogs?" about Lake Merced: the page's entries name it and the follow-up does not. Compared
+    without the page's names on both sides, the entry fits as well as an entry that never named the park would,
+    and what is shown is still the page's own text."""
+    lines = ["Does Lake Merced allow dogs?:", "Yes, Lake Merced Park allows dogs on a leash.",
+             "Is there parking at Lake Merced?:", "Lake Merced Park has free parking."]
+    page = Section(section("About", [], title="Lake Merced Park", source="merced").chunk, "About",
+                   split_units(lines, ["Does Lake Merced allow dogs?", "Is there parking at Lake Merced?"]))
+    asked = ["do they allow dogs"]
+
+    def unnamed(text: str) -> str:
+        return " ".join(w for w in text.split() if w.strip("?:,.").lower() not in {"lake", "merced", "park"})
+
+    named, compared = Composer(bag_of_words).compose(asked, [page]), Composer(bag_of_words).compose(asked, [page],
+                                                                                                       hide=unnamed)
+    assert named is not None and compared is not None
+    assert compared.lines() == named.lines() == ["Yes, Lake Merced Park allows dogs on a leash."]
+    assert compared.score > named.score + 0.1

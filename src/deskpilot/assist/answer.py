@@ -236,6 +236,9 @@ def faithful_translation(source: str, translated: str, language: str) -> bool:
 # temperatures in turn; at most this many lines of an answer (each try is a model call).
 RESAMPLE_TEMPERATURES = (0.5, 0.9)
 RESAMPLED_LINES = 2
+# A page that names itself in at least this share of its sentences is about a named thing (a business, a place), not
+# a topic: a follow-up is compared with it without its names (Assistant._names_itself).
+NAMED_PAGE_SHARE = 0.25
 
 
 class Assistant:
@@ -453,17 +456,33 @@ class Assistant:
         started = time.perf_counter()
         sections = self._sections(queries, relevant, role)
         composition = self._composer.compose(queries, sections, said)
-        about = [s for s in sections if s.source_id in subject]
-        page = self._composer.compose(queries, about, said) if composition is not None and about else None
-        if page is not None and page.score >= self._routing.min_fit:
-            # A follow-up about the page the conversation named ("do they take Apple Pay?"): that page's answer,
-            # when it has one, rather than the same question answered better for another page. Its entry is the
-            # one that fits what is asked about the page, not its name: "what time is check-in at the Grant
-            # Hotel?" fits every entry of that hotel's FAQ (each names it) nearly as well as the check-in one. How
-            # well the page fits the question as asked stays its fit.
-            asked = [q for q in dict.fromkeys(self._retriever.unnamed(q, subject, role) for q in queries) if q.strip()]
-            entry = self._composer.compose(asked, about, said) if asked and asked != list(queries) else None
-            composition = dataclasses.replace(entry, score=page.score) if entry is not None else page
+        about = self._subject_sections(queries, sections, subject, role) if composition is not None else []
+
+        def unnamed(text: str) -> str:
+            return self._retriever.unnamed(text, subject, role)
+
+        asked = [q for q in dict.fromkeys(map(unnamed, queries)) if q.strip()]
+        if len({s.source_id for s in about}) == 1 and self._names_itself(about, unnamed):
+            # A follow-up about the named thing the conversation is about ("do they allow dogs?"): that page's
+            # answer, when it has one, rather than the same question answered better for another page. The page's
+            # entries all name it ("Does Lake Merced allow dogs?"), and the follow-up names it in none of its words
+            # or in all of them alike (a rewrite's "where is the San Francisco Zoo located?" fitted the zoo's
+            # appointment entry at 0.71 by the name alone): question and entries are compared without the page's
+            # names, so the entry chosen and its fit are what is asked about the page. That comparison also decides
+            # when the best answer found was the page's own.
+            page = self._composer.compose(asked or list(queries), about, said, hide=unnamed)
+            if page is not None and (page.score >= self._routing.min_fit or (
+                    composition is not None and composition.section.source_id in subject)):
+                composition = page
+        elif about:
+            page = self._composer.compose(queries, about, said)
+            if page is not None and page.score >= self._routing.min_fit:
+                # A follow-up about the page the conversation named (a help article, or several named things told
+                # apart by their names): that page's answer, when it has one. Asked by name ("what time is check-in
+                # at the Grant Hotel and the Sir Francis Drake?"), its entry is the one that fits what is asked about
+                # the page, not its name; how well the page fits the question as asked stays its fit.
+                entry = self._composer.compose(asked, about, said) if asked and asked != list(queries) else None
+                composition = dataclasses.replace(entry, score=page.score) if entry is not None else page
         if composition is not None and subject and composition.section.source_id not in subject \
                 and composition.section.source_id in self._retriever.subject([" ".join(composition.lines())], role):
             # The conversation is about one page ("the Lake Merced park"), and the answer found is another page's,
@@ -596,6 +615,30 @@ class Assistant:
         if not relevant or self._composer is None:
             return Composed(None, [], "", 0.0, 0.0, language, None, 0.0), relevant
         return self._composed([*questions, *extra], relevant, "customer", language), relevant
+
+    def _subject_sections(self, queries: Sequence[str], sections: Sequence[Section], subject: Sequence[str],
+                          role: str) -> list[Section]:
+        """The candidate sections of the pages the conversation is about, read from those pages when the search
+        did not bring them among the candidates (a spoken "do they offer take ou" finds the same entry of many
+        restaurants before the one talked about)."""
+        about = [s for s in sections if s.source_id in subject]
+        missing = [source_id for source_id in subject if source_id not in {s.source_id for s in about}]
+        if not missing:
+            return about
+        assert self._composer is not None
+        found = self._composer.shortlist(queries, self._retriever.source_chunks(missing, role), self._settings.sections)
+        for section in found:
+            section.rank = len(sections) + subject.index(section.source_id)
+        return [*about, *found]
+
+    @staticmethod
+    def _names_itself(sections: Sequence[Section], unnamed: Callable[[str], str]) -> bool:
+        """Whether a page is about a named thing, as a business's FAQ is ("Lake Merced has free parking."): it names
+        itself in at least NAMED_PAGE_SHARE of its sentences. (On DSTC10's FAQ pages 0.70 on average, 0.44 at the
+        10th percentile; on the sample kb's and LibreOffice's help articles 0.01, 0.04 at the 90th: their titles name
+        a topic, not a thing.)"""
+        units = [u for s in sections for u in s.units if not u.heading]
+        return bool(units) and sum(unnamed(u.text) != u.text for u in units) >= NAMED_PAGE_SHARE * len(units)
 
     def _sections(self, queries: Sequence[str], relevant: Sequence[RetrievedChunk], role: str) -> list[Section]:
         """Candidate sections from the whole pages of the best retrieved sources: articles for customers

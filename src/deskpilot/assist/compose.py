@@ -210,7 +210,8 @@ class Composition:
         return [self.section.units[i] for i in self.chosen]
 
     def lines(self) -> list[str]:
-        """The answer's lines: paragraphs joined, list items as '- ' lines (steps as '1. ' lines). A paragraph of a
+        """The answer's lines: paragraphs joined, list items as '- ' lines (steps as '1. ' lines), a merged section's
+        heading as its own last part ("To remove a registered database:", not the page's path to it). A paragraph of a
         sentence that the answer already holds is not shown again (FAQ pages repeat an answer under two phrasings of
         a question); repeated code lines and table cells stay."""
         out: list[str] = []
@@ -222,7 +223,9 @@ class Composition:
             if alone and unit.text in said:
                 continue
             said.add(unit.text)
-            if unit.item:
+            if unit.heading:  # a merged section's heading, a lead-in to its text: its own part, not its path
+                out.append(unit.text.split(" › ")[-1])
+            elif unit.item:
                 out.append(f"{unit.number}. {unit.text}" if unit.number else f"- {unit.text}")
             elif previous is not None and not previous.item and previous.line == unit.line:
                 out[-1] += " " + unit.text
@@ -532,7 +535,8 @@ class Composer:
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [section for _, _, section in scored[:limit]]
 
-    def compose(self, questions: Sequence[str], sections: Sequence[Section], said: str = "") -> Composition | None:
+    def compose(self, questions: Sequence[str], sections: Sequence[Section], said: str = "",
+                hide: Callable[[str], str] | None = None) -> Composition | None:
         """The best section for the question (any of its phrasings) and its answer units; None without units.
 
         Args:
@@ -541,6 +545,9 @@ class Composer:
             said: what the assistant answered in the conversation just before: a follow-up asks for something
                 else ("and how do I accept them all?" after the steps to record changes), so a sentence or step
                 already said is never the answer to it again (it may still be shown around a new one).
+            hide: what of a text is compared with the question (the words and meaning scored; the text shown and
+                its structure stay): the names of the page a follow-up is about, taken out of its entries as they
+                are out of the question ("do they allow dogs?" against "Does Lake Merced allow dogs?").
         """
         sections = [s for s in sections if s.units]
         if not sections:
@@ -561,7 +568,8 @@ class Composer:
         owners = [entries(s) for s in sections]
         heads = [(s, i) for s, owner in enumerate(owners) for i in sorted({i for i in owner if i is not None})]
         merged = [sections[s].topic_of(sections[s].units[i].text.rstrip(": ")) for s, i in heads]
-        vectors = self._unit([*questions, *(s.topic for s in sections), *merged, *texts])
+        seen = hide or (lambda text: text)
+        vectors = self._unit([*questions, *(seen(s.topic) for s in sections), *map(seen, merged), *map(seen, texts)])
         n_asked, n_topics = len(questions), len(questions) + len(sections)
         asked, topics, entry_vectors, piece_vectors = (vectors[:n_asked], vectors[n_asked:n_topics],
                                                vectors[n_topics:n_topics + len(merged)],
@@ -588,7 +596,7 @@ class Composer:
         for s, section in enumerate(sections):
             cosines = unit_scores[start:start + len(section.units)]
             start += len(section.units)
-            lexical = np.array([_overlap(words, u.text, joined) for u in section.units])
+            lexical = np.array([_overlap(words, seen(u.text), joined) for u in section.units])
             fit = 0.75 * cosines + 0.25 * lexical
             dropped = [i for i, u in enumerate(section.units) if ABOUT_THE_PAGE.search(u.text)
                        or (said_words and _already_said(u.text, said_words))]
