@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from deskpilot.assist import compose
+from deskpilot.assist.answer import Assistant
 from deskpilot.assist.compose import (
     FACT_WORDS,
     OPPOSITE_WAY,
@@ -539,3 +541,17 @@ def test_a_page_the_conversation_is_about_is_compared_without_its_names() -> Non
     assert named is not None and compared is not None
     assert compared.lines() == named.lines() == ["Yes, Lake Merced Park allows dogs on a leash."]
     assert compared.score > named.score + 0.1
+
+
+def test_a_page_about_a_named_thing_names_itself_and_a_help_article_does_not() -> None:
+    """A business's FAQ names the business in most of its sentences; a help article's title names its topic, which
+    its sentences seldom repeat: only the first is compared with a follow-up without its names."""
+    park = section("About", ["Yes, Lake Merced Park allows dogs on a leash.", "Lake Merced Park has free parking.",
+                             "Bikes are welcome."], title="Lake Merced Park", source="merced")
+
+    def without(name: str) -> Callable[[str], str]:
+        return lambda text: text.replace(name, "").strip()
+
+    assert Assistant._names_itself([park], without("Lake Merced Park"))
+    assert not Assistant._names_itself([WHOLE, LINK], without("Export your data"))
+    assert not Assistant._names_itself([], without("Export your data"))

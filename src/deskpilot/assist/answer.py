@@ -461,7 +461,7 @@ class Assistant:
         def unnamed(text: str) -> str:
             return self._retriever.unnamed(text, subject, role)
 
-        asked = [q for q in dict.fromkeys(map(unnamed, queries)) if q.strip()]
+        asked = [q for q in dict.fromkeys(map(unnamed, queries)) if q.strip()] if about else []
         if len({s.source_id for s in about}) == 1 and self._names_itself(about, unnamed):
             # A follow-up about the named thing the conversation is about ("do they allow dogs?"): that page's
             # answer, when it has one, rather than the same question answered better for another page. The page's
