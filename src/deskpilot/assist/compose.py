@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -448,7 +448,7 @@ def _already_said(text: str, said: set[str]) -> bool:
     return len(words) >= 3 and len(words & said) >= SAID * len(words)
 
 
-def _overlap(question: set[str], text: str, joined: dict[str, tuple[str, ...]] | None = None) -> float:
+def _overlap(question: set[str], text: str, joined: Mapping[str, tuple[str, ...]] | None = None) -> float:
     """The share of the question's words the text holds. `joined`: the question's compounds(): words it writes apart
     that the text writes as one ("log in" / "login", "master card" / "Mastercard"), and the other way round."""
     if not question:

@@ -7,6 +7,8 @@ import functools
 import itertools
 import re
 import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 # Short, language-neutral stopword lists (en, fr, de, es): enough to keep BM25 from matching on glue words.
@@ -60,10 +62,10 @@ def _tokenize(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=16384)
-def compounds(text: str) -> dict[str, tuple[str, ...]]:
+def compounds(text: str) -> Mapping[str, tuple[str, ...]]:
     """The words of text that others write as one word, as tokenize() would write that one word, each with its own
     tokens: two words in a row ("log in" -> login, "wi fi" -> wifi, "master card" -> mastercard; a stopword such as
-    "in" has no token) and a hyphenated word ("e-mail" -> email, "check-in" -> checkin)."""
+    "in" has no token) and a hyphenated word ("e-mail" -> email, "check-in" -> checkin). Read-only: it is cached."""
     raw = _WORD_RE.findall(fold(text))
     found: dict[str, tuple[str, ...]] = {}
     for first, second in itertools.pairwise(raw):
@@ -72,4 +74,4 @@ def compounds(text: str) -> dict[str, tuple[str, ...]]:
     for word in raw:
         if "-" in word and word.replace("-", "").isalpha():
             found[stem(word.replace("-", ""))] = (stem(word),)
-    return found
+    return MappingProxyType(found)
