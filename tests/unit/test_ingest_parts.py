@@ -216,3 +216,20 @@ def test_a_page_and_its_translations_share_a_translation_group() -> None:
     assert english == french == "https://help.libreoffice.org/latest/text/swriter/guide/words_count.html"
     assert translation_group("b", "https://help.example/hc/articles/b") == "b"  # no locale in the URL: itself
     assert translation_group("c") == "c"
+
+
+def test_a_models_folder_without_the_parser_model_does_not_stop_a_later_one_from_configuring_it(
+        tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container on a test's (or half-installed) models folder ingests first: the installed folder's spaCy model
+    must still be used afterwards, not downloaded (a DOCX failed with "Failed to download spaCy model")."""
+    import unstructured.nlp.tokenize as tokenize
+
+    from deskpilot.ingest import loaders
+    from deskpilot.providers.model_files import SPACY_DIR
+
+    monkeypatch.setattr(loaders, "_setup_done", False)
+    monkeypatch.setattr(tokenize, "_SPACY_MODEL_NAME", "en_core_web_sm")
+    configure_unstructured(tmp_path)
+    assert tokenize._SPACY_MODEL_NAME == "en_core_web_sm"
+    configure_unstructured(models_dir)
+    assert str(models_dir / SPACY_DIR) == tokenize._SPACY_MODEL_NAME

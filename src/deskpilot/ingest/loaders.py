@@ -40,7 +40,9 @@ _setup_done = False
 
 
 def configure_unstructured(models_dir: Path) -> None:
-    """Point unstructured at the local spaCy model and switch off its telemetry. Idempotent."""
+    """Point unstructured at the local spaCy model and switch off its telemetry. Idempotent once the model is
+    found: a call with a folder that lacks it (a test's models folder, a half-done install) leaves a later call with
+    the installed folder free to configure it."""
     global _setup_done
     with _setup_lock:
         if _setup_done:
@@ -52,7 +54,8 @@ def configure_unstructured(models_dir: Path) -> None:
         import unstructured.partition.html.parser as html_parser
 
         spacy_dir = models_dir / SPACY_DIR
-        if (spacy_dir / "config.cfg").is_file():
+        found = (spacy_dir / "config.cfg").is_file()
+        if found:
             # spacy.load accepts a folder: no download, no site-packages install.
             tokenize._SPACY_MODEL_NAME = str(spacy_dir)  # type: ignore[misc]
         else:
@@ -61,7 +64,7 @@ def configure_unstructured(models_dir: Path) -> None:
         # spaCy narrative-text test that tells NarrativeText from Text costs ~90% of parse time and we
         # treat both alike. Plain-text files keep it: there it is what finds the headings.
         html_parser.is_possible_narrative_text = lambda text, **_: True  # type: ignore[attr-defined]
-        _setup_done = True
+        _setup_done = found
 
 
 def decode_text(data: bytes, name: str) -> str:
